@@ -1,5 +1,5 @@
 """/api/v1/datasets: the dataset register (for providers and the operator). The published catalogue
-itself is read through CKAN's API and the DCAT feed (admin/ckan.py)."""
+itself is read through CKAN's API and the DCAT feed (admin/catalogue/ckan.py)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@
   ``X-Original-Remote-Addr``, ``X-Original-Authorization``: the consumer's own ``Authorization``,
   ``X-Original-Fiware-Service``, ``X-Original-Fiware-ServicePath``, ``X-Request-ID``); an allowed
   call is counted before it is answered, durable in the process's call log, naming the dataset its
-  route reaches (tenancy/identity/gateway.py, admin/gateway_calls.py); when it cannot be, 503.
+  route reaches (tenancy/identity/gateway.py, admin/service/gateway_calls.py); when it cannot be, 503.
   The gateway authenticates with ``Authorization: Basic`` (a Keycloak client's id and secret,
   checked on every call; see :class:`tenancy.identity.gateway.GatewayCredentials`).
 * ``GET /api/v1/gateway/refusal?reason=...``: what the gateway shows the consumer of a refusal
@@ -32,7 +32,7 @@ from flask import Response, current_app, g, request
 from pydantic import BaseModel, Field
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, Problem, tag
-from admin import gateway_calls
+from admin.service import gateway_calls
 from admin.api.usage import QuotaDecisionOut, quota_cache
 from admin.auth import KNOWN_ROLES, client_states, current_actor, own_authentication, require, token_validator
 from admin.edge import StrictAPIBlueprint

@@ -207,7 +207,7 @@ class PrefectureSettingsView(SecureView):
         return form
 
     def _page(self, form, saved, service_form=None):
-        from admin.incident_settings import first_report_hours
+        from admin.service.incident_settings import first_report_hours
         from admin.proxies import parse_trusted
         from admin.views.service import SettingsForm as ServiceSettingsForm
         from service import settings as service_settings

@@ -14,7 +14,7 @@ from flask_admin import expose
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 
 from admin.extensions import db
-from admin.incident_settings import first_report_hours, report_recipients, reporter
+from admin.service.incident_settings import first_report_hours, report_recipients, reporter
 from admin.i18n import format_date
 from admin.views.base import SecureView, confirm_first, post_action
 from core import authz
