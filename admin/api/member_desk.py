@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
 from admin.api.contract import XLSX, media
-from admin.api.datasets import MAX_FILE_BYTES
+from admin.api.fields import MAX_FILE_BYTES
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db

@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
 from admin.api.contract import XLSX, media
-from admin.api.usage import MONTH_PATTERN
+from admin.api.fields import MONTH_PATTERN
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import urllib.parse
 from fractions import Fraction
 from typing import Any
 
@@ -25,6 +24,7 @@ from flask_babel import gettext as _
 from wtforms import Form, HiddenField, StringField
 
 from admin import config
+from admin.downloads import attachment
 from admin.extensions import db
 from admin.i18n import format_date, format_fiscal_year
 from admin.views import paging
@@ -97,10 +97,7 @@ def _requested_year(default: int | None = None) -> int:
 
 
 def _download(data: bytes, mimetype: str, stem: str, label: str, extension: str) -> Response:
-    response = Response(data, mimetype=mimetype)
-    quoted = urllib.parse.quote(f"{label}.{extension}")
-    response.headers["Content-Disposition"] = f"attachment; filename=\"{stem}.{extension}\"; filename*=UTF-8''{quoted}"
-    return response
+    return attachment(data, mimetype, f"{stem}.{extension}", f"{label}.{extension}")
 
 
 def _four_eyes() -> bool:

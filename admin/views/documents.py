@@ -19,9 +19,9 @@ from pydantic import ValidationError
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from admin.downloads import attachment
 from admin.extensions import db
 from admin.views.base import SecureView, apply_problems, confirm_first, post_action, with_problems_beside_fields
-from admin.views.billing import _download
 from admin.views.billing_forms import REQUIRED, _Form, _ja
 from admin.views.operator_forms import InRange
 from billing import documents, reminders
@@ -113,7 +113,7 @@ def _date(day: dt.date) -> str:
 
 
 def _pdf(data: bytes, stem: str, label: str) -> Response:
-    return _download(data, PDF, stem, label, "pdf")
+    return attachment(data, PDF, f"{stem}.pdf", f"{label}.pdf")
 
 
 # --- the prefecture's settings ------------------------------------------------------------------------

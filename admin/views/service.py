@@ -252,7 +252,7 @@ class ServiceMonthlyReportsView(SecureView):
     def download(self, report_id: int, fmt: str):
         from flask import Response, abort
 
-        from admin.api.contract import XLSX
+        from core.spreadsheet import XLSX_MIMETYPE as XLSX
         from service import monthly_report
 
         if fmt not in monthly_report.FORMATS:
