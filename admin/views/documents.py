@@ -21,9 +21,8 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from admin.downloads import attachment
 from admin.extensions import db
-from admin.views.base import SecureView, apply_problems, confirm_first, post_action, with_problems_beside_fields
-from admin.views.billing_forms import REQUIRED, _Form, _ja
-from admin.views.operator_forms import InRange
+from admin.views.base import SecureView, _ja, apply_problems, confirm_first, post_action, with_problems_beside_fields
+from admin.views.operator_forms import REQUIRED, InRange, RenkeiForm as _Form
 from billing import documents, reminders
 from billing.ledger_errors import InvalidBillingData
 from core import authz

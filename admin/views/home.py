@@ -37,7 +37,7 @@ from admin.i18n import format_date, format_fiscal_year
 from admin.views import labels
 from admin.views.base import _signed_in, csrf_field
 from admin.service.incident_settings import first_report_hours
-from admin.views.incidents import local_time, remaining_text
+from admin.views.times import local_time, remaining_text
 from billing import attention as billing_attention
 from billing import operations as billing_operations
 from billing.models import RunStatus

@@ -4,12 +4,11 @@ people (the operators in Keycloak, :func:`people`). The rules are :mod:`secretar
 
 from __future__ import annotations
 
-import urllib.parse
-
-from flask import Response, abort, g, request, url_for
+from flask import abort, g, request, url_for
 from flask_admin import expose
 from flask_babel import gettext, lazy_gettext as _l
 
+from admin.downloads import progress_report_file
 from admin.extensions import db
 from admin.views.base import SecureView, post_action, query_fiscal_year
 from admin.views.operator_forms import pick
@@ -25,15 +24,6 @@ def people() -> dict[str, str]:
     from admin.identity import identity_directory
 
     return progress.secretariat_people(identity_directory())
-
-
-def file_response(data: bytes, period, fmt: str) -> Response:
-    """The report's bytes as a download named in ASCII and in Japanese (the API serves the same)."""
-    ascii_name, japanese_name = progress.filename(period, fmt)
-    response = Response(data, mimetype=MEDIA_TYPES[fmt])
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{urllib.parse.quote(japanese_name)}")
-    return response
 
 
 class ProgressView(SecureView):
@@ -102,7 +92,7 @@ class ProgressView(SecureView):
             found = progress.parse_month(month)
         except DomainError:
             abort(404)
-        return file_response(progress.generate(db.session, g.actor, found, fmt), found, fmt)
+        return progress_report_file(progress.generate(db.session, g.actor, found, fmt), found, fmt)
 
 
 def views(session):

@@ -12,7 +12,6 @@ from admin.downloads import annual_report_file
 from admin.extensions import db
 from admin.i18n import format_fiscal_year
 from admin.views.base import SecureView
-from admin.views.billing import CATEGORY
 from billing import annual_report
 
 
@@ -33,5 +32,4 @@ class AnnualReportsView(SecureView):
 
 
 def views(session):
-    return [AnnualReportsView(name=_l("Annual reports"), endpoint="annual_reports", url="annual-reports",
-                              category=CATEGORY)]
+    return [AnnualReportsView(name=_l("Annual reports"), endpoint="annual_reports", url="annual-reports")]
