@@ -16,7 +16,7 @@ from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
 from admin.api.contract import BASE64, media
 from admin.api.fields import line, pattern
 from admin.auth import current_actor
-from admin.downloads import minutes_pdf
+from admin import downloads
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from core.errors import Invalid, problem
@@ -269,7 +269,7 @@ def minutes_pdf(path: MeetingPath):
     # who may read them is the minutes' own rule (governance.meetings.can_read_minutes): the secretariat and the
     # auditor, and an attending organisation once they are published, as on the published-minutes page
     data = meetings.minutes_pdf(db.session, current_actor(), path.meeting_id)
-    return minutes_pdf(data, db.session.get(meetings.Meeting, path.meeting_id))  # read by minutes_pdf: no query
+    return downloads.minutes_pdf(data, db.session.get(meetings.Meeting, path.meeting_id))  # read by minutes_pdf: no query
 
 
 @bp.get("/community-groups", responses={200: CommunityGroupList}, summary="The data-utilisation community and the working groups")
