@@ -85,7 +85,9 @@ def create_app(config_override: dict[str, Any] | None = None, *, check_data: boo
     from flask_babel import lazy_gettext
     from flask_openapi3 import Info
 
-    from admin import api, auth, chart_pages, edge, health, i18n, problems, request_log, security_headers, views, wiring
+    from admin import api, auth, edge, i18n, problems, request_log, security_headers, views, wiring
+    from admin.service import health
+    from admin.views import charts as chart_pages
     from admin.extensions import db
     from admin.views.home import HomeView
     from admin.problems import from_validation_error
@@ -169,20 +171,20 @@ def create_app(config_override: dict[str, Any] | None = None, *, check_data: boo
         from admin import devmail
 
         app.register_blueprint(devmail.blueprint)  # /dev/mail: the demo's caught mail (404 unless the demo set it up)
-    from admin import ckan
+    from admin.catalogue import ckan
 
     app.register_blueprint(ckan.bp)  # /api/3/action/ (CKAN, read only) and /catalog.ttl: anonymous readers welcome
-    from admin import standards as standard_schemas
+    from admin.catalogue import standards as standard_schemas
 
     app.register_blueprint(standard_schemas.bp)  # /standards/<kind>/schema.json: the Table Schemas, for anyone
 
-    from admin import catalogue_pages
+    from admin.catalogue import pages as catalogue_pages
 
     app.register_blueprint(catalogue_pages.bp)  # /catalogue/...: every IRI the feed mints, a page and RDF, anonymous
-    from admin import status_page
+    from admin.service import status_page
 
     app.register_blueprint(status_page.bp)  # /status, /status.json: the platform's state, for anyone
-    from admin import portal
+    from admin.portal import door as portal
 
     portal.init_app(app)  # /portal: the residents' portal, signed in through the residents' realm (never staff's)
 

@@ -54,3 +54,11 @@ def measured_levels(code: str) -> dict[str, int]:
         current_app.logger.warning("user seats of %s not counted in Keycloak (%s); the stored count is shown",
                                    code, error.message_en)
         return {}
+
+
+def secretariat_people() -> dict[str, str]:
+    """The secretariat's people (user id → 「姓 名」), asked of Keycloak: the owners the progress pages, the API and
+    ``renkei progress`` let one pick (:func:`secretariat.progress.secretariat_people`)."""
+    from secretariat import progress
+
+    return progress.secretariat_people(identity_directory())

@@ -3,12 +3,16 @@
 Every view the admin registers has its place here, by endpoint; :func:`place` sets the view's
 section before Flask-Admin builds its menu, and a view with no place stops start-up (a new page
 cannot forget its place). A section shows to a person only where they may open one of its pages
-(Flask-Admin lists a category's accessible, visible children only).
+(Flask-Admin lists a category's accessible, visible children only). The page of a search hit (:func:`page_of`) is
+here too: the search results page and the API's search answer link each hit to it.
 """
 
 from __future__ import annotations
 
+from flask import url_for
 from flask_babel import lazy_gettext as _l
+
+from core.search import Hit
 
 # (key, label, endpoints in menu order)
 SECTIONS: tuple[tuple[str, object, tuple[str, ...]], ...] = (
@@ -66,3 +70,19 @@ def in_order(views: list) -> list:
     rank = {endpoint: (s, p) for s, (_key, _label, endpoints) in enumerate(SECTIONS)
             for p, endpoint in enumerate(endpoints)}
     return sorted(views, key=lambda view: rank.get(view.endpoint, (-1, 0)))
+
+
+# kind -> the page of one hit of that kind
+_PAGES = {
+    "tenant": lambda hit: url_for("onboarding.tenant", code=hit.key),
+    "member": lambda hit: url_for("members.detail", number=hit.key),
+    "dataset": lambda hit: url_for("datasets.detail", uid=hit.key),
+    "person": lambda hit: url_for("users.index", tenant=hit.scope or None),
+    "api_client": lambda hit: url_for("clients.index", _anchor=f"client-{hit.key}"),
+    "proposal": lambda hit: url_for("council.proposal", proposal_id=int(hit.key)),
+}
+
+
+def page_of(kind: str, hit: Hit) -> str:
+    """The admin page of ``hit`` (of kind ``kind``)."""
+    return _PAGES[kind](hit)

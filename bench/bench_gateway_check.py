@@ -204,7 +204,7 @@ def main() -> None:
         samples = measure(args, count, auth, auth_repeat, auth_refused, gateway, gateway_refused, quota, flush)
         flush.close()
     finally:
-        from admin.gateway_calls import calls
+        from admin.service.gateway_calls import calls
 
         calls(app).stop()  # this process's thread first: without the folder it would fold here
         stop_folder(folder)
@@ -271,7 +271,7 @@ def lost_or_doubled(app, answered: int) -> str:
     import sqlalchemy as sa
 
     from admin.extensions import db
-    from admin.gateway_calls import fold_now
+    from admin.service.gateway_calls import fold_now
     from tenancy.usage.models import UsageEvent
 
     fold_now(app)

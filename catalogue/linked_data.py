@@ -1,7 +1,7 @@
 """The IRIs renkei mints for its catalogue and the values its DCAT record takes from shared vocabularies.
 
 One home for each: every IRI the feed (:mod:`catalogue.dcat`) writes for a thing of the catalogue
-is made here, and each one dereferences (admin/ckan.py answers it as a page for people and as RDF by
+is made here, and each one dereferences (admin/catalogue/pages.py answers it as a page for people and as RDF by
 content negotiation). The values taken from the EU Publications Office's authority tables (file type,
 language) go through the mapping tables here: a value the table does not know is left out, never made up.
 renkei's own terms live in :data:`RENKEI_NAMESPACE`, fixed, never built from a deployment's host.

@@ -1,6 +1,6 @@
 """The catalogue's addresses under renkei's base URL: one table that the IRIs renkei mints
 (:mod:`catalogue.linked_data`, the DCAT prefixes, the licence and terms links) and the routes that
-answer them (``admin/catalogue_pages.py``) both read, so that an IRI cannot name a page no route serves.
+answer them (``admin/catalogue/pages.py``) both read, so that an IRI cannot name a page no route serves.
 
 A path's ``{name}`` fields are filled by :func:`path` and become Flask's ``<name>`` in :func:`route`.
 """

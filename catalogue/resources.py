@@ -1,5 +1,5 @@
 """What each IRI renkei mints for its catalogue answers (:mod:`catalogue.linked_data`): a
-:class:`Description` that admin/catalogue_pages.py shows as a page for people (its rows) or writes as RDF
+:class:`Description` that admin/catalogue/pages.py shows as a page for people (its rows) or writes as RDF
 (its graph, built by the feed's own builder, :mod:`catalogue.dcat`).
 
 Published data only, as the reader may see it in the catalogue (:func:`catalogue.search`): a dataset

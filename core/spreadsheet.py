@@ -50,6 +50,7 @@ def safe_row(values: Iterable[Any]) -> list[Any]:
 
 
 CSV_MIMETYPE = "text/csv"  # what a Response is given: Werkzeug adds "; charset=utf-8" to every text/* type itself
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 BOM = "\ufeff"  # Excel reads a CSV file that starts with it as UTF-8
 

@@ -1,7 +1,7 @@
 """What the resident sees of their own record (renkei issue 50 item 5): who looked them up, what services asked
 for, their own items, and a way to dispute a record.
 
-The portal (admin/portal_records.py) authorises by the resident's session: every function here takes the
+The portal (admin/portal/records.py) authorises by the resident's session: every function here takes the
 signed-in resident's row and reads only what is about that row.
 
 * :func:`desk_lookups`: each time municipal staff looked the resident up at the residents' desk

@@ -1,6 +1,6 @@
 """The residents' portal, part 2 (issue 42 item 7): who received what, notices, the resident's own data, leaving.
 
-The portal (admin/portal_records.py) authorises by the resident's session: every function here takes the
+The portal (admin/portal/records.py) authorises by the resident's session: every function here takes the
 signed-in resident's row id and reads only what hangs off that row.
 
 * :func:`history`: the linkage records of every service the resident is or was linked to, under their user

@@ -535,7 +535,7 @@ def app(tmp_path_factory):
         "RENKEI_SEATS_FROM_KEYCLOAK": False,
         # the due job reads Keycloak's sign-in events only in the tests that turn it on (tests/service/test_sign_ins.py)
         "RENKEI_SIGN_INS_FROM_KEYCLOAK": False,
-        # the gateway's counted calls are folded when a test says so (admin.gateway_calls.fold_now), not by a thread
+        # the gateway's counted calls are folded when a test says so (admin.service.gateway_calls.fold_now), not by a thread
         "RENKEI_GATEWAY_FOLD_SECONDS": 0,
     })
     with app.app_context():
@@ -569,7 +569,7 @@ def copy_sqlite(source, target) -> None:
 
 
 def reset_database(app) -> None:
-    from admin import gateway_calls
+    from admin.service import gateway_calls
     from admin.extensions import db
 
     db.session.remove()

@@ -418,3 +418,155 @@ def test_checker_names_every_pair_that_imports_each_other_in_a_group(tmp_path):
     assert "import cycle billing.operations -> billing.statements -> billing.operations:" in message
     assert "import cycle billing.operations -> tenancy.ops -> billing.operations:" in message
     assert "tenancy/ops.py:2: import billing.operations" in message
+
+
+# --- The web shell sorted by job (issue 53) --------------------------------------------------------
+#
+# admin/'s top holds the shell's own modules only; every other module lives in the package of the job it
+# serves. Inside admin/api/ and admin/views/ (and their sub-packages) no module takes another's helpers: what
+# two of them share lives in a named shared module of their package, and the pages never import the API.
+
+# The shell's own modules at admin/'s top: the app factory (__init__), configuration, the API's edge, sign-in,
+# problems, languages, the composition root, the command line's entry, the menu, the identity directory, the
+# proxies believed, the security headers, the request log, downloads named in two languages, the demo's mail
+# catcher, Keycloak's admin events, the residents' key ring (read by the desk, the portal, the API and the commands).
+ADMIN_SHELL = frozenset({"__init__", "config", "edge", "auth", "problems", "i18n", "wiring", "cli", "menu", "identity",
+                         "proxies", "security_headers", "request_log", "downloads", "devmail", "admin_events",
+                         "extensions", "resident_keys"})
+# The jobs' packages: the REST API, the admin pages, the commands, the residents' portal, the published catalogue
+# (CKAN, the DCAT pages, the standards' schemas), running the service (health, status page, probes, incident
+# settings, the gateway's counted calls).
+ADMIN_PACKAGES = frozenset({"api", "views", "commands", "portal", "catalogue", "service"})
+# Folders that are not packages: Alembic's scripts (loaded by path), templates, static files, message catalogues.
+ADMIN_FOLDERS = frozenset({"migrations", "templates", "static", "translations"})
+
+
+def admin_top_strays(root: Path) -> list[str]:
+    """Every module or package at admin/'s top that is neither the shell's own nor a job's package."""
+    strays = []
+    for path in sorted((root / "admin").iterdir()):
+        if path.name.startswith(".") or path.name == "__pycache__":
+            continue
+        if path.is_file() and path.suffix == ".py" and path.stem not in ADMIN_SHELL:
+            strays.append(f"admin/{path.name}  (not one of the shell's modules: move it into the package of the job "
+                          f"it serves, {', '.join(sorted(ADMIN_PACKAGES))})")
+        elif path.is_dir() and (path / "__init__.py").is_file() and path.name not in ADMIN_PACKAGES:
+            strays.append(f"admin/{path.name}/  (a package that is not one of the jobs' packages: name it in "
+                          f"tests/test_layout.py ADMIN_PACKAGES if it is a job of its own)")
+        elif path.is_dir() and not (path / "__init__.py").is_file() and path.name not in ADMIN_FOLDERS:
+            strays.append(f"admin/{path.name}/  (a folder that is neither a job's package nor one of {sorted(ADMIN_FOLDERS)})")
+    return strays
+
+
+# The packages whose modules do not import each other, each with its named shared modules (the one place its
+# modules take shared helpers from; the package's own __init__ is shared too).
+SHARED_MODULES = {
+    "admin.api": frozenset({"contract", "paging", "fields", "decisions"}),
+    "admin.views": frozenset({"base", "paging", "labels", "operator_forms", "times"}),
+    "admin.views.billing": frozenset({"forms"}),
+}
+SIBLING_RULED = ("admin.api", "admin.views")
+# The imports between siblings that stay, each with its reason (a new one is refused until it is named here).
+KNOWN_SIBLING_IMPORTS = {
+    # the prefecture's settings page (/admin/settings/) shows the service settings' form beside the letters' facts
+    ("admin.views.documents", "admin.views.service"),
+}
+
+
+def sibling_imports(root: Path, packages=LAYERED_PACKAGES) -> list[str]:
+    """Every import by a module of admin/api or admin/views of a sibling's (or a sibling package's) module that is
+    not a named shared module, and every import between the pages and the API."""
+    problems = []
+    for site in find_imports(root, packages):
+        source, target = site.module, site.target
+        ruled = [package for package in SIBLING_RULED if _inside(source, package) and source != package]
+        if not ruled or not target.startswith("admin."):
+            continue
+        other = [package for package in SIBLING_RULED if _inside(target, package) and package not in ruled]
+        if other:
+            problems.append(f"{site}  ({ruled[0]} never imports {other[0]}: move what both use to a named shell "
+                            f"module)")
+            continue
+        if (source, target) in KNOWN_SIBLING_IMPORTS:
+            continue
+        source_parts, target_parts = source.split("."), target.split(".")
+        for depth in range(2, len(source_parts)):
+            package = ".".join(source_parts[:depth])
+            if not _inside(package, ruled[0]) or not _inside(target, package) or target == package:
+                continue
+            own, theirs = source_parts[depth], target_parts[depth]
+            if own != theirs and theirs not in SHARED_MODULES.get(package, ()):
+                problems.append(f"{site}  ({source} takes {package}.{theirs}'s helpers: move them to a named shared "
+                                f"module of {package} ({', '.join(sorted(SHARED_MODULES.get(package, ()))) or 'none yet'})"
+                                f")")
+                break
+    return problems
+
+
+def test_admin_top_holds_the_shell_only():
+    strays = admin_top_strays(ROOT)
+    assert not strays, "admin/'s top holds the shell's own modules and the jobs' packages only:\n" + "\n".join(strays)
+
+
+def test_no_api_or_view_module_imports_a_siblings_helpers():
+    problems = sibling_imports(ROOT)
+    assert not problems, "modules of admin/api and admin/views that import each other:\n" + "\n".join(problems)
+
+
+def test_the_named_shared_modules_and_known_sibling_imports_exist():
+    modules = find_modules(ROOT)
+    for package, shared in SHARED_MODULES.items():
+        assert package in modules, package
+        assert {f"{package}.{name}" for name in shared} <= set(modules), package
+    for pair in KNOWN_SIBLING_IMPORTS:
+        assert set(pair) <= set(modules), pair
+    assert {f"admin.{name}" for name in ADMIN_SHELL - {"__init__"}} <= set(modules)
+    assert {f"admin.{name}" for name in ADMIN_PACKAGES} <= set(modules)
+
+
+def _admin_tree(root: Path, files: dict[str, str]) -> Path:
+    base = {"admin/__init__.py": "", "admin/config.py": "", "admin/api/__init__.py": "", "admin/api/contract.py": "",
+            "admin/api/tenants.py": "", "admin/api/usage.py": "", "admin/views/__init__.py": "",
+            "admin/views/base.py": "", "admin/views/tenants.py": "", "admin/views/billing/__init__.py": "",
+            "admin/views/billing/forms.py": "", "admin/views/billing/bank.py": "", "admin/portal/__init__.py": "",
+            "admin/migrations/env.py": "", "admin/templates/renkei/layout.html": ""}
+    return _tree(root, {**base, **files})
+
+
+def test_the_admin_checkers_accept_a_tree_sorted_by_job(tmp_path):
+    root = _admin_tree(tmp_path, {
+        "admin/api/tenants.py": "from admin.api import API_PREFIX\nfrom admin.api.contract import media\n",
+        "admin/views/tenants.py": "from admin.views.base import SecureView\nfrom admin import config\n",
+        "admin/views/billing/__init__.py": "from admin.views.billing.bank import BankView\nfrom admin.views import base\n",
+        "admin/views/billing/bank.py": "from admin.views.billing.forms import REQUIRED\nfrom admin.views.base import x\n",
+    })
+    assert admin_top_strays(root) == []
+    assert sibling_imports(root) == []
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("admin/ckan.py", "admin/ckan.py  (not one of the shell's modules"),
+    ("admin/newjob/__init__.py", "admin/newjob/  (a package that is not one of the jobs' packages"),
+    ("admin/scripts/run.py", "admin/scripts/  (a folder that is neither a job's package"),
+])
+def test_the_checker_refuses_a_module_placed_at_admins_top(tmp_path, name, expected):
+    root = _admin_tree(tmp_path, {name: ""})
+    [stray] = admin_top_strays(root)
+    assert stray.startswith(expected)
+
+
+@pytest.mark.parametrize(("path", "line", "rule"), [
+    ("admin/api/usage.py", "from admin.api.tenants import helper", "takes admin.api.tenants's helpers"),
+    ("admin/api/usage.py", "import admin.api.tenants", "takes admin.api.tenants's helpers"),
+    ("admin/views/tenants.py", "from admin.api.contract import XLSX", "admin.views never imports admin.api"),
+    ("admin/api/usage.py", "from admin.views.base import x", "admin.api never imports admin.views"),
+    ("admin/views/tenants.py", "from admin.views.billing.forms import REQUIRED", "takes admin.views.billing's helpers"),
+    ("admin/views/tenants.py", "from admin.views import billing", "takes admin.views.billing's helpers"),
+    ("admin/views/billing/bank.py", "from admin.views.tenants import x", "takes admin.views.tenants's helpers"),
+    ("admin/views/billing/forms.py", "from admin.views.billing.bank import x", "takes admin.views.billing.bank's helpers"),
+])
+def test_the_checker_refuses_a_siblings_helpers(tmp_path, path, line, rule):
+    root = _admin_tree(tmp_path, {path: f"import os\n\n\ndef later():\n    {line}\n"})
+    [problem] = sibling_imports(root)
+    assert problem.startswith(f"{path}:5: {line}  (")
+    assert rule in problem

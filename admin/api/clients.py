@@ -9,8 +9,7 @@ from flask import current_app, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
-from admin.api.gateway import answer, decision_headers
-from admin.api.usage import quota_cache
+from admin.api.decisions import answer, decision_headers, quota_cache
 from admin.auth import client_states, current_actor, token_validator
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db

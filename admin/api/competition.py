@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from admin.api.contract import BASE64
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
-from admin.api.inquiries import line
+from admin.api.fields import line
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db

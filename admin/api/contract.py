@@ -38,6 +38,7 @@ from pydantic import BaseModel
 
 from admin.api import API_PREFIX, Problem
 from admin.edge import FIRST_YEAR, LAST_YEAR, MAX_JSON_DEPTH
+from core.spreadsheet import XLSX_MIMETYPE
 from core.validation import INT32_MAX, INT64_MAX, STORABLE_TEXT_RULE, stated_text_rule
 
 PROBLEM_MEDIA = "application/problem+json"
@@ -88,7 +89,7 @@ def media(*types: str | type[BaseModel], description: str = "OK") -> dict[str, A
     return {"description": description, "content": content}
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = XLSX_MIMETYPE
 JSON_CSV_XLSX = media("application/json", "text/csv", XLSX,
                       description="JSON by default; CSV (UTF-8) or Excel with ?format=")  # untyped JSON: use json_csv_xlsx
 

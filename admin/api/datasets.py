@@ -1,5 +1,5 @@
 """/api/v1/datasets: the dataset register (for providers and the operator). The published catalogue
-itself is read through CKAN's API and the DCAT feed (admin/ckan.py)."""
+itself is read through CKAN's API and the DCAT feed (admin/catalogue/ckan.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from flask import jsonify
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
+from admin.api.fields import MAX_FILE_BYTES
 from admin.api.paging import PageNumber, PerPage
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
@@ -28,7 +29,6 @@ bp = StrictAPIBlueprint("api_datasets", __name__, url_prefix=API_PREFIX,
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{2,100}$")]
 Provider = Annotated[str, StringConstraints(pattern=r"^([0-9]{6}|[0-9]{13})$")]
 Line = Annotated[str, StringConstraints(max_length=200), SINGLE_LINE]  # a title: one line (operations._TEXT_FIELDS)
-MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
 class DatasetPath(BaseModel):

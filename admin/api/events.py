@@ -15,7 +15,7 @@ from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from core import authz
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
-from admin.api.inquiries import line, pattern
+from admin.api.fields import line, pattern
 from core.validation import ID_RANGE, NOT_BLANK, SINGLE_LINE, PlainText, RowId, SingleLineText
 from secretariat import events
 

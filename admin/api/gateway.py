@@ -7,7 +7,7 @@
   ``X-Original-Remote-Addr``, ``X-Original-Authorization``: the consumer's own ``Authorization``,
   ``X-Original-Fiware-Service``, ``X-Original-Fiware-ServicePath``, ``X-Request-ID``); an allowed
   call is counted before it is answered, durable in the process's call log, naming the dataset its
-  route reaches (tenancy/identity/gateway.py, admin/gateway_calls.py); when it cannot be, 503.
+  route reaches (tenancy/identity/gateway.py, admin/service/gateway_calls.py); when it cannot be, 503.
   The gateway authenticates with ``Authorization: Basic`` (a Keycloak client's id and secret,
   checked on every call; see :class:`tenancy.identity.gateway.GatewayCredentials`).
 * ``GET /api/v1/gateway/refusal?reason=...``: what the gateway shows the consumer of a refusal
@@ -15,16 +15,14 @@
   cannot pass the check's own body on (docs/gateway.md).
 * ``GET /api/v1/gateway/routes``: the table of APIs and the scope each method needs.
 
-:data:`STATUS` (a reason's HTTP status) is the one home of that mapping; ``POST /gateway/check``
-answers with it too.
+:data:`admin.api.decisions.STATUS` (a reason's HTTP status) is the one home of that mapping; ``POST /gateway/check``
+(admin/api/clients.py) answers with it too.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
-import json
 import re
 from typing import Literal
 
@@ -32,16 +30,14 @@ from flask import Response, current_app, g, request
 from pydantic import BaseModel, Field
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, Problem, tag
-from admin import gateway_calls
-from admin.api.usage import QuotaDecisionOut, quota_cache
+from admin.service import gateway_calls
+from admin.api.decisions import STATUS, QuotaDecisionOut, answer, decision_headers, quota_cache, retry_after
 from admin.auth import KNOWN_ROLES, client_states, current_actor, own_authentication, require, token_validator
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from admin.identity import keycloak_settings
 from admin.edge import header_value_limit
 from admin.problems import from_domain_error, problem_response
-from core.calendar import add_months, current_month, month_start_utc
-from core.db import utcnow
 from core.errors import DomainError
 from catalogue import routes
 from tenancy.identity import client_access, gateway
@@ -56,56 +52,9 @@ bp = StrictAPIBlueprint("api_gateway", __name__, url_prefix=API_PREFIX,
                         abp_tags=tag("gateway", "API ゲートウェイの判定 / The API gateway's check"),
                         abp_responses=PROBLEM_RESPONSES)
 
-# A refusal's HTTP status, by reason: the consumer's credential is no good (401: get a new token or a
-# new client), the call is not allowed (403), or the tenant's quota is used up (429).
-STATUS: dict[str, int] = {
-    "allowed": 200,
-    "token_invalid": 401, "client_revoked": 401, "client_disabled": 401, "client_expired": 401, "secret_rotated": 401,
-    "client_missing": 401, "client_pending": 401,  # deleted in Keycloak; waiting for the operator's approval
-    "not_an_api_client": 403, "address_not_allowed": 403, "scope_missing": 403, "route_not_known": 403,
-    "tenant_not_active": 403,
-    "hard_limit_reached": 429,
-}
-assert set(STATUS) == set(client_access.REASONS)
 # the gateway itself could not be verified, or the check did not answer: not the consumer's doing
 UNAVAILABLE = "check_unavailable"
 UNAVAILABLE_RETRY_SECONDS = 30
-
-
-def status_of(reason: str) -> int:
-    return STATUS.get(reason, 503)
-
-
-def retry_after(now: dt.datetime | None = None) -> int:
-    """Seconds until the next Japan-time month begins (when a used-up api_calls quota starts again)."""
-    now = now or utcnow()
-    return max(1, int((month_start_utc(add_months(current_month(now), 1)) - now).total_seconds()) + 1)
-
-
-def decision_headers(decision: client_access.GatewayDecision, scope: str | None = None) -> dict[str, str]:
-    headers = {"X-Renkei-Reason": decision.reason, "X-Renkei-Tenant": decision.tenant or "",
-               "X-Renkei-Client": "" if decision.client is None else str(decision.client)}
-    if scope:
-        headers["X-Renkei-Scope"] = scope
-    if decision.reason == "hard_limit_reached":
-        headers["Retry-After"] = str(retry_after())
-    if decision.quota is not None and decision.quota.remaining is not None:
-        headers["X-Quota-Remaining"] = str(decision.quota.remaining)
-    return headers
-
-
-def answer(body: dict, reason: str, headers: dict[str, str]) -> Response:
-    """The decision as the gateway reads it: the status, the headers, and the body (problem+json when refused)."""
-    status = status_of(reason)
-    if status == 200:
-        response = current_app.response_class(json.dumps(body, ensure_ascii=False), status=200,
-                                              mimetype="application/json")
-    else:
-        response = problem_response(status, body["message_en"], body["message_ja"], **body)
-        if status == 401:
-            response.headers["WWW-Authenticate"] = 'Bearer realm="renkei", error="invalid_token"'
-    response.headers.update(headers)
-    return response
 
 
 def dataset_routes() -> routes.RouteIndex:

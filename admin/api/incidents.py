@@ -18,7 +18,7 @@ from admin.api.contract import media
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
-from admin.incident_settings import first_report_hours, report_recipients, reporter
+from admin.service.incident_settings import first_report_hours, report_recipients, reporter
 from core.validation import ID_RANGE, NOT_BLANK, PlainText, SingleLineText, TenantCode
 from service.incidents import letters, logs, operations, register
 from service.incidents.models import EntryKind, Severity

@@ -10,6 +10,7 @@ from flask import current_app, jsonify
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
+from admin.api.fields import line, pattern
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
@@ -28,15 +29,6 @@ Category = Literal[tuple(k.value for k in inquiries.Category)]  # type: ignore[v
 Status = Literal[tuple(k.value for k in inquiries.InquiryStatus)]  # type: ignore[valid-type]
 Move = Literal[tuple(inquiries.INQUIRIES.moves)]  # type: ignore[valid-type]
 Text = Annotated[SingleLineText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
-
-
-def line(limit: int):
-    """An optional one-line text of at most ``limit`` characters (names, numbers, references)."""
-    return Annotated[SingleLineText, StringConstraints(strip_whitespace=True, max_length=limit)]
-
-
-def pattern(regex: str):
-    return Annotated[str, StringConstraints(pattern=regex)]
 
 
 OptionalEmail = pattern(r"^([^@\s]+@[^@\s]+\.[^@\s]+)?$")

@@ -7,16 +7,16 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import urllib.parse
 from typing import Annotated, Literal
 
-from flask import Response, jsonify
+from flask import jsonify
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
 from admin.api.contract import BASE64, media
-from admin.api.inquiries import line, pattern
+from admin.api.fields import line, pattern
 from admin.auth import current_actor
+from admin import downloads
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from core.errors import Invalid, problem
@@ -198,15 +198,6 @@ def _group_out(group: groups.Group) -> dict:
                         for o in groups.group_members(db.session, group.id)]}
 
 
-def pdf_response(data: bytes, meeting: meetings.Meeting) -> Response:
-    """The minutes' PDF as a download named in ASCII and in Japanese (the admin page serves the same)."""
-    response = Response(data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"minutes-{meeting.id}.pdf\"; "
-        f"filename*=UTF-8''{urllib.parse.quote(f'議事録_{meeting.id}.pdf')}")
-    return response
-
-
 @bp.get("/meetings", responses={200: MeetingList}, summary="Meetings, the latest first (of a kind, of a group)")
 def list_meetings(query: MeetingQuery):
     rows = meetings.list_meetings(db.session, current_actor(), kind=query.kind, group_id=query.community_group_id)
@@ -278,7 +269,7 @@ def minutes_pdf(path: MeetingPath):
     # who may read them is the minutes' own rule (governance.meetings.can_read_minutes): the secretariat and the
     # auditor, and an attending organisation once they are published, as on the published-minutes page
     data = meetings.minutes_pdf(db.session, current_actor(), path.meeting_id)
-    return pdf_response(data, db.session.get(meetings.Meeting, path.meeting_id))  # read by minutes_pdf: no query
+    return downloads.minutes_pdf(data, db.session.get(meetings.Meeting, path.meeting_id))  # read by minutes_pdf: no query
 
 
 @bp.get("/community-groups", responses={200: CommunityGroupList}, summary="The data-utilisation community and the working groups")

@@ -13,11 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
 from admin.api.contract import XLSX, media
-from admin.api.datasets import MAX_FILE_BYTES
+from admin.api.fields import MAX_FILE_BYTES
+from admin.downloads import member_report_file
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
-from admin.views.member_report import file_response
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, today_jst
 from core.errors import Invalid, problem
 from secretariat import member_report, members_import
@@ -102,7 +102,7 @@ class ReportQuery(BaseModel):
         summary="The member report to the prefecture (会員状況報告書) for a period, as an A4 PDF or a workbook; audited")
 def get_member_report(query: ReportQuery):
     period = member_report.parse_period(query.period) if query.period else member_report.current_quarter()
-    return file_response(member_report.generate(db.session, current_actor(), period, query.format), period, query.format)
+    return member_report_file(member_report.generate(db.session, current_actor(), period, query.format), period, query.format)
 
 
 class TargetPath(BaseModel):

@@ -13,10 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
 from admin.api.contract import XLSX, media
+from admin import identity
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
+from admin.downloads import progress_report_file
 from admin.extensions import db
-from admin.views import progress as page
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_of, today_jst
 from core.validation import ID_RANGE, NOT_BLANK, PlainText, SingleLineText
 from secretariat import progress
@@ -148,7 +149,7 @@ def _issue(issue: progress.Issue) -> dict:
 @bp.get("/progress/people", responses={200: SecretariatPeopleOut},
         summary="The secretariat's people (the operators), whom work items and issues can be given to")
 def list_people():
-    return jsonify({"items": [{"id": i, "name": n} for i, n in progress.owners(current_actor(), page.people).items()]})
+    return jsonify({"items": [{"id": i, "name": n} for i, n in progress.owners(current_actor(), identity.secretariat_people).items()]})
 
 
 @bp.get("/progress/items", responses={200: WorkScheduleOut}, summary="The fiscal year's schedule of work items (年間予定)")
@@ -161,7 +162,7 @@ def list_items(query: ScheduleQuery):
 
 @bp.post("/progress/items", responses={201: WorkItemOut}, summary="Add a work item to the schedule; audited")
 def add_item(body: WorkItemBody):
-    item = progress.add_item(db.session, current_actor(), page.people, title=body.title, due_on=body.due_on,
+    item = progress.add_item(db.session, current_actor(), identity.secretariat_people, title=body.title, due_on=body.due_on,
                              owner=body.owner, detail=body.detail)
     return jsonify(_item(item)), 201
 
@@ -169,7 +170,7 @@ def add_item(body: WorkItemBody):
 @bp.patch("/progress/items/<item_id>", responses={200: WorkItemOut},
           summary="Change a work item's title, due date, owner or status (done records the day); audited")
 def update_item(path: ItemPath, body: WorkItemChange):
-    item = progress.update_item(db.session, current_actor(), page.people, path.item_id, title=body.title,
+    item = progress.update_item(db.session, current_actor(), identity.secretariat_people, path.item_id, title=body.title,
                                 due_on=body.due_on, owner=body.owner, status=body.status)
     return jsonify(_item(item))
 
@@ -181,7 +182,7 @@ def list_issues():
 
 @bp.post("/progress/issues", responses={201: ProgressIssueOut}, summary="Raise an issue; audited")
 def raise_issue(body: ProgressIssueBody):
-    issue = progress.raise_issue(db.session, current_actor(), page.people, title=body.title, owner=body.owner,
+    issue = progress.raise_issue(db.session, current_actor(), identity.secretariat_people, title=body.title, owner=body.owner,
                                  detail=body.detail)
     return jsonify(_issue(issue)), 201
 
@@ -189,7 +190,7 @@ def raise_issue(body: ProgressIssueBody):
 @bp.patch("/progress/issues/<issue_id>", responses={200: ProgressIssueOut},
           summary="Change an issue's owner or status, or record its resolution (resolving needs one); audited")
 def update_issue(path: IssuePath, body: ProgressIssueChange):
-    issue = progress.update_issue(db.session, current_actor(), page.people, path.issue_id, owner=body.owner,
+    issue = progress.update_issue(db.session, current_actor(), identity.secretariat_people, path.issue_id, owner=body.owner,
                                   status=body.status, resolution=body.resolution)
     return jsonify(_issue(issue))
 
@@ -198,4 +199,4 @@ def update_issue(path: IssuePath, body: ProgressIssueChange):
         summary="The monthly progress report to the prefecture (進捗・課題管理報告書), as an A4 PDF or a workbook; audited")
 def get_report(query: ReportQuery):
     month = progress.parse_month(query.month) if query.month else progress.current_month()
-    return page.file_response(progress.generate(db.session, current_actor(), month, query.format), month, query.format)
+    return progress_report_file(progress.generate(db.session, current_actor(), month, query.format), month, query.format)

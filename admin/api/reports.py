@@ -6,15 +6,14 @@ every file handed out is audited there with its SHA-256.
 
 from __future__ import annotations
 
-import urllib.parse
 from typing import Literal
 
-from flask import Response
 from pydantic import BaseModel, Field
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, tag
 from admin.api.contract import XLSX, media
 from admin.auth import current_actor
+from admin.downloads import annual_report_file
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from billing import annual_report
@@ -32,17 +31,8 @@ class AnnualReportQuery(BaseModel):
     format: Literal["pdf", "xlsx"] = Field(default="pdf", description="pdf (A4) or xlsx (one sheet per section)")
 
 
-def file_response(data: bytes, fiscal_year: int, fmt: str) -> Response:
-    """The report's bytes as a download named in ASCII and in Japanese (the admin page serves the same)."""
-    ascii_name, japanese_name = annual_report.filename(fiscal_year, fmt)
-    response = Response(data, mimetype=annual_report.MEDIA_TYPES[fmt])
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{urllib.parse.quote(japanese_name)}")
-    return response
-
-
 @bp.get("/fiscal-years/<int:fiscal_year>/annual-report", responses={200: media("application/pdf", XLSX)},
         summary="The year's annual report (年度報告書) from the records, as an A4 PDF or a workbook; each file is audited")
 def get_annual_report(path: ReportYearPath, query: AnnualReportQuery):
     data = annual_report.generate(db.session, current_actor(), path.fiscal_year, query.format)
-    return file_response(data, path.fiscal_year, query.format)
+    return annual_report_file(data, path.fiscal_year, query.format)

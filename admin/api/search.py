@@ -13,7 +13,7 @@ from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from admin.identity import identity_directory
-from admin.views.search import page_of
+from admin.menu import page_of
 from core.search import LIMIT, MAX_QUERY
 from governance import search as console_search
 

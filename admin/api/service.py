@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
 from admin.api.contract import XLSX, media
-from admin.api.usage import MONTH_PATTERN
+from admin.api.fields import MONTH_PATTERN
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
@@ -390,7 +390,7 @@ def get_monthly_report(path: MonthlyReportPath, query: MonthlyReportQuery):
 @bp.post("/service/monthly-reports/<int:report_id>/send", responses={200: MonthlyReportOut},
          summary="Send a writing to the prefecture's recipients (the outbox), once")
 def send_monthly_report(path: MonthlyReportPath):
-    from admin.incident_settings import report_recipients
+    from admin.service.incident_settings import report_recipients
     from service import monthly_report
 
     return jsonify(_monthly(monthly_report.send(db.session, current_actor(), path.report_id, report_recipients())))

@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field, create_model
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
 from admin.api.contract import json_csv_xlsx, media
+from admin.api.decisions import QuotaDecisionOut, quota_cache
+from admin.api.fields import MONTH_PATTERN
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
@@ -26,26 +28,10 @@ bp = StrictAPIBlueprint("api_usage", __name__, url_prefix=API_PREFIX,
                         abp_tags=tag("usage", "利用実績・利用上限 / usage metering and quotas"),
                         abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
 
-DEFAULT_CACHE_SECONDS = 5.0
-
-
-def cache_seconds() -> float:
-    value = current_app.config.get("RENKEI_QUOTA_CACHE_SECONDS") or os.environ.get("RENKEI_QUOTA_CACHE_SECONDS")
-    return float(value) if value else DEFAULT_CACHE_SECONDS
-
-
 def metering_settings() -> metering.MeteringSettings:
     config = {name: current_app.config.get(name) or os.environ.get(name)
               for name in ("RENKEI_USAGE_RETENTION_MONTHS", "RENKEI_USAGE_MAX_FUTURE_SECONDS")}
     return metering.MeteringSettings.from_mapping(config)
-
-
-def quota_cache() -> quotas.QuotaCache:
-    app = current_app._get_current_object()
-    cache = app.extensions.get("renkei_quota_cache")
-    if cache is None:
-        cache = app.extensions["renkei_quota_cache"] = quotas.quota_cache(db.engine, cache_seconds())
-    return cache
 
 
 # --- ingest ------------------------------------------------------------------------------------
@@ -119,20 +105,6 @@ class QuotaCheckQuery(CachedSchema):
     quantity: int = Field(default=1, ge=1, le=1_000_000_000, description="Units the caller wants to use now")
 
 
-class QuotaDecisionOut(BaseModel):
-    tenant: str
-    metric: str
-    period: str = Field(description="Japan-time month, YYYY-MM")
-    allowed: bool
-    reason: Literal["no_limit", "within_limit", "over_soft_limit", "hard_limit_reached", "tenant_not_active"]
-    used: int
-    limit: int | None
-    remaining: int | None
-    enforcement: Literal["soft", "hard"] | None
-    as_of: str = Field(description="When the figures were read from the database")
-    max_staleness_seconds: float
-
-
 @bp.get("/tenants/<code>/quota-check", responses={200: QuotaDecisionOut},
         summary="Quota check for an API gateway: allow or deny, and what remains",
         description=(
@@ -150,19 +122,6 @@ def quota_check(path: TenantPath, query: QuotaCheckQuery):
 
 
 # --- usage of a tenant, reports ----------------------------------------------------------------
-
-def _month_pattern() -> str:
-    """The months :func:`core.calendar.parse_month` takes, as a pattern: April of the first supported fiscal year
-    to March after the last."""
-    from admin.api.contract import digits_between
-
-    first, last = FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
-    return (f"^(?:{first}-(?:0[4-9]|1[0-2])|{digits_between(str(first + 1), str(last))}-(?:0[1-9]|1[0-2])"
-            f"|{last + 1}-0[1-3])$")
-
-
-MONTH_PATTERN = _month_pattern()
-
 
 class UsageQuery(CachedSchema):
     fiscal_year: int | None = Field(default=None, ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR, description="Fiscal year (April-March); default: the current one")

@@ -201,7 +201,7 @@ def prepare_card_sign_in(session, loader, password: str, standin_realm: str | No
     names another) and the counter's sample people's cards joined to them. Flushes; the holders (username, name,
     enrolled at the counter)."""
     from admin.commands.keycloak import _master_password
-    from admin.portal import realm_settings
+    from admin.portal.door import realm_settings
     from admin.resident_keys import keyring
     from residents import signin
     from residents.sample import CITY, card_holders, join_card_holders
@@ -317,7 +317,7 @@ def _probe_in_background(app, every: float = 60.0) -> None:
     import threading
     import time
 
-    from admin.service_checks import probe_round
+    from admin.service.checks import probe_round
 
     def loop() -> None:
         time.sleep(2)  # let the server listen before its own pages are probed

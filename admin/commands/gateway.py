@@ -58,7 +58,7 @@ def fold_command(seconds: float | None, once: bool) -> None:
 
     from flask import current_app
 
-    from admin.gateway_calls import log_directory, run_folder
+    from admin.service.gateway_calls import log_directory, run_folder
 
     app = current_app._get_current_object()
     stop = threading.Event()

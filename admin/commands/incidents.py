@@ -19,7 +19,7 @@ from flask.cli import with_appcontext
 from admin.commands.acting import acting
 from admin.commands.output import committed, write_output
 from admin.extensions import db
-from admin.incident_settings import report_recipients, reporter
+from admin.service.incident_settings import report_recipients, reporter
 from core import authz
 from core.calendar import JST
 from service.incidents import letters, operations, register

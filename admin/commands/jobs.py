@@ -451,7 +451,7 @@ def _check(actor: Actor) -> Outcome:
 
 
 def _service_probe(actor: Actor) -> Outcome:
-    from admin.service_checks import probe_round
+    from admin.service.checks import probe_round
 
     outcome = probe_round()
     down = sorted(key for key, state in outcome["states"].items() if state == "down")
@@ -481,7 +481,7 @@ def _realm_accounts_deleter(actor: Actor):
         return None
 
     def delete(due) -> None:
-        from admin.portal import realm_settings
+        from admin.portal.door import realm_settings
         from maintenance.realm import realm_admin
         from residents import signin
         from residents.models import ResidentProvider

@@ -30,9 +30,9 @@ def group() -> None:
 
 
 def _people() -> dict[str, str]:
-    from admin.views import progress as page
+    from admin.identity import secretariat_people
 
-    return page.people()
+    return secretariat_people()
 
 
 def _who(text: str | None, people: dict[str, str]) -> str | None:

@@ -98,7 +98,7 @@ def realm_setup_command(actor) -> None:
     """Create or correct the residents' realm (RENKEI_RESIDENTS_REALM, never the staff realm) and the portal's
     client (RENKEI_RESIDENTS_CLIENT_ID/_SECRET, redirect to RENKEI_PUBLIC_URL/portal/). Safe to run again;
     audited as resident.realm.setup."""
-    from admin.portal import realm_settings
+    from admin.portal.door import realm_settings
     from residents import signin
 
     master = _master()
@@ -114,7 +114,7 @@ def erase_realm_attributes_command(actor) -> None:
     """Erase from every account of the residents' realm the 基本4情報 earlier versions kept there (the card's
     name, address, birth date and sex as user attributes, the name as first and last name); `realm-setup` does
     it too. Audited as resident.realm.erase; says how many accounts it changed."""
-    from admin.portal import realm_settings
+    from admin.portal.door import realm_settings
     from residents import signin
 
     master = _master()
@@ -129,7 +129,7 @@ def delete_left_accounts_command(actor) -> None:
     """Delete the residents' realm accounts of every resident who left (the accounts linked to their providers'
     identifiers); the resident-retention job does it before erasing the identifiers when it may reach Keycloak's
     master administrator. Safe to run again; audited per resident as resident.realm.accounts.delete."""
-    from admin.portal import realm_settings
+    from admin.portal.door import realm_settings
     from residents import signin
 
     master = _master()
@@ -153,7 +153,7 @@ def provider_add_command(alias: str, discovery_url: str, client_id: str, client_
     """Configure an OpenID Connect identity provider for residents from its discovery URL (scopes openid name
     address birthdate gender; the claims brought in at every sign-in) at an assurance level. Again for the same
     alias corrects it; audited as resident.provider.add."""
-    from admin.portal import realm_settings
+    from admin.portal.door import realm_settings
     from residents import signin
 
     master = _master()

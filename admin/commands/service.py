@@ -46,7 +46,7 @@ def _authorize(actor, action: str) -> None:
 @acting(authz.OPERATOR, maintenance=True)
 def probe_command(only: tuple[str, ...], actor) -> None:
     """Probe every active component once and record the results (run it every minute)."""
-    from admin.service_checks import probe_round
+    from admin.service.checks import probe_round
 
     _authorize(actor, "service.manage")
     outcome = probe_round(only=set(only) or None)
@@ -284,7 +284,7 @@ def monthly_report_download(report_id: int, fmt: str, output: str, actor) -> Non
 @acting(authz.OPERATOR)
 def monthly_report_send(report_id: int, actor) -> None:
     """Send a writing to the prefecture's recipients (the incident reports' recipients) through the outbox."""
-    from admin.incident_settings import report_recipients
+    from admin.service.incident_settings import report_recipients
     from service import monthly_report
 
     row = committed(lambda: monthly_report.send(db.session, actor, report_id, report_recipients()))

@@ -20,6 +20,7 @@ Every POST to a view takes one path, modelled on Indico's ``RH.process`` (``indi
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -299,3 +300,27 @@ class SecureModelView(SecureMixin, ModelView):
 
 class SecureView(SecureMixin, BaseView):
     pass
+
+
+def tenants_for(action: str) -> list[tuple[str, str]]:
+    """The tenants (municipalities) whose people the reader may act for under ``action``."""
+    from tenancy.registry.models import Tenant
+
+    grant = authz.grant_for(g.actor, action)
+    if grant is None:
+        return []
+    query = db.session.query(Tenant.code, Tenant.name_ja, Tenant.name_en).order_by(Tenant.code)
+    if not grant.all_tenants:
+        query = query.filter(Tenant.code.in_(sorted(grant.tenant_codes)))
+    return [(code, f"{ja if _ja() else (en or ja)}（{code}）") for code, ja, en in query]
+
+
+# --- a file uploaded and checked row by row (the tenant registry's import, the members' import) -------------
+
+MAX_UPLOAD = 20 * 1024 * 1024  # a registry of every municipality in Japan is well under 1 MB
+
+
+def file_line(field: str) -> str:
+    """「5」 from ``line 5: code`` (the line of the file a problem is on), else the field as it is."""
+    found = re.match(r"line (\d+)", field)
+    return found.group(1) if found else field

@@ -28,7 +28,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 
 from admin.extensions import db
 from admin.problems import status_of, stop_unless_about_fields
-from admin.views.base import SecureView, confirm_first, flash_error, post_action
+from admin.views.base import SecureView, confirm_first, flash_error, post_action, tenants_for
 from core import authz
 from core.calendar import day_start_utc, to_jst
 from core.errors import DomainError
@@ -503,19 +503,6 @@ def _history_ok(tenant_code: str) -> bool:
     return authz.allowed(g.actor, "consent.history", tenant_code)
 
 
-def _tenants(action: str) -> list[tuple[str, str]]:
-    """The tenants (municipalities) whose people the reader may act for under ``action``."""
-    from tenancy.registry.models import Tenant
-
-    grant = authz.grant_for(g.actor, action)
-    if grant is None:
-        return []
-    query = db.session.query(Tenant.code, Tenant.name_ja, Tenant.name_en).order_by(Tenant.code)
-    if not grant.all_tenants:
-        query = query.filter(Tenant.code.in_(sorted(grant.tenant_codes)))
-    return [(code, f"{ja if _ja() else (en or ja)}（{code}）") for code, ja, en in query]
-
-
 class ConsentRecordsView(SecureView):
     """A clerk records a person's paper consent or its withdrawal; the printable consent receipt."""
 
@@ -543,14 +530,14 @@ class ConsentRecordsView(SecureView):
     def _page(self, values: dict, errors: dict, withdraw_values: dict, withdraw_errors: dict, status: int = 200):
         return self.render(
             "renkei/consent_record.html", values=values, errors=errors, wvalues=withdraw_values, werrors=withdraw_errors,
-            tenants=_tenants("consent.record"), choices=self._choices(), texts=self._texts(), levels=_levels(),
+            tenants=tenants_for("consent.record"), choices=self._choices(), texts=self._texts(), levels=_levels(),
             methods=[(m.value, _pick(m.label)) for m in (ConsentMethod.paper, ConsentMethod.web,
                                                                           ConsentMethod.app)],
             services=[(str(s.id), s.name) for s in consent.approved_services(db.session, g.actor, approved_only=False)]), status
 
     @expose("/")
     def index(self):
-        tenants = _tenants("consent.record")
+        tenants = tenants_for("consent.record")
         tenant = tenants[0][0] if len(tenants) == 1 else ""
         return self._page({"tenant_code": tenant, "method": "paper"}, {}, {"tenant_code": tenant, "method": "paper"}, {})
 
@@ -712,7 +699,7 @@ class ConsentHistoryView(SecureView):
     def index(self):
         tenant, subject, found, errors = self._find()
         lang = "ja" if _ja() else "en"
-        tenants = _tenants("consent.history")
+        tenants = tenants_for("consent.history")
         if not tenant and len(tenants) == 1:
             tenant = tenants[0][0]
         return self.render(

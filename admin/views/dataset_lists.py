@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from flask import g, request, url_for
 from flask_admin import expose
-from flask_babel import gettext as _
+from flask_babel import gettext as _, lazy_gettext as _l
 
 from admin.extensions import db
 from admin.i18n import current_language
@@ -104,3 +104,8 @@ class LicencesView(_KeptListView):
     @expose("/<code>/active", methods=("POST",))
     def active(self, code: str):
         return self._set_active(lambda active: lists.set_licence_active(db.session, g.actor, code, active))
+
+
+def views(session):
+    return [CategoriesView(name=_l("Dataset categories"), endpoint="dataset_categories", url="dataset-categories"),
+            LicencesView(name=_l("Dataset licences"), endpoint="dataset_licences", url="dataset-licences")]

@@ -18,7 +18,6 @@ from admin.extensions import db
 from admin.problems import status_of, stop_unless_about_fields
 from admin.views import paging
 from admin.views.base import SecureView, confirm_first, flash_error, post_action
-from admin.views.dataset_lists import CategoriesView, LicencesView
 from core import authz
 from core.calendar import to_jst
 from core.errors import DomainError
@@ -450,7 +449,5 @@ class DatasetTermsView(SecureView):
 def views(session):
     return [DatasetsView(name=_l("Datasets"), endpoint="datasets", url="datasets"),
             DatasetTermsView(name=_l("Terms of use of datasets"), endpoint="dataset_terms", url="dataset-terms"),
-            CoverageView(name=_l("Standard datasets coverage"), endpoint="dataset_coverage", url="dataset-coverage"),
-            CategoriesView(name=_l("Dataset categories"), endpoint="dataset_categories", url="dataset-categories"),
-            LicencesView(name=_l("Dataset licences"), endpoint="dataset_licences", url="dataset-licences")]
+            CoverageView(name=_l("Standard datasets coverage"), endpoint="dataset_coverage", url="dataset-coverage")]
 

@@ -19,11 +19,10 @@ from pydantic import ValidationError
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from admin.downloads import attachment
 from admin.extensions import db
-from admin.views.base import SecureView, apply_problems, confirm_first, post_action, with_problems_beside_fields
-from admin.views.billing import _download
-from admin.views.billing_forms import REQUIRED, _Form, _ja
-from admin.views.operator_forms import InRange
+from admin.views.base import SecureView, _ja, apply_problems, confirm_first, post_action, with_problems_beside_fields
+from admin.views.operator_forms import REQUIRED, InRange, RenkeiForm as _Form
 from billing import documents, reminders
 from billing.ledger_errors import InvalidBillingData
 from core import authz
@@ -113,7 +112,7 @@ def _date(day: dt.date) -> str:
 
 
 def _pdf(data: bytes, stem: str, label: str) -> Response:
-    return _download(data, PDF, stem, label, "pdf")
+    return attachment(data, PDF, f"{stem}.pdf", f"{label}.pdf")
 
 
 # --- the prefecture's settings ------------------------------------------------------------------------
@@ -207,7 +206,7 @@ class PrefectureSettingsView(SecureView):
         return form
 
     def _page(self, form, saved, service_form=None):
-        from admin.incident_settings import first_report_hours
+        from admin.service.incident_settings import first_report_hours
         from admin.proxies import parse_trusted
         from admin.views.service import SettingsForm as ServiceSettingsForm
         from service import settings as service_settings

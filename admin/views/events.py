@@ -19,7 +19,6 @@ from admin.problems import status_of
 from admin.views import operator_forms as forms
 from admin.views.base import (SecureView, apply_problems, check_csrf, csrf_field, post_action, query_fiscal_year,
                               typed_id, typed_number)
-from admin.views.inquiries import HONEYPOT
 from core import authz
 from core.calendar import JST, fiscal_year_label, fiscal_year_of, today_jst
 from core.errors import DomainError
@@ -195,7 +194,7 @@ def _public(event_id: int | None = None, errors: dict | None = None, values: dic
             message: str | None = None, done=None, status: int = 200):
     return render_template("renkei/events_public.html", rows=ev.open_events(db.session), when=_when,
                            labels=labels(), errors=errors or {}, values=values or {}, message=message,
-                           chosen=event_id, done=done, csrf_field=csrf_field, honeypot=HONEYPOT), status
+                           chosen=event_id, done=done, csrf_field=csrf_field, honeypot=forms.HONEYPOT), status
 
 
 @public.get("/")
@@ -206,7 +205,7 @@ def public_list():
 @public.post("/<int:event_id>")
 def public_register(event_id: int):
     check_csrf()
-    if request.form.get(HONEYPOT):
+    if request.form.get(forms.HONEYPOT):
         abort(400)  # a robot filled the field people never see
     values = {name: (request.form.get(name) or "") for name in ("name", "email", "organisation_name", "corporate_number")}
     try:

@@ -12,8 +12,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 
 from admin.extensions import db
 from admin.problems import status_of
-from admin.views.base import SecureView, post_action
-from admin.views.consent import _tenants
+from admin.views.base import SecureView, post_action, tenants_for
 from core import authz
 from core.errors import DomainError
 from residents import file_register
@@ -42,7 +41,7 @@ class FileRegisterView(SecureView):
 
     @expose("/")
     def index(self):
-        tenants = _tenants(self.required_action)
+        tenants = tenants_for(self.required_action)
         code = (request.args.get("tenant") or "").strip()[:6] or (tenants[0][0] if len(tenants) == 1 else "")
         found = None
         if code:

@@ -20,7 +20,6 @@ from admin.problems import status_of
 from admin.i18n import format_date
 from admin.views import labels, operator_forms as forms, paging
 from admin.views.base import SecureView, confirm_first, post_action, with_problems_beside_fields
-from admin.views.notices import NoticesView
 from billing import allocation_policies
 from billing.models import POLICY_STATUS_LABELS_EN, POLICY_STATUS_LABELS_JA, PolicyStatus
 from governance import agreements, council, meetings
@@ -475,5 +474,4 @@ class CouncilView(SecureView):
 
 def views(db_):
     return [AgreementsView(name=_l("Agreements"), endpoint="agreements", url="agreements"),
-            CouncilView(name=_l("Council"), endpoint="council", url="council"),
-            NoticesView(name=_l("Notices"), endpoint="notices", url="notices")]
+            CouncilView(name=_l("Council"), endpoint="council", url="council")]

@@ -36,8 +36,8 @@ from service.incidents import operations as incident_operations
 from admin.i18n import format_date, format_fiscal_year
 from admin.views import labels
 from admin.views.base import _signed_in, csrf_field
-from admin.incident_settings import first_report_hours
-from admin.views.incidents import local_time, remaining_text
+from admin.service.incident_settings import first_report_hours
+from admin.views.times import local_time, remaining_text
 from billing import attention as billing_attention
 from billing import operations as billing_operations
 from billing.models import RunStatus

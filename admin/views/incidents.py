@@ -14,9 +14,10 @@ from flask_admin import expose
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 
 from admin.extensions import db
-from admin.incident_settings import first_report_hours, report_recipients, reporter
+from admin.service.incident_settings import first_report_hours, report_recipients, reporter
 from admin.i18n import format_date
 from admin.views.base import SecureView, confirm_first, post_action
+from admin.views.times import local_time, parse_local, remaining_text
 from core import authz
 from core.calendar import JST
 from service import components as service_components
@@ -37,29 +38,6 @@ def _ja() -> bool:
 
 def _pick(pair: tuple[str, str]) -> str:
     return pair[0] if _ja() else pair[1]
-
-
-def local_time(moment: dt.datetime | None) -> str:
-    return moment.astimezone(JST).strftime("%Y-%m-%d %H:%M") if moment else "—"
-
-
-def parse_local(value: str | None) -> dt.datetime | None:
-    """A form's ``datetime-local`` value (Japan time) as UTC; None when empty or not a date and time."""
-    try:
-        return dt.datetime.fromisoformat((value or "").strip()).replace(tzinfo=JST).astimezone(dt.timezone.utc)
-    except ValueError:
-        return None
-
-
-def remaining_text(clock: operations.Clock) -> str:
-    if clock.incident.recovered_at is not None:
-        return _("Recovered")
-    left = clock.remaining
-    sign, left = ("", left) if left >= dt.timedelta(0) else ("-", -left)
-    hours, minutes = divmod(int(left.total_seconds()) // 60, 60)
-    if sign:
-        return _("Overdue by %(hours)d h %(minutes)d min", hours=hours, minutes=minutes)
-    return _("%(hours)d h %(minutes)d min left", hours=hours, minutes=minutes)
 
 
 class IncidentsView(SecureView):

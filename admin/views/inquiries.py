@@ -21,9 +21,6 @@ from core.errors import DomainError
 from residents import data_inquiries
 from secretariat import inquiries as inq
 
-HONEYPOT = "website"  # a field people never see or fill; a form that fills it is a robot's
-
-
 def _choices(enum_cls) -> list[tuple[str, str]]:
     return [(member.value, forms.pick(member.label)) for member in enum_cls]
 
@@ -166,7 +163,7 @@ public = Blueprint("inquiry_public", __name__, url_prefix="/inquiry")
 
 def _public_form(form, message: str | None = None, status: int = 200):
     return render_template("renkei/inquiry_public.html", form=form, message=message, csrf_field=csrf_field,
-                           honeypot=HONEYPOT), status
+                           honeypot=forms.HONEYPOT), status
 
 
 def _public_fields(formdata=None) -> InquiryForm:
@@ -185,7 +182,7 @@ def public_form():
 def public_submit():
     check_csrf()
     form = _public_fields(request.form)
-    if request.form.get(HONEYPOT):
+    if request.form.get(forms.HONEYPOT):
         abort(400)  # a robot filled the field people never see
     if not form.checked(public=True):
         return _public_form(form, _("The form has problems. Nothing was saved; correct the fields below and send it again."), 422)

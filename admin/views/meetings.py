@@ -15,7 +15,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from wtforms import DateTimeLocalField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from admin.api.meetings import pdf_response
+from admin.downloads import minutes_pdf
 from admin.extensions import db
 from admin.problems import status_of
 from admin.views import operator_forms as forms
@@ -274,7 +274,7 @@ class MeetingsView(SecureView):
     def pdf(self, meeting_id: int):
         try:
             meeting = meetings.get_meeting(db.session, meeting_id)
-            return pdf_response(meetings.minutes_pdf(db.session, g.actor, meeting_id), meeting)
+            return minutes_pdf(meetings.minutes_pdf(db.session, g.actor, meeting_id), meeting)
         except DomainError as error:
             abort(status_of(error))
 
@@ -296,7 +296,7 @@ class PublishedMinutesView(SecureView):
     def pdf(self, meeting_id: int):
         try:
             meeting = meetings.get_meeting(db.session, meeting_id)
-            return pdf_response(meetings.minutes_pdf(db.session, g.actor, meeting_id), meeting)
+            return minutes_pdf(meetings.minutes_pdf(db.session, g.actor, meeting_id), meeting)
         except DomainError as error:
             abort(status_of(error))
 

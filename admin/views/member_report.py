@@ -4,26 +4,16 @@ set. The report, the target and their audit records are :mod:`secretariat.member
 
 from __future__ import annotations
 
-import urllib.parse
-
-from flask import Response, abort, g, request, url_for
+from flask import abort, g, request, url_for
 from flask_admin import expose
 from flask_babel import gettext, lazy_gettext as _l
 
+from admin.downloads import member_report_file
 from admin.extensions import db
 from admin.views.base import SecureView, post_action, typed_number
 from core import authz
 from core.errors import DomainError
 from secretariat import member_report
-
-
-def file_response(data: bytes, period: member_report.Period, fmt: str) -> Response:
-    """The report's bytes as a download named in ASCII and in Japanese (the API serves the same)."""
-    ascii_name, japanese_name = member_report.filename(period, fmt)
-    response = Response(data, mimetype=member_report.MEDIA_TYPES[fmt])
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{urllib.parse.quote(japanese_name)}")
-    return response
 
 
 class MemberReportView(SecureView):
@@ -51,7 +41,7 @@ class MemberReportView(SecureView):
             found = member_report.parse_period(period)
         except DomainError:
             abort(404)
-        return file_response(member_report.generate(db.session, g.actor, found, fmt), found, fmt)
+        return member_report_file(member_report.generate(db.session, g.actor, found, fmt), found, fmt)
 
     @expose("/target", methods=("POST",))
     def target(self):

@@ -16,8 +16,7 @@ from flask_babel import gettext, lazy_gettext as _l
 from admin.extensions import db
 from admin.problems import status_of, stop_unless_about_fields
 from admin.views import labels
-from admin.views.base import SecureView, post_action
-from admin.views.tenants import MAX_UPLOAD, _line
+from admin.views.base import MAX_UPLOAD, SecureView, file_line, post_action
 from core import csvfile
 from core.errors import DomainError
 from core.spreadsheet import CSV_MIMETYPE
@@ -97,7 +96,7 @@ class MembersImportView(SecureView):
 
     def _page(self, *, error=None, preview=None, content="", filename="", notify=False, raw=b""):
         ja = labels.ja()
-        problems = [(_line(p.get("field", "")), _column(p.get("field", "")), p["message_ja"] if ja else p["message_en"])
+        problems = [(file_line(p.get("field", "")), _column(p.get("field", "")), p["message_ja"] if ja else p["message_en"])
                     for p in (error.problems if error is not None else [])]
         rows = _rows_at(raw, {line for line, _c, _m in problems if line.isdigit()}) if problems and raw else {}
         shown = sorted(preview.rows, key=lambda row: (row.outcome != members_import.Outcome.DIFFERS, row.line))[:PREVIEW_ROWS] \

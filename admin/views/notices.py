@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import g, redirect, request, url_for
 from flask_admin import expose
-from flask_babel import get_locale, gettext as _
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 
 from admin.extensions import db
 from admin.i18n import format_date
@@ -84,3 +84,7 @@ class NoticesView(SecureView):
         return post_action(publish, saved=lambda notice: _("The notice was published and %(count)d e-mails were queued.",
                                                            count=count + members),
                            done=lambda notice: redirect(url_for(".index")), failed=lambda: self._page(form))
+
+
+def views(session):
+    return [NoticesView(name=_l("Notices"), endpoint="notices", url="notices")]

@@ -19,6 +19,9 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 from core import safe_html
 from tenancy.usage.models import ENFORCEMENT_LABELS, METRICS, Enforcement
 
+REQUIRED = _l("This field is required.")  # an InputRequired's message on the operator's forms
+HONEYPOT = "website"  # a field people never see or fill on a public form; a form that fills it is a robot's
+
 
 def ja() -> bool:
     return str(get_locale() or "ja") == "ja"

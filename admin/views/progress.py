@@ -1,15 +1,15 @@
 """年間予定・進捗・課題 (issue 40 item 7) in /admin: a fiscal year's schedule of work items, the issue list,
 and the monthly progress report with its PDF and workbook. Owners are picked from the secretariat's
-people (the operators in Keycloak, :func:`people`). The rules are :mod:`secretariat.progress`'s."""
+people (the operators in Keycloak, :func:`admin.identity.secretariat_people`). The rules are :mod:`secretariat.progress`'s."""
 
 from __future__ import annotations
 
-import urllib.parse
-
-from flask import Response, abort, g, request, url_for
+from flask import abort, g, request, url_for
 from flask_admin import expose
 from flask_babel import gettext, lazy_gettext as _l
 
+from admin import identity
+from admin.downloads import progress_report_file
 from admin.extensions import db
 from admin.views.base import SecureView, post_action, query_fiscal_year
 from admin.views.operator_forms import pick
@@ -18,22 +18,6 @@ from core.calendar import fiscal_year_of, today_jst
 from core.errors import DomainError
 from secretariat import progress
 from secretariat.member_report import MEDIA_TYPES
-
-
-def people() -> dict[str, str]:
-    """The secretariat's people (user id → 「姓 名」), asked of Keycloak: the owners one can pick."""
-    from admin.identity import identity_directory
-
-    return progress.secretariat_people(identity_directory())
-
-
-def file_response(data: bytes, period, fmt: str) -> Response:
-    """The report's bytes as a download named in ASCII and in Japanese (the API serves the same)."""
-    ascii_name, japanese_name = progress.filename(period, fmt)
-    response = Response(data, mimetype=MEDIA_TYPES[fmt])
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{urllib.parse.quote(japanese_name)}")
-    return response
 
 
 class ProgressView(SecureView):
@@ -55,7 +39,7 @@ class ProgressView(SecureView):
         return self.render(
             "renkei/progress.html", year=year, year_label=progress.fiscal_year_label(year), items=items, issues=found,
             late={i.id for i in items if progress.is_late(i)}, report=report, month_text=month_text or month.key,
-            error=error, people=progress.owners(g.actor, people) if can_manage else {}, can_manage=can_manage,
+            error=error, people=progress.owners(g.actor, identity.secretariat_people) if can_manage else {}, can_manage=can_manage,
             pick=pick,
             item_statuses=list(progress.ItemStatus), issue_statuses=list(progress.IssueStatus)), 422 if error else 200
 
@@ -65,7 +49,7 @@ class ProgressView(SecureView):
     @expose("/items", methods=("POST",))
     def add_item(self):
         form = request.form
-        return post_action(lambda: progress.add_item(db.session, g.actor, people, title=form.get("title", ""),
+        return post_action(lambda: progress.add_item(db.session, g.actor, identity.secretariat_people, title=form.get("title", ""),
                                                      due_on=form.get("due_on", ""), owner=form.get("owner", ""),
                                                      detail=form.get("detail", "")),
                            back=self._back(), saved=gettext("The work item was added to the schedule."))
@@ -73,7 +57,7 @@ class ProgressView(SecureView):
     @expose("/items/<int:item_id>", methods=("POST",))
     def update_item(self, item_id: int):
         form = request.form
-        return post_action(lambda: progress.update_item(db.session, g.actor, people, item_id,
+        return post_action(lambda: progress.update_item(db.session, g.actor, identity.secretariat_people, item_id,
                                                         owner=form.get("owner") or None,
                                                         status=form.get("status") or None),
                            back=self._back(), saved=gettext("The work item was updated."))
@@ -81,14 +65,14 @@ class ProgressView(SecureView):
     @expose("/issues", methods=("POST",))
     def raise_issue(self):
         form = request.form
-        return post_action(lambda: progress.raise_issue(db.session, g.actor, people, title=form.get("title", ""),
+        return post_action(lambda: progress.raise_issue(db.session, g.actor, identity.secretariat_people, title=form.get("title", ""),
                                                         owner=form.get("owner", ""), detail=form.get("detail", "")),
                            back=self._back(), saved=gettext("The issue was recorded."))
 
     @expose("/issues/<int:issue_id>", methods=("POST",))
     def update_issue(self, issue_id: int):
         form = request.form
-        return post_action(lambda: progress.update_issue(db.session, g.actor, people, issue_id,
+        return post_action(lambda: progress.update_issue(db.session, g.actor, identity.secretariat_people, issue_id,
                                                          owner=form.get("owner") or None,
                                                          status=form.get("status") or None,
                                                          resolution=form.get("resolution") or None),
@@ -102,7 +86,7 @@ class ProgressView(SecureView):
             found = progress.parse_month(month)
         except DomainError:
             abort(404)
-        return file_response(progress.generate(db.session, g.actor, found, fmt), found, fmt)
+        return progress_report_file(progress.generate(db.session, g.actor, found, fmt), found, fmt)
 
 
 def views(session):

@@ -8,11 +8,10 @@ from flask import abort, g
 from flask_admin import expose
 from flask_babel import get_locale, lazy_gettext as _l
 
-from admin.api.reports import file_response
+from admin.downloads import annual_report_file
 from admin.extensions import db
 from admin.i18n import format_fiscal_year
 from admin.views.base import SecureView
-from admin.views.billing import CATEGORY
 from billing import annual_report
 
 
@@ -29,9 +28,8 @@ class AnnualReportsView(SecureView):
     def download(self, fiscal_year: int, fmt: str):
         if fmt not in annual_report.MEDIA_TYPES:
             abort(404)
-        return file_response(annual_report.generate(db.session, g.actor, fiscal_year, fmt), fiscal_year, fmt)
+        return annual_report_file(annual_report.generate(db.session, g.actor, fiscal_year, fmt), fiscal_year, fmt)
 
 
 def views(session):
-    return [AnnualReportsView(name=_l("Annual reports"), endpoint="annual_reports", url="annual-reports",
-                              category=CATEGORY)]
+    return [AnnualReportsView(name=_l("Annual reports"), endpoint="annual_reports", url="annual-reports")]

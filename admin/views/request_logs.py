@@ -15,7 +15,7 @@ from admin import request_log
 from admin.extensions import db
 from admin.problems import stop_unless_about_fields
 from admin.views.base import SecureView, typed_number
-from admin.views.incidents import local_time, parse_local
+from admin.views.times import local_time, parse_local
 from core.errors import DomainError
 from service.incidents import logs
 

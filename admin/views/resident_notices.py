@@ -9,8 +9,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 
 from admin.extensions import db
 from admin.problems import status_of
-from admin.views.base import SecureView, _ja
-from admin.views.consent import _tenants
+from admin.views.base import SecureView, _ja, tenants_for
 from core.errors import DomainError
 from residents import portal_records
 
@@ -21,7 +20,7 @@ class ResidentNoticesView(SecureView):
     required_action = "resident.notice.publish"
 
     def _page(self, values=None, errors=None, status=200):
-        tenants = _tenants("resident.notice.publish")
+        tenants = tenants_for("resident.notice.publish")
         tenant = (request.values.get("tenant") or "").strip() or (tenants[0][0] if len(tenants) == 1 else "")
         return self.render("renkei/resident_notices.html", tenants=tenants, values={"tenant": tenant, **(values or {})},
                            errors=errors or {}), status

@@ -12,8 +12,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from admin.extensions import db
 from admin.problems import status_of
 from admin.resident_keys import keyring, small_count
-from admin.views.base import SecureView, _ja, confirm_first, flash_error
-from admin.views.consent import _tenants
+from admin.views.base import SecureView, _ja, confirm_first, flash_error, tenants_for
 from core.calendar import to_jst
 from core.errors import Conflict, DomainError, Invalid
 from core.labelled import labels
@@ -44,7 +43,7 @@ class ResidentsView(SecureView):
     required_action = "resident.read"
 
     def _tenant(self) -> tuple[str, list]:
-        tenants = _tenants("resident.read")
+        tenants = tenants_for("resident.read")
         chosen = (request.values.get("tenant") or "").strip()
         return (chosen or (tenants[0][0] if len(tenants) == 1 else "")), tenants
 
@@ -314,7 +313,7 @@ class ResidentFiguresView(SecureView):
 
     @expose("/")
     def index(self):
-        tenants = _tenants("resident.figures")
+        tenants = tenants_for("resident.figures")
         tenant = (request.values.get("tenant") or "").strip() or (tenants[0][0] if len(tenants) == 1 else "")
         fiscal_year = whole_number((request.values.get("fiscal_year") or "").strip(), max_digits=4)
         numbers, status = None, 200

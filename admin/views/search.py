@@ -1,38 +1,22 @@
 """The search results page (検索結果): what the header's one search box finds, grouped by kind, each
 hit a link to its page. The search and its scopes are the domain's (governance/search.py); this page
-only links each kind to its page (:func:`page_of`, which the API's answer uses too)."""
+only links each kind to its page (:func:`admin.menu.page_of`, which the API's answer uses too)."""
 
 from __future__ import annotations
 
-from flask import g, url_for
+from flask import g
 from flask_admin import expose
 from flask_babel import lazy_gettext as _l
 
 from admin.extensions import db
 from admin.identity import identity_directory
+from admin.menu import page_of
 from admin.problems import status_of
 from admin.views import paging
 from admin.views.base import SecureView, _ja, _signed_in
 from core.calendar import jst_text
 from core.errors import DomainError
-from core.search import Hit
 from governance import search as console_search
-
-# kind -> the page of one hit of that kind
-_PAGES = {
-    "tenant": lambda hit: url_for("onboarding.tenant", code=hit.key),
-    "member": lambda hit: url_for("members.detail", number=hit.key),
-    "dataset": lambda hit: url_for("datasets.detail", uid=hit.key),
-    "person": lambda hit: url_for("users.index", tenant=hit.scope or None),
-    "api_client": lambda hit: url_for("clients.index", _anchor=f"client-{hit.key}"),
-    "proposal": lambda hit: url_for("council.proposal", proposal_id=int(hit.key)),
-}
-
-
-def page_of(kind: str, hit: Hit) -> str:
-    """The admin page of ``hit`` (of kind ``kind``)."""
-    return _PAGES[kind](hit)
-
 
 def search_box_shown() -> bool:
     """Whether the header shows the search box: to a signed-in person who may list some kind."""

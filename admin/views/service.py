@@ -203,7 +203,7 @@ class ServiceMonthlyReportsView(SecureView):
     required_action = "service.read"
 
     def _page(self, error: str | None = None, text: str = "", status_code: int = 200):
-        from admin.incident_settings import report_recipients
+        from admin.service.incident_settings import report_recipients
         from core.calendar import add_months
         from service import monthly_report
 
@@ -236,7 +236,7 @@ class ServiceMonthlyReportsView(SecureView):
 
     @expose("/<int:report_id>/send", methods=("POST",))
     def send(self, report_id: int):
-        from admin.incident_settings import report_recipients
+        from admin.service.incident_settings import report_recipients
         from service import monthly_report
 
         confirmation = confirm_first(
@@ -252,7 +252,7 @@ class ServiceMonthlyReportsView(SecureView):
     def download(self, report_id: int, fmt: str):
         from flask import Response, abort
 
-        from admin.api.contract import XLSX
+        from core.spreadsheet import XLSX_MIMETYPE as XLSX
         from service import monthly_report
 
         if fmt not in monthly_report.FORMATS:

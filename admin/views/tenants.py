@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 
 from flask import flash, g, request, url_for
 from flask_admin import expose
@@ -15,7 +14,7 @@ from admin.extensions import db
 from admin.i18n import format_date, format_fiscal_year
 from admin.views import labels
 from admin.problems import status_of, stop_unless_about_fields
-from admin.views.base import SecureModelView, SecureView, post_action
+from admin.views.base import MAX_UPLOAD, SecureModelView, SecureView, file_line, post_action
 from core import authz
 from core.errors import DomainError
 from tenancy.errors import ImportRejected
@@ -95,7 +94,6 @@ class TenantView(labels.LabelledFilters, SecureModelView):
     column_formatters_detail = column_formatters
 
 
-MAX_UPLOAD = 20 * 1024 * 1024  # a registry of every municipality in Japan is well under 1 MB
 PREVIEW_ROWS = 20
 
 
@@ -163,18 +161,12 @@ class TenantImportView(SecureView):
         return redirect(url_for("tenants.index_view"))
 
     def _page(self, *, error=None, checked=None, content="", filename=""):
-        problems = [(_line(p.get("field", "")), p["message_ja"] if labels.ja() else p["message_en"])
+        problems = [(file_line(p.get("field", "")), p["message_ja"] if labels.ja() else p["message_en"])
                     for p in (error.problems if error is not None else [])]
         return self.render("renkei/tenants_import.html", error=error, problems=problems, checked=checked,
                            preview=(checked or [])[:PREVIEW_ROWS], content=content, filename=filename,
                            columns=list(importing.EXPORT_HEADERS_JA.values()), kind_label=labels.tenant_kind,
                            max_listed=importing.csvfile.MAX_PROBLEMS_LISTED)
-
-
-def _line(field: str) -> str:
-    """「5」 from ``line 5: code`` (the line of the file a problem is on), else the field as it is."""
-    found = re.match(r"line (\d+)", field)
-    return found.group(1) if found else field
 
 
 def views(session):

@@ -30,7 +30,7 @@
   answer. A call whose line reached the file but whose flush failed (answered 503) may still be
   counted when the line is read back; a call answered 200 is never lost.
 
-No Flask here; the web shell (admin/gateway_calls.py) gives each process its log and a thread that
+No Flask here; the web shell (admin/service/gateway_calls.py) gives each process its log and a thread that
 seals it, and runs the folder.
 """
 

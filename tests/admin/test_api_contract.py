@@ -544,8 +544,8 @@ CKAN_CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_co
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_the_ckan_actions_keep_their_contract_under_generated_requests(contract_app, db, operator, tenant_factory,
                                                                        capsys):
-    """The CKAN Action API (``/api/3/action/``, admin/ckan.py) has no OpenAPI document of CKAN's; renkei
-    states its own (admin/ckan_contract.py, ``/api/3/openapi.json``), and Schemathesis runs over it as
+    """The CKAN Action API (``/api/3/action/``, admin/catalogue/ckan.py) has no OpenAPI document of CKAN's; renkei
+    states its own (admin/catalogue/ckan_contract.py, ``/api/3/openapi.json``), and Schemathesis runs over it as
     over /api/v1: anonymous (the open catalogue) and with a platform operator's token; no 5xx, every
     status, content type and body as documented."""
     import schemathesis.checks as base_checks

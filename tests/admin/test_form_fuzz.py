@@ -259,11 +259,11 @@ def more_rows(db) -> dict:
 
 @pytest.fixture
 def fuzzed_site(app, db, monkeypatch):
-    import admin.views.progress
+    import admin.identity
 
     for module in ("api_clients", "competition_review", "members", "onboarding", "search", "users"):
         monkeypatch.setattr(sys.modules[f"admin.views.{module}"], "identity_directory", NobodyInKeycloak)
-    monkeypatch.setattr(admin.views.progress, "people", dict)
+    monkeypatch.setattr(admin.identity, "secretariat_people", dict)
     monkeypatch.setitem(app.config, "RENKEI_PUBLIC_FORM_HOURLY_LIMIT", 100_000)
     arguments = {**build(db, 3), **more_rows(db)}
     arguments.update({"stage": "first", "verb": "publish", "key": "catalogue", "metric": "api_calls",

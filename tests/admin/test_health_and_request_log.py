@@ -24,7 +24,7 @@ def _log_files_closed():
 @pytest.fixture
 def at_head(app, db):
     """The test database, made by create_all, marked as migrated to the head (as `renkei db upgrade` does)."""
-    from admin.health import migrations_head
+    from admin.service.health import migrations_head
 
     engine = owner_engine() if TEST_DATABASE_URL else db.get_bind()
     with engine.begin() as connection:
@@ -65,7 +65,7 @@ def test_readyz_is_200_when_keycloak_is_back(client, keycloak_settings, at_head)
 
 
 def test_readyz_says_when_migrations_are_not_applied(client, app, monkeypatch):
-    from admin.health import migrations_head
+    from admin.service.health import migrations_head
 
     migrations_head.cache_clear()  # as in a fresh process: the first /readyz reads the head itself
     monkeypatch.setitem(app.config, "RENKEI_KEYCLOAK_URL", closed_port())

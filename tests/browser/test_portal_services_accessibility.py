@@ -2,7 +2,7 @@
 list of linked services with the form to link one (also as refused, the error beside the field) and a linked
 service's consent page meet WCAG 2.1 AA (axe-core, the admin crawl's tags) on a phone (375 px) and a desktop
 (1366 px), in Japanese and in English. The resident's session is the one the portal's callback keeps
-(admin/resident_session.py), signed with the app's key: the sign-in itself is tested by the portal door's test."""
+(admin/portal/session.py), signed with the app's key: the sign-in itself is tested by the portal door's test."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import json
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from admin.ckan import ACTIONS
+from admin.catalogue.ckan import ACTIONS
 
 NAMES = ("id", "q", "fq", "rows", "start", "sort", "limit", "offset", "all_fields", "include_datasets", "fq_list",
          "facet", "facet.field", "facet.limit", "facet.mincount", "name", "query", "groups", "page",

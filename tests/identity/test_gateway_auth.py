@@ -73,7 +73,7 @@ def ask(client, gateway_headers, token, method="GET", uri="/v2/entities", addres
 
 def api_calls(client, as_operator) -> int:
     """The tenant's api_calls in its usage report, once the calls this process logged are folded in."""
-    from admin.gateway_calls import fold_now
+    from admin.service.gateway_calls import fold_now
 
     fold_now(client.application)
     report = client.get("/api/v1/usage/report?tenant=431001", headers=as_operator).get_json()

@@ -70,7 +70,7 @@ def test_a_call_to_a_datasets_route_is_that_datasets_use_by_consumer_and_client(
                          "X-Original-Fiware-Service": "kumamoto,yatsushiro"}, token, request_id="req-4")
     assert twice.status_code == 400 and twice.get_json()["reason"] == "check_unavailable"
     # the consumer's api_calls, once each, folded from the call log with the dataset's use where one matched
-    from admin.gateway_calls import fold_now
+    from admin.service.gateway_calls import fold_now
 
     fold_now(client.application)
     assert events(db) == [("gateway:req-1", "431001"), ("gateway:req-2", "431001"), ("gateway:req-3", "431001")]
@@ -139,7 +139,7 @@ def test_an_organisations_call_to_a_dataset_is_its_use_once_folded_not_written_i
         client, db, tenant_factory, user_factory, keycloak_settings):
     """A member organisation's client has no quota, so no api_calls: its call's dataset use goes to the
     call log like a count (durable before the 200) and reaches the provider's figures with the fold."""
-    from admin.gateway_calls import fold_now
+    from admin.service.gateway_calls import fold_now
     from tenancy.identity.keycloak import client_credentials_token
     from tests.identity.test_api_clients_followup import approved_organisation, body
 

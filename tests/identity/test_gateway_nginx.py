@@ -230,7 +230,7 @@ def refusals_never_reach_the_api(gateway, token, kumamoto) -> None:
 
 def test_nginx_with_the_recipe_refuses_each_refusal_and_passes_and_counts_an_allowed_call(
         gateway, client, db, tenant_factory, user_factory, keycloak_settings, as_operator, operator):
-    from admin.gateway_calls import fold_now
+    from admin.service.gateway_calls import fold_now
     from tenancy.usage import quota_plans
 
     answer, token, kumamoto = make_kumamoto_client(client, tenant_factory, user_factory, keycloak_settings)
@@ -345,7 +345,7 @@ def test_a_call_through_nginx_to_a_datasets_route_is_that_datasets_use(
                 headers={**fiware, "Fiware-ServicePath": "/other"})[0] == 200
     assert Upstream.calls[-1]["headers"]["fiware-service"] == "kumamoto"
 
-    from admin.gateway_calls import fold_now
+    from admin.service.gateway_calls import fold_now
 
     fold_now(client.application)  # the calls counted, folded into the database with their dataset's use
     counted = [row.tenant_code for row in db.execute(sa.select(UsageEvent.tenant_code)

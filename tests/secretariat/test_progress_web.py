@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from admin.views import progress as page
+from admin import identity
 from core.audit import AuditRecord
 from secretariat.progress import Issue, WorkItem
 from tests.conftest import sign_in
@@ -26,7 +26,7 @@ PEOPLE = {"kc-sato": "佐藤 花子", "kc-suzuki": "鈴木 一郎"}
 @pytest.fixture(autouse=True)
 def secretariat_people(monkeypatch):
     """The operators Keycloak would name (tests/secretariat/test_progress.py asks the real one)."""
-    monkeypatch.setattr(page, "people", lambda: dict(PEOPLE))
+    monkeypatch.setattr(identity, "secretariat_people", lambda: dict(PEOPLE))
 
 
 def test_the_page_picks_owners_and_shows_the_year_a_late_item_and_an_issue(client, db):

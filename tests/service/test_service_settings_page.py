@@ -22,7 +22,7 @@ FORM = {"csrf_token": CSRF, "target_basis_points": "9990", "outage_after_minutes
 
 
 def test_the_operator_keeps_the_service_settings_on_the_prefecture_settings_page(app, client, db, monkeypatch):
-    from admin.incident_settings import first_report_hours, report_recipients
+    from admin.service.incident_settings import first_report_hours, report_recipients
 
     monkeypatch.setitem(app.config, "RENKEI_INCIDENT_FIRST_REPORT_HOURS", 2)
     monkeypatch.setitem(app.config, "RENKEI_INCIDENT_REPORT_RECIPIENTS", "env@pref.example.jp")

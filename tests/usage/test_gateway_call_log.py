@@ -31,7 +31,7 @@ START_SECONDS = 60
 
 
 def fold_actor():
-    from admin.gateway_calls import FOLDER
+    from admin.service.gateway_calls import FOLDER
 
     return FOLDER
 
@@ -241,7 +241,7 @@ def test_a_writer_lets_the_folder_process_fold_and_keeps_its_calls_in_its_quota_
     writer seals and lets go of its segment but folds nothing while a folder runs; its quota decisions
     count its calls before the fold and after it (then read from the database), never twice; with no
     folder left, the writer folds in its own process."""
-    from admin import gateway_calls
+    from admin.service import gateway_calls
     from tenancy.usage import call_log, metering, quota_plans
 
     tenant_factory("431001")

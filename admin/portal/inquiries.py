@@ -15,10 +15,10 @@ from flask import redirect, render_template, request, url_for
 
 from admin.extensions import db
 from admin.i18n import current_language
-from admin.portal_blueprint import bp
-from admin.portal_services import _actor, _field_errors, _signed
+from admin.portal.blueprint import bp
+from admin.portal.services import _actor, _field_errors, _signed
 from admin.problems import status_of
-from admin.resident_session import resident_required
+from admin.portal.session import resident_required
 from admin.views.base import check_csrf, csrf_field, typed_number
 from admin.views.inquiries import response_days
 from core.errors import DomainError

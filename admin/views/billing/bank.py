@@ -15,7 +15,7 @@ from admin.extensions import db
 from admin.problems import status_of
 from admin.views import operator_forms as forms
 from admin.views.base import SecureView, apply_problems, post_action, with_problems_beside_fields
-from admin.views.billing_forms import REQUIRED, PaymentForm, _validated
+from admin.views.billing.forms import REQUIRED, PaymentForm, _validated
 from billing import bank_files, bank_reconciliation as bank
 from billing.ledger_errors import InvalidBillingData
 from billing.schemas import ManualPaymentCreate

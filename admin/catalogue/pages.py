@@ -53,7 +53,7 @@ def not_acceptable(offers: list[str]) -> Response:
 
 
 def _reader():
-    from admin.ckan import _actor
+    from admin.catalogue.ckan import _actor
 
     return _actor() or g.get("actor")
 
@@ -110,7 +110,7 @@ def feed():
 
 
 def _feed(first: str, path: str) -> Response:
-    from admin.ckan import FEED_MAX_ROWS, FEED_ROWS, CkanError, _int
+    from admin.catalogue.ckan import FEED_MAX_ROWS, FEED_ROWS, CkanError, _int
 
     try:
         rows = _int(dict(request.args), "rows", FEED_ROWS, 1, FEED_MAX_ROWS)

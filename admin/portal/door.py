@@ -6,7 +6,7 @@
   never the staff realm), sent straight on to a provider (``kc_idp_hint``: ``?provider=ALIAS``, by default
   the provider of the highest assurance).
 * ``/portal/callback``: the ID token verified (signature, issuer, audience, nonce), the person found or
-  enrolled (residents.signin), the resident's session kept apart from staff's (admin/resident_session.py).
+  enrolled (residents.signin), the resident's session kept apart from staff's (admin/portal/session.py).
 * ``/portal/logout``: the resident's session ended, and the realm's.
 
 The rest of the portal (links, consents, history, questions about the data's use, download, leave) is built on :func:`current_resident`.
@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from flask import Flask, current_app, redirect, render_template, request, session, url_for
 
-from admin import portal_blueprint, portal_records
+from admin.portal import blueprint as portal_blueprint, records as portal_records
 from admin.extensions import db
 from admin.problems import status_of
 from admin.resident_keys import keyring
-from admin.resident_session import current_resident, sign_in_resident, sign_out_resident
+from admin.portal.session import current_resident, sign_in_resident, sign_out_resident
 from core.calendar import jst_text
 from core.errors import DomainError, Unavailable
 from residents.consent.models import AssuranceLevel
@@ -29,7 +29,7 @@ from residents import portal as resident_portal
 from residents.models import RESIDENT_STATUS_LABELS, Resident, ResidentProvider, ResidentStatus
 
 bp = portal_blueprint.bp
-portal_records.register(bp)  # history, notices, download, leave (admin/portal_records.py)
+portal_records.register(bp)  # history, notices, download, leave (admin/portal/records.py)
 
 NOT_CONFIGURED = Unavailable(
     "Sign-in to the residents' portal is not set up yet: no identity provider is configured.",
@@ -177,7 +177,7 @@ def logout():
 
 
 def init_app(app: Flask) -> None:
-    from admin import portal_inquiries, portal_services  # noqa: F401  (their routes, on this blueprint)
+    from admin.portal import inquiries, services  # noqa: F401  (their routes, on this blueprint)
 
     app.register_blueprint(bp)
 

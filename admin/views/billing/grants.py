@@ -1,5 +1,5 @@
 """The finance office's grant pages (交付金): enter a grant of a year, change it, record its fixed
-amount (額の確定), withdraw it. They are pages of the cost-sharing view (admin/views/billing.py),
+amount (額の確定), withdraw it. They are pages of the cost-sharing view (admin/views/billing/__init__.py),
 which mixes :class:`GrantPages` in; every act is an operation of :mod:`billing.grants`.
 """
 
@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from admin.extensions import db
 from admin.i18n import format_fiscal_year
 from admin.views.base import confirm_first, post_action, query_fiscal_year, typed_number, with_problems_beside_fields
-from admin.views.billing_forms import GrantFixForm, GrantForm, _locale
+from admin.views.billing.forms import GrantFixForm, GrantForm, _locale
 from billing import grants, operations
 from billing.models import Grant
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR

@@ -1,6 +1,6 @@
 """The year's close on the cost-sharing page (年度の締め・決算): ask, close (a second finance officer,
 after a confirmation that says what it means), withdraw, and the 収支決算 as xlsx and PDF. Mixed into
-the cost-sharing view (admin/views/billing.py); every act is an operation of :mod:`billing.year_close`.
+the cost-sharing view (admin/views/billing/__init__.py); every act is an operation of :mod:`billing.year_close`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from admin.config import four_eyes
 from admin.extensions import db
 from admin.i18n import format_fiscal_year
 from admin.views.base import confirm_first, post_action
-from admin.views.billing_forms import _locale
+from admin.views.billing.forms import _locale
 from billing import year_close
 from core.calendar import fiscal_year_ja
 

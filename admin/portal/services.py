@@ -17,9 +17,9 @@ from flask import redirect, render_template, request, url_for
 
 from admin.extensions import db
 from admin.i18n import current_language
-from admin.portal_blueprint import bp
+from admin.portal.blueprint import bp
 from admin.problems import status_of
-from admin.resident_session import current_resident, resident_required
+from admin.portal.session import current_resident, resident_required
 from admin.views.base import check_csrf, csrf_field, typed_id
 from core.calendar import jst_text
 from core.errors import DomainError

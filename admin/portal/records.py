@@ -1,4 +1,4 @@
-"""The residents' portal, part 2 (issue 42 item 7), on the portal's blueprint (admin/portal.py): a thin shell
+"""The residents' portal, part 2 (issue 42 item 7), on the portal's blueprint (admin/portal/door.py): a thin shell
 over :mod:`residents.portal_records`, for the signed-in resident only (:func:`resident_required`).
 
 * ``/portal/history``: who received what and when (paged): each service's request, its purpose, the items asked,
@@ -25,7 +25,7 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 from admin.extensions import db
 from admin.i18n import current_language
 from admin.resident_keys import keyring
-from admin.resident_session import current_resident, resident_required, sign_out_resident
+from admin.portal.session import current_resident, resident_required, sign_out_resident
 from admin.views.base import typed_number
 from core.actor import Actor
 from admin.problems import status_of
@@ -38,7 +38,7 @@ ROUTES: list[tuple[str, object, tuple[str, ...]]] = []
 
 
 def _route(rule: str, methods: tuple[str, ...] = ("GET",)):
-    """Kept for :func:`register`: this module does not import the portal's blueprint (admin/portal.py imports it)."""
+    """Kept for :func:`register`: this module does not import the portal's blueprint (admin/portal/door.py imports it)."""
     def keep(view):
         ROUTES.append((rule, view, methods))
         return view
@@ -46,7 +46,7 @@ def _route(rule: str, methods: tuple[str, ...] = ("GET",)):
 
 
 def register(bp: Blueprint) -> None:
-    """These pages on the portal's blueprint (admin/portal.py, once, before it is registered)."""
+    """These pages on the portal's blueprint (admin/portal/door.py, once, before it is registered)."""
     for rule, view, methods in ROUTES:
         bp.add_url_rule(rule, view_func=view, methods=list(methods))
 

@@ -21,7 +21,7 @@ def _schema(kind: str, version: str) -> Response:
     """The schema as JSON (what a validator asks: no preference, ``*/*`` or JSON); the address is also the IRI
     of that version of the standard in the DCAT feed, so a reader that asks for a page or RDF by ``Accept``
     is answered the version's description (:func:`catalogue.resources.standard_version`)."""
-    from admin import catalogue_pages
+    from admin.catalogue import pages as catalogue_pages
     from catalogue import resources
 
     named = request.args.get("format")

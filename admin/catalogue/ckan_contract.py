@@ -1,6 +1,6 @@
 """The CKAN layer's contract: an OpenAPI 3.1 document of renkei's CKAN Action API (``/api/3/action/``),
 served at ``/api/3/openapi.json``. CKAN publishes no OpenAPI document of its own; this one states what
-renkei's read-only actions take and answer (admin/ckan.py), so the contract test runs Schemathesis
+renkei's read-only actions take and answer (admin/catalogue/ckan.py), so the contract test runs Schemathesis
 over it as over ``/api/v1`` (tests/admin/test_api_contract.py).
 
 Each action takes its parameters as a query string (GET) or a JSON object (POST, as ``ckanapi`` sends
@@ -23,7 +23,7 @@ _ID = {"type": "string", "maxLength": 100, "description": "A dataset's name or u
 _TEXT = {"type": "string", "maxLength": 500}
 _FLAG = {"type": "boolean"}
 
-# the parameters of each action (admin/ckan.py reads them with these bounds; a value beyond them is CKAN's 409)
+# the parameters of each action (admin/catalogue/ckan.py reads them with these bounds; a value beyond them is CKAN's 409)
 PARAMETERS: dict[str, dict[str, dict[str, Any]]] = {
     "package_list": {"limit": _COUNT, "offset": _OFFSET},
     "package_show": {"id": _ID},
@@ -110,7 +110,7 @@ def _answers(action: str) -> dict[str, Any]:
 
 
 def document(actions: tuple[str, ...], version: str) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of the CKAN ``actions`` (admin.ckan.ACTIONS), the CKAN API level ``version``."""
+    """The OpenAPI 3.1 document of the CKAN ``actions`` (admin.catalogue.ckan.ACTIONS), the CKAN API level ``version``."""
     paths: dict[str, Any] = {}
     for action in actions:
         params = PARAMETERS[action]

@@ -14,7 +14,7 @@ from wtforms.validators import InputRequired
 
 from admin.extensions import db
 from admin.views.base import SecureView, confirm_first, post_action, with_problems_beside_fields
-from admin.views.billing_forms import REQUIRED, _Form, _ja
+from admin.views.billing.forms import REQUIRED, _Form, _ja
 from billing import reminders
 from billing.models import Reminder
 from core.calendar import date_ja, fiscal_year_ja, today_jst

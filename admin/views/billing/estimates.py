@@ -1,7 +1,7 @@
 """The estimates page of cost sharing (負担金見込額): what next year's budget and expected grants would ask
 of each municipality now, the form that issues the numbered letters (a new version each time, after
 a confirmation), and the issued letters as one PDF. Mixed into the cost-sharing view
-(admin/views/billing.py); every act is an operation of :mod:`billing.estimates`.
+(admin/views/billing/__init__.py); every act is an operation of :mod:`billing.estimates`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from admin.extensions import db
 from admin.i18n import format_fiscal_year
 from admin.views.base import confirm_first, post_action
-from admin.views.billing_forms import _locale, _year_choices
+from admin.views.billing.forms import _locale, _year_choices
 from billing import estimates
 from core.calendar import fiscal_year_of, today_jst
 from core.errors import DomainError

@@ -1,6 +1,6 @@
 """The budget page of cost sharing (予算と予実): a year's budget versions, a form to draft one (or a
 revision, 補正, with its reason), the operator's button that puts a draft to the council, and the
-予実 per category with its Excel file. Mixed into the cost-sharing view (admin/views/billing.py);
+予実 per category with its Excel file. Mixed into the cost-sharing view (admin/views/billing/__init__.py);
 every act is an operation of :mod:`billing.budgets` or the council's.
 """
 
@@ -19,7 +19,7 @@ from admin.extensions import db
 from admin.i18n import format_fiscal_year
 from admin.views import operator_forms as forms
 from admin.views.base import post_action, query_fiscal_year, with_problems_beside_fields
-from admin.views.billing_forms import YenField, _Form, _locale, _propose_form, _validated, _year_choices
+from admin.views.billing.forms import YenField, _Form, _locale, _propose_form, _validated, _year_choices
 from billing import budgets
 from billing.models import CATEGORY_LABELS_EN, CATEGORY_LABELS_JA, BudgetStatus, CostCategory
 from billing.schemas import BudgetCreate

@@ -13,7 +13,7 @@ from admin.extensions import db
 from admin.i18n import format_date, format_fiscal_year
 from admin.views import labels as words
 from admin.views.base import SecureModelView
-from admin.views.billing_forms import _ja, _locale
+from admin.views.billing.forms import _ja, _locale
 from billing import allocation, allocation_policies, ledger
 from billing.models import (
     CATEGORY_LABELS_EN,

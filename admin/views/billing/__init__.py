@@ -1,7 +1,7 @@
 """Cost sharing in /admin (負担金): the year's page (runs, summary, trial balance), a run's page
 with its review / approve / reverse buttons, printable statements with Excel and CSV downloads;
 the read-only lists of cost items, policies, journal entries and accounts are in
-admin/views/billing_lists.py, the forms of these pages in admin/views/billing_forms.py.
+admin/views/billing/lists.py, the forms of these pages in admin/views/billing/forms.py.
 
 Reads follow ``billing.read`` (a municipal admin sees only their own tenant's statement and
 entries); every change is a POST that calls a :mod:`billing.operations` use case, which audits
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import urllib.parse
 from fractions import Fraction
 from typing import Any
 
@@ -25,19 +24,20 @@ from flask_babel import gettext as _
 from wtforms import Form, HiddenField, StringField
 
 from admin import config
+from admin.downloads import attachment
 from admin.extensions import db
 from admin.i18n import format_date, format_fiscal_year
 from admin.views import paging
 from admin.views.base import SecureView, apply_problems, confirm_first, post_action, with_problems_beside_fields
-from admin.views.billing_budgets import BudgetPages
-from admin.views.billing_close import YearClosePages
-from admin.views.billing_estimates import EstimatePages
-from admin.views.billing_grants import GrantPages
-from admin.views.billing_forms import (AdoptForm, CostItemForm, PolicyForm, ProposeForm, _ja, _locale,
+from admin.views.billing.budgets import BudgetPages
+from admin.views.billing.close import YearClosePages
+from admin.views.billing.estimates import EstimatePages
+from admin.views.billing.grants import GrantPages
+from admin.views.billing.forms import (AdoptForm, CostItemForm, PolicyForm, ProposeForm, _ja, _locale,
                                        _propose_form,
                                        _member_choices, _resolution_text, _year_choices)
-from admin.views.billing_reminders import _day as reminder_day
-from admin.views.billing_lists import (AccountView, CostItemView, JournalEntryView, PolicyView, _basis_label, _category,
+from admin.views.billing.reminders import _day as reminder_day
+from admin.views.billing.lists import (AccountView, CostItemView, JournalEntryView, PolicyView, _basis_label, _category,
                                        _kind_label, _tax)
 from billing import (allocation, allocation_policies, allocation_previews, allocation_runs, documents, grants, ledger,
                      operations, simulate, statements, year_close)
@@ -96,10 +96,7 @@ def _requested_year(default: int | None = None) -> int:
 
 
 def _download(data: bytes, mimetype: str, stem: str, label: str, extension: str) -> Response:
-    response = Response(data, mimetype=mimetype)
-    quoted = urllib.parse.quote(f"{label}.{extension}")
-    response.headers["Content-Disposition"] = f"attachment; filename=\"{stem}.{extension}\"; filename*=UTF-8''{quoted}"
-    return response
+    return attachment(data, mimetype, f"{stem}.{extension}", f"{label}.{extension}")
 
 
 def _four_eyes() -> bool:

@@ -1,6 +1,6 @@
 """The published catalogue for tools that already exist: CKAN's Action API (read only) under
 ``/api/3/action/`` (and ``/api/action/``, as CKAN) and the DCAT feed at ``/catalog.ttl``, ``/catalog.jsonld`` and
-``/catalog.rdf`` (``/catalog`` by content negotiation: admin/catalogue_pages.py, with every IRI the feed mints).
+``/catalog.rdf`` (``/catalog`` by content negotiation: admin/catalogue/pages.py, with every IRI the feed mints).
 
 The actions answer as CKAN does (``help``, ``success``, ``result``; errors as CKAN's ``error``
 object with ``__type`` and the status CKAN gives), so that harvesters and scripts written for
@@ -436,8 +436,8 @@ def action(action: str):
 
 @bp.get("/api/3/openapi.json")
 def ckan_openapi():
-    """The CKAN actions' contract (admin/ckan_contract.py)."""
-    from admin import ckan_contract
+    """The CKAN actions' contract (admin/catalogue/ckan_contract.py)."""
+    from admin.catalogue import ckan_contract
 
     return jsonify(ckan_contract.document(ACTIONS, CKAN_API_LEVEL))
 

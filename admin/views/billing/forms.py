@@ -1,4 +1,4 @@
-"""The forms of the finance office's cost-sharing pages (admin/views/billing.py): cost items, the
+"""The forms of the finance office's cost-sharing pages (admin/views/billing/__init__.py): cost items, the
 policy builder, payments, adopting a policy and proposing one to the council, and the page
 language they word their choices in.
 """
@@ -44,7 +44,7 @@ def _ja() -> bool:
 # WTForms (not FlaskForm: CSRF is ours). A refused form comes back with what was typed and each
 # problem beside its field (admin/templates/renkei/_forms.html), nothing written.
 
-REQUIRED = _l("This field is required.")
+REQUIRED = forms.REQUIRED
 _NUMBER = re.compile(r"\s*(\d+(?:\.\d{1,4})?)\s*%?\s*\Z")
 
 

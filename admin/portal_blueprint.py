@@ -1,7 +1,0 @@
-"""The residents' portal's one blueprint (``/portal``): its door (admin/portal.py), the services pages
-(admin/portal_services.py) and the records pages (admin/portal_records.py) all add their routes to it, so that
-none of them imports another to reach it."""
-
-from flask import Blueprint
-
-bp = Blueprint("portal", __name__, url_prefix="/portal")
