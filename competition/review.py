@@ -111,6 +111,12 @@ class Mark:
     points: int = 0
     comment: str = ""
 
+    def kept(self, kind: CriterionKind) -> tuple[bool | None, int, str]:
+        """What a score keeps of this mark for a criterion of ``kind``: (passed, points, comment) — a gate's pass
+        or fail, a scored criterion's points, the comment cut to 2,000 characters."""
+        return (self.passed if kind == CriterionKind.gate else None,
+                self.points if kind == CriterionKind.score else 0, (self.comment or "")[:2000])
+
 
 class People(Protocol):
     """Where reviewers are found: the identity directory (:class:`tenancy.identity.keycloak.IdentityDirectory`)."""
@@ -248,10 +254,11 @@ def score(session: Session, actor: Actor, call_id: int, stage: Stage, group_id: 
         raise Invalid("The scores were not saved. " + " ".join(p["message_en"] for p in found),
                       "採点を保存できません。" + " ".join(p["message_ja"] for p in found), problems=found)
     kinds = {c.id: c.kind for c in table}
-    rows = [Score(stage=stage, declaration_id=declaration.id, reviewer_id=reviewer.id, criterion_id=m.criterion_id,
-                  passed=m.passed if kinds[m.criterion_id] == CriterionKind.gate else None,
-                  points=m.points if kinds[m.criterion_id] == CriterionKind.score else 0, comment=(m.comment or "")[:2000])
-            for m in marks]
+    rows = []
+    for m in marks:
+        passed, points, comment = m.kept(kinds[m.criterion_id])
+        rows.append(Score(stage=stage, declaration_id=declaration.id, reviewer_id=reviewer.id,
+                          criterion_id=m.criterion_id, passed=passed, points=points, comment=comment))
     session.add_all(rows)
     session.flush()
     audit.record(session, actor, "competition.score", "competition_proposal", str(declaration.id),
@@ -289,10 +296,7 @@ def correct_score(session: Session, actor: Actor, call_id: int, stage: Stage, gr
     by_criterion = {m.criterion_id: m for m in marks}
     moment, before, after = utcnow(), [], []
     for row in rows:
-        mark = by_criterion[row.criterion_id]
-        passed = mark.passed if kinds[row.criterion_id] == CriterionKind.gate else None
-        points = mark.points if kinds[row.criterion_id] == CriterionKind.score else 0
-        comment = (mark.comment or "")[:2000]
+        passed, points, comment = by_criterion[row.criterion_id].kept(kinds[row.criterion_id])
         if (row.passed, row.points, row.comment) == (passed, points, comment):
             continue
         session.add(ScoreRevision(score_id=row.id, passed=row.passed, points=row.points, comment=row.comment,
