@@ -100,19 +100,25 @@ class SampleResidents:
     consents: int
 
 
+def _register(session: Session, owner: str, name: str, provider: str, contact: str, body_ja: str,
+              purposes: list[str], items: dict, **extra) -> DataService:
+    """A sample service registered by its municipality's admin, with version 1 of its consent text."""
+    admin = console_actor(f"sample-admin-{owner}", {authz.MUNICIPAL_ADMIN}, {owner})
+    return consent.register_service(session, admin, {
+        "owner_code": owner, "name": name, "provider": provider, "controller": f"市長{SAMPLE}",
+        "controller_contact": contact, "retention_days": 365, "required_level": 2, **extra,
+        "responsibility": "受け取ったデータは市が管理し、基盤運営者は連携の可否判定と記録のみを行う（サンプル）。",
+        "text": {"title": f"{name}への情報提供の同意", "body_ja": body_ja, "purposes": purposes, "items": items}})
+
+
 def load_sample_residents(session: Session, operator: Actor, keys: Keyring) -> SampleResidents:
     """The sample services and residents; nothing when any service is registered already."""
     if session.scalar(sa.select(DataService.id).limit(1)) is not None:
         return SampleResidents(0, 0, 0, 0)
     approved = []
     for owner, name, purposes, items, approve in SERVICES:
-        admin = console_actor(f"sample-admin-{owner}", {authz.MUNICIPAL_ADMIN}, {owner})
-        service = consent.register_service(session, admin, {
-            "owner_code": owner, "name": name, "provider": f"{name}の担当課{SAMPLE}", "controller": f"市長{SAMPLE}",
-            "controller_contact": "service@example.jp", "retention_days": 365, "required_level": 2,
-            "responsibility": "受け取ったデータは市が管理し、基盤運営者は連携の可否判定と記録のみを行う（サンプル）。",
-            "text": {"title": f"{name}への情報提供の同意", "body_ja": "あなたの情報をサービスのために利用します（サンプル）。",
-                     "purposes": purposes, "items": items}})
+        service = _register(session, owner, name, f"{name}の担当課{SAMPLE}", "service@example.jp",
+                            "あなたの情報をサービスのために利用します（サンプル）。", purposes, items)
         if approve:
             consent.move_service(session, operator, service.id, "approve")
             approved.append(service)
@@ -186,13 +192,8 @@ def register_coded_service(session: Session, operator: Actor, directory, *, toda
         "name": f"図書館ポータルの連携{SAMPLE}", "purpose": f"図書館の利用者IDを住民の共通IDに連携するためのコードを発行する{SAMPLE}",
         "scopes": ["residents:broker"], "allowlist": ["127.0.0.1/32", "::1/128"],
         "expires_on": (today or today_jst()) + dt.timedelta(days=365)})
-    admin = console_actor(f"sample-admin-{CITY}", {authz.MUNICIPAL_ADMIN}, {CITY})
-    service = consent.register_service(session, admin, {
-        "owner_code": CITY, "name": CODED_SERVICE, "provider": f"市立図書館{SAMPLE}", "controller": f"市長{SAMPLE}",
-        "controller_contact": "library@example.jp", "retention_days": 365, "required_level": 2,
-        "api_client_id": issued.client.id,
-        "responsibility": "受け取ったデータは市が管理し、基盤運営者は連携の可否判定と記録のみを行う（サンプル）。",
-        "text": {"title": f"{CODED_SERVICE}への情報提供の同意", "body_ja": "貸出の連絡に氏名を利用します（サンプル）。",
-                 "purposes": ["貸出・予約の連絡"], "items": {"氏名": {}}}})
+    service = _register(session, CITY, CODED_SERVICE, f"市立図書館{SAMPLE}", "library@example.jp",
+                        "貸出の連絡に氏名を利用します（サンプル）。", ["貸出・予約の連絡"], {"氏名": {}},
+                        api_client_id=issued.client.id)
     consent.move_service(session, operator, service.id, "approve")
     return CodedService(service.id, issued.keycloak_client_id, issued.secret)
