@@ -10,6 +10,7 @@
 #   bash scripts/test.sh tests/core   any pytest arguments are passed on (paths, -k, -x, ...)
 #
 # RENKEI_TEST_WORKERS: how many workers (default: one per core; 0 runs in one process).
+# RENKEI_TEST_OWN_KEYCLOAK_AFTER=1: the own-Keycloak session after the workers' (default: beside them).
 # RENKEI_TEST_MARKERS: a marker expression every test run must also match (CI's PostgreSQL pass: database).
 # RENKEI_TEST_TIMES: a path prefix; each session writes its tests' seconds there (tests/suite_times.py)
 # and prints where the time went.
@@ -69,12 +70,32 @@ run() {
 
 status=0
 started=$(date +%s)
+# The tests that need the session's own Keycloak (they start, stop or look at it) run in a session of their own,
+# beside the workers' session rather than after it: most of their time is a Keycloak of their own booting, stopping
+# and booting again, while the workers keep both cores busy (RENKEI_TEST_OWN_KEYCLOAK_AFTER=1 runs them after).
+# Never a given server: these tests need the one their session starts.
+own_keycloak() {
+  RENKEI_TEST_KEYCLOAK_URL="" RENKEI_TEST_KEYCLOAK_STARTED_BY="" \
+    run own-keycloak "own_keycloak${selection:+ and ($selection)}"
+}
+own_pid="" own_log=""
+if [ "$quick" = 0 ] && [ "${RENKEI_TEST_OWN_KEYCLOAK_AFTER:-0}" != 1 ]; then
+  own_log=$(mktemp)
+  own_keycloak > "$own_log" 2>&1 &
+  own_pid=$!
+fi
 run workers "not own_keycloak${selection:+ and ($selection)}" ${parallel[@]+"${parallel[@]}"} || status=$?
 if [ "$quick" = 0 ]; then
   echo "--- the tests that need the session's own Keycloak (they start, stop or look at it), in a session of their own"
-  # never a given server: these tests need the one their session starts
-  RENKEI_TEST_KEYCLOAK_URL="" RENKEI_TEST_KEYCLOAK_STARTED_BY="" \
-    run own-keycloak "own_keycloak${selection:+ and ($selection)}" || status=$?
+  if [ -n "$own_pid" ]; then
+    own_status=0
+    wait "$own_pid" || own_status=$?
+    cat "$own_log"
+    rm -f "$own_log"
+    [ "$own_status" = 0 ] || status=$own_status
+  else
+    own_keycloak || status=$?
+  fi
 fi
 echo "--- scripts/test.sh: $(( $(date +%s) - started )) s, exit ${status}"
 exit "$status"
