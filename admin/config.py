@@ -120,6 +120,10 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RENKEI_ACCESS_TOKEN_SECONDS": int(env.get("RENKEI_ACCESS_TOKEN_SECONDS", "300")),
         # TOTP required for operator, finance, auditor and municipal admins (bootstrap and invitations)
         "RENKEI_REQUIRE_TOTP": _flag(env.get("RENKEI_REQUIRE_TOTP", "on")),
+        # the passwords' hashing cost set on the realm (Keycloak's hashIterations); unset keeps Keycloak's own.
+        # For the test suite only: production refuses to start with it set
+        "RENKEI_KEYCLOAK_PASSWORD_HASH_ITERATIONS": (int(env["RENKEI_KEYCLOAK_PASSWORD_HASH_ITERATIONS"])
+                                                     if env.get("RENKEI_KEYCLOAK_PASSWORD_HASH_ITERATIONS") else None),
         # each process reads the deny list again when its copy is older than this (seconds)
         "RENKEI_DENY_LIST_MAX_AGE": float(env.get("RENKEI_DENY_LIST_MAX_AGE", "1")),
         # Keycloak's admin events are read this often (seconds) by a thread of each process
@@ -238,6 +242,10 @@ def check(config: Mapping[str, Any]) -> None:
                 "Set RENKEI_SECRET_KEY to a long random value (or RENKEI_ENV=development on a developer machine)."
             )
         _check_production_keycloak_admin(config)
+        if config.get("RENKEI_KEYCLOAK_PASSWORD_HASH_ITERATIONS") is not None:
+            raise ConfigurationError(
+                "RENKEI_KEYCLOAK_PASSWORD_HASH_ITERATIONS is set: it lowers the cost of guessing the people's "
+                "passwords and is for the test suite only. Production mode refuses to start with it; unset it.")
         _check_production_proxies(config)
         _check_checkpoint_copy(config)
     _check_resident_keys(config)

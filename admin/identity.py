@@ -20,6 +20,7 @@ def keycloak_settings(app=None) -> KeycloakSettings:
         timeout=float(config.get("RENKEI_KEYCLOAK_TIMEOUT", 3)),
         access_token_seconds=int(config.get("RENKEI_ACCESS_TOKEN_SECONDS", 300)),
         require_totp=bool(config.get("RENKEI_REQUIRE_TOTP", False)),
+        password_hash_iterations=config.get("RENKEI_KEYCLOAK_PASSWORD_HASH_ITERATIONS"),
         smtp={"host": config["RENKEI_SMTP_HOST"], "port": config.get("RENKEI_SMTP_PORT", 25),
               "from": config.get("RENKEI_SMTP_FROM", ""), "user": config.get("RENKEI_SMTP_USER", ""),
               "password": config.get("RENKEI_SMTP_PASSWORD", ""), "starttls": config.get("RENKEI_SMTP_STARTTLS", False)}

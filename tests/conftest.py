@@ -97,6 +97,10 @@ ADMIN_SECRET = "test-admin-client-secret-0123456789"
 SERVICE_SECRET = "test-service-client-secret-0123456789"
 METERING_SECRET = "test-metering-client-secret-0123456789"
 PASSWORD = "Test-password-1"
+# The session's realms hash passwords once (Keycloak's hashIterations(1)), not at Keycloak's own cost: the suite's
+# people sign in and get passwords thousands of times, each a fifth of a second of CPU taken from the tests on a
+# 2-core machine, and nothing a test checks depends on the hashing's cost (production refuses the setting).
+HASH_ITERATIONS = 1
 # the shared Keycloak on a busy machine: the tests' calls are given this long (production's default is 3 s;
 # the timeout tests set their own), so a slower machine never changes an outcome
 SLOW_KEYCLOAK_SECONDS = 30.0
@@ -351,6 +355,7 @@ def keycloak_settings(keycloak_server):
         redirect_uris=("http://renkei.test/*",),
         timeout=SLOW_KEYCLOAK_SECONDS,
         access_token_seconds=3600,
+        password_hash_iterations=HASH_ITERATIONS,
     )
     master = master_admin(settings.url, keycloak_server.admin_user, keycloak_server.admin_password, "master")
     bootstrap_realm(master, settings)
@@ -391,7 +396,8 @@ def own_realm(keycloak_server, prefix: str):
 
     settings = KeycloakSettings(url=keycloak_server.url, realm=f"{prefix}-{uuid.uuid4().hex[:8]}",
                                 admin_client_secret=ADMIN_SECRET, service_client_secret=SERVICE_SECRET,
-                                direct_grants=True, redirect_uris=("http://renkei.test/*",))
+                                direct_grants=True, redirect_uris=("http://renkei.test/*",),
+                                password_hash_iterations=HASH_ITERATIONS)
     master = master_admin(settings.url, keycloak_server.admin_user, keycloak_server.admin_password, "master")
     bootstrap_realm(master, settings)
     return settings, master
@@ -531,6 +537,7 @@ def app(tmp_path_factory):
         # the session realm's tokens live an hour (keycloak_settings), also after a test bootstraps it again
         # through the app (`renkei keycloak bootstrap`): a cached token must not expire under a later test
         "RENKEI_ACCESS_TOKEN_SECONDS": 3600,
+        "RENKEI_KEYCLOAK_PASSWORD_HASH_ITERATIONS": HASH_ITERATIONS,
         # pages count user seats in Keycloak only in the tests that turn it on (tests/identity/test_people.py)
         "RENKEI_SEATS_FROM_KEYCLOAK": False,
         # the due job reads Keycloak's sign-in events only in the tests that turn it on (tests/service/test_sign_ins.py)

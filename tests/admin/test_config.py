@@ -167,3 +167,26 @@ def test_the_residents_realm_may_not_be_the_staff_realm(tmp_path, mode):
                     "RENKEI_KEYCLOAK_ADMIN_PASSWORD": "a-real-master-password-42",
                     "RENKEI_RESIDENT_KEYS": new_key_entry("production"), "RENKEI_KEYCLOAK_REALM": "kumamoto",
                     "RENKEI_RESIDENTS_REALM": "kumamoto", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'r.db'}"})
+
+
+def test_production_refuses_a_lowered_password_hashing_cost(tmp_path, monkeypatch):
+    """The suite's realms hash passwords once (tests/conftest.py HASH_ITERATIONS); a production realm keeps
+    Keycloak's own cost, so the setting that lowers it stops the start."""
+    from admin.config import from_environment
+
+    monkeypatch.setenv("RENKEI_KEYCLOAK_PASSWORD_HASH_ITERATIONS", "1")
+    assert from_environment()["RENKEI_KEYCLOAK_PASSWORD_HASH_ITERATIONS"] == 1
+    with pytest.raises(ConfigurationError, match="RENKEI_KEYCLOAK_PASSWORD_HASH_ITERATIONS is set"):
+        _production(tmp_path, RENKEI_KEYCLOAK_PASSWORD_HASH_ITERATIONS=1)
+    monkeypatch.delenv("RENKEI_KEYCLOAK_PASSWORD_HASH_ITERATIONS")
+    assert _production(tmp_path / "kept") is not None  # unset: Keycloak's own cost, the start goes on
+
+
+def test_the_realms_password_policy_names_the_hashing_cost_only_when_one_is_set():
+    from tenancy.identity.keycloak import KeycloakSettings
+    from tenancy.identity.keycloak.realm import realm_security
+
+    kept = realm_security(KeycloakSettings(url="http://kc.test", realm="r"))["passwordPolicy"]
+    lowered = realm_security(KeycloakSettings(url="http://kc.test", realm="r", password_hash_iterations=1))
+    assert "hashIterations" not in kept
+    assert lowered["passwordPolicy"] == kept + " and hashIterations(1)"

@@ -228,9 +228,12 @@ def _client_differences(current: dict[str, Any], payload: dict[str, Any]) -> dic
 
 def realm_security(settings: KeycloakSettings) -> dict[str, Any]:
     """The realm's sign-in settings renkei keeps (docs/identity.md, "Sign-in security")."""
+    policy = (f"length({settings.password_min_length}) and notUsername and notEmail "
+              f"and passwordHistory({settings.password_history})")
+    if settings.password_hash_iterations is not None:
+        policy += f" and hashIterations({settings.password_hash_iterations})"
     return {
-        "passwordPolicy": f"length({settings.password_min_length}) and notUsername and notEmail "
-                          f"and passwordHistory({settings.password_history})",
+        "passwordPolicy": policy,
         "bruteForceProtected": True,
         "failureFactor": 5,              # five wrong passwords (or codes) in a row ...
         "waitIncrementSeconds": 60,      # ... lock the account for a minute, doubling ...
