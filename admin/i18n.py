@@ -11,6 +11,7 @@ import datetime as dt
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, has_request_context, request, session, url_for
@@ -68,6 +69,15 @@ def select_locale() -> str:
     return "ja"
 
 
+# Each language's Locale, parsed once: given a name, Flask-Babel parses it again on every request, and babel's
+# parse looks for the locale's data file on the disk each time
+_LOCALES = {language: Locale.parse(language) for language in SUPPORTED}
+
+
+def _selected_locale() -> Locale:
+    return _LOCALES[select_locale()]
+
+
 def current_language() -> str:
     """The language the page is shown in (``ja`` or ``en``): the layout's ``<html lang>`` and switch."""
     from flask_babel import get_locale
@@ -119,6 +129,6 @@ def init_app(app: Flask) -> None:
 
     compiled = compile_catalogues(Path(app.config["RENKEI_VAR_DIR"]) / "translations")
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compiled)
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=_selected_locale)
     app.add_template_global(language_url)
     app.add_template_global(current_language)
