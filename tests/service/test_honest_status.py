@@ -170,7 +170,12 @@ def test_the_report_of_a_half_measured_month_gives_the_measured_halfs_availabili
     assert table["ブローカー"][1] == "99.722" and table["ブローカー"][6] == "50.000"
     assert {row[1] for name, row in table.items() if name != "ブローカー"} == {"未計測"}  # the built-in ones: never probed
     assert "ブローカー 50.000 %" in section.note and "計測した期間" in section.note
-    assert found.summary()["availability_percent"]["c-broker"] == "99.722"
+    summary = found.summary()
+    assert summary["availability_percent"]["c-broker"] == "99.722" and summary["availability_percent"]["ckan"] is None
+    # a component never probed was not 0 minutes down: its downtime is 未計測 (null), not a bar of 0 in the chart
+    assert table["ブローカー"][3] == 60 and table["カタログ API（CKAN）"][3] == "未計測"
+    assert summary["downtime_minutes"] == {**{key: None for key in summary["downtime_minutes"] if key != "c-broker"},
+                                           "c-broker": 60}
 
 
 def test_the_api_and_the_page_give_the_measured_halfs_availability_and_the_share_measured(app, db, client, monkeypatch):
