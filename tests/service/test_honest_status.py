@@ -59,11 +59,12 @@ def _probes_by_day(db, key_id: int) -> dict[dt.date, tuple[int, int]]:
     for (at, ok), (following, _ok) in zip(probes, probes[1:]):
         if following - at > dt.timedelta(minutes=5):
             continue
-        second = at
-        while second < following:  # one second at a time, each in its own Japan day
-            day = second.astimezone(JST).date()
-            counts.setdefault(day, [0, 0])[0 if ok else 1] += 1
-            second += dt.timedelta(seconds=1)
+        at, following = at.astimezone(JST), following.astimezone(JST)
+        while at < following:  # split at each Japan midnight: each piece in its own day
+            midnight = dt.datetime.combine(at.date() + dt.timedelta(days=1), dt.time(), JST)
+            piece = min(following, midnight)
+            counts.setdefault(at.date(), [0, 0])[0 if ok else 1] += int((piece - at).total_seconds())
+            at = piece
     return {day: (up, down) for day, (up, down) in counts.items()}
 
 
@@ -96,8 +97,12 @@ def test_a_measured_day_gives_the_availability_counted_from_the_stored_probes(ap
     assert {day: percent for day, percent in shown.items() if percent is not None} == {
         day: _written_down(up, down) for day, (up, down) in counted.items()}
     assert dt.datetime.fromisoformat(item["measured_since"]) == today - dt.timedelta(days=3) + dt.timedelta(hours=9)
+    # the hours no probe covered are 未計測: each measured day says which share of it was measured
+    measured = {dt.date.fromisoformat(day["date"]): day["measured_percent"] for day in item["days"] if day["percent"]}
+    assert measured == {day: _written_down(up + down, 24 * 3600 - up - down) for day, (up, down) in counted.items()}
     page = app.test_client().get("/status").get_data(as_text=True)
     assert "から計測しています" in page and "未計測の日：88 日" in page
+    assert f"（計測したのはこの日の {measured[min(measured)]}％、残りは未計測）" in page
 
 
 def test_a_stop_inside_an_announced_window_is_maintenance_and_opens_no_incident(app, db, operator, tenant_factory):
