@@ -196,17 +196,28 @@ def test_the_api_and_the_page_give_the_measured_halfs_availability_and_the_share
     assert page.status_code == 200 and "99.722%" in text and "50.000%" in text and "未計測" in text
 
 
-def test_the_demos_sample_is_recorded_by_the_monitor_marked_sample_and_loaded_once(db):
-    from service import sample, status
+def test_the_demos_sample_is_recorded_by_the_monitor_and_shown_as_counted_from_its_stored_probes(app, db, operator):
+    from service import sample
 
-    now = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.timezone.utc)  # 12:00 JST
+    now = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
     recorded = sample.load_sample_measurements(db, days=1, now=now)
     db.commit()
     assert recorded == 6 * 24 * 12  # six built-in components, every 5 minutes for a day
     assert set(db.scalars(sa.select(ServiceProbe.error).distinct())) == {sample.SAMPLE_WORDS}
     assert db.scalar(sa.select(sa.func.count()).select_from(Incident)) == 0 and outage_records(db) == []
-    shown = status.snapshot(db, now=now)
-    measured_days = {day for item in shown.components for day, ratio in item.days if ratio is not None}
-    assert measured_days == {dt.date(2026, 11, 19), dt.date(2026, 11, 20)}
-    assert any(ratio is not None and ratio < 1 for item in shown.components for _day, ratio in item.days)
+
+    body = app.test_client().get("/status.json").get_json()
+    month = now.astimezone(JST).date().replace(day=1)
+    reported = monthly_report.figures(db, operator, month, None, now=dt.datetime.now(dt.timezone.utc)).summary()
+    stopped = 0
+    for item in body["components"]:
+        counted = _probes_by_day(db, component(db, item["key"]).id)
+        stopped += sum(down for _up, down in counted.values())
+        shown = {dt.date.fromisoformat(day["date"]): day["percent"] for day in item["days"]}
+        assert {day: percent for day, percent in shown.items() if percent is not None} == {
+            day: _written_down(up, down) for day, (up, down) in counted.items()}, item["key"]
+        in_month = [counts for day, counts in counted.items() if day >= month]
+        assert reported["availability_percent"][item["key"]] == _written_down(
+            sum(up for up, _down in in_month), sum(down for _up, down in in_month)), item["key"]
+    assert stopped > 0  # the sample's made-up stop is counted: not a trivial 100 %
     assert sample.load_sample_measurements(db, days=1, now=now) == 0  # never twice, never over real probes
