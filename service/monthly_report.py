@@ -262,7 +262,7 @@ class Figures:
             "maintenance": len(self.maintenance),
             "search_words": [[word, times] for word, times in self.search_words.top],
             "search_words_minimum": self.search_words.minimum,
-            "downtime_minutes": {row.component.key: _minutes(row.measured.down) for row in self.availability},
+            "downtime_minutes": {row.component.key: _down_minutes(row.measured) for row in self.availability},
             "availability_percent": {row.component.key: None if row.measured.ratio is None else percent_text(row.measured.ratio)
                                      for row in self.availability},
             "measured_percent": {row.component.key: None if row.measured.measured_share is None
@@ -293,7 +293,8 @@ def sections(f: Figures) -> list[Section]:
         Section("稼働状況", ("構成要素", "稼働率（%）", "目標（%）", "停止（分）", "計画メンテナンス（分）", "未計測（分）",
                              "計測した割合（%）", "障害件数"),
                 tuple((row.component.name_ja, _ratio_text(row.measured.ratio), percent_text(row.target, 2),
-                       _minutes(row.measured.down), _minutes(row.measured.maintenance), _minutes(row.measured.unmeasured),
+                       _or_unmeasured(_down_minutes(row.measured)), _minutes(row.measured.maintenance),
+                       _minutes(row.measured.unmeasured),
                        percent_text(row.measured.measured_share), row.outages) for row in f.availability),
                 note=availability_note(f.availability)),
         Section("障害", ("番号", "障害", "重大度", "状態", "検知", "復旧"),
@@ -328,6 +329,16 @@ def _ratio_text(ratio) -> str:
     return "未計測" if ratio is None else percent_text(ratio)
 
 
+def _down_minutes(measured) -> int | None:
+    """Minutes down in the month; None (未計測) when nothing was measured: a component never probed was
+    not 0 minutes down, it was not measured."""
+    return None if measured.ratio is None else _minutes(measured.down)
+
+
+def _or_unmeasured(value: int | None) -> int | str:
+    return "未計測" if value is None else value
+
+
 def availability_note(rows) -> str:
     """How the availability was counted, and what share of the month was measured (per component when
     not all of it)."""
@@ -352,8 +363,11 @@ def _charts(f: Figures) -> str:
                        ("管理画面（人）", r.admin_people), ("管理画面（機械）", r.admin_machines),
                        ("公開ページ（人）", r.public_people), ("公開ページ（機械）", r.public_machines)],
                       category_header="対象", series_name="件数", unit="件", horizontal=True)
-    down = charts.of("monthly-downtime", "停止時間", "構成要素ごとの停止時間（分）",
-                     [(row.component.name_ja, _minutes(row.measured.down)) for row in f.availability] or [("—", 0)],
+    measured = [row for row in f.availability if row.measured.ratio is not None]  # 未計測: no bar, never a 0
+    unmeasured = [row.component.name_ja for row in f.availability if row.measured.ratio is None]
+    down = charts.of("monthly-downtime", "停止時間", "構成要素ごとの停止時間（分）"
+                     + (f"。未計測のため含めていない構成要素：{'、'.join(unmeasured)}" if unmeasured else ""),
+                     [(row.component.name_ja, _minutes(row.measured.down)) for row in measured] or [("—", 0)],
                      category_header="構成要素", series_name="停止（分）", unit="分", horizontal=True)
     return "".join(f'<div class="chart"><img alt="{html.escape(chart.title)}" src="data:image/svg+xml;base64,'
                    f'{base64.b64encode(charts.svg(chart).encode()).decode()}"></div>' for chart in (views, down))

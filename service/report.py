@@ -42,6 +42,26 @@ def component_availability(spans: dict[ComponentState, list[Span]] | None, holes
     return availability(spans[ComponentState.up], spans[ComponentState.down], holes, period)
 
 
+def period_availability(session: Session, found: list[ServiceComponent], periods: list[Span], *,
+                        now: dt.datetime | None = None) -> dict[int, list[Availability]]:
+    """Component id -> its availability in each of ``periods`` (in their order), from the stored intervals
+    with each component's planned maintenance excluded. The one computation behind every availability
+    shown: the status page's days and /status.json (:mod:`service.status`), the month's figures on the
+    admin page, the API and the monthly report (:func:`month_availability`). A period not yet over is
+    counted to ``now``; one not begun has nothing measured (its ratio is None: 未計測)."""
+    if not periods:
+        return {component.id: [] for component in found}
+    since = min(start for start, _end in periods)
+    until = max(end for _start, end in periods)
+    if now is not None:
+        until = max(since, min(until, now))
+    spans = interval_spans(session, since, until)
+    holes = maintenance.spans_by_component(session, since, until)
+    counted = [(start, max(start, min(end, now))) if now is not None else (start, end) for start, end in periods]
+    return {component.id: [component_availability(spans.get(component.id), holes.get(component.id, []), period)
+                           for period in counted] for component in found}
+
+
 @dataclasses.dataclass(frozen=True)
 class ComponentMonth:
     component: ServiceComponent
@@ -74,17 +94,14 @@ def month_availability(session: Session, actor: Actor, month: dt.date, *, now: d
     """Each component's availability in ``month`` (Japan time); a month not yet over is counted to ``now``."""
     authz.authorize(actor, "service.read")
     since, until = month_span(month)
-    if now is not None and since < now < until:
-        until = now
     target = settings_.target(settings_.current(session))
-    spans = interval_spans(session, since, until)
-    holes = maintenance.spans_by_component(session, since, until)
+    found = components_.all_components(session)
+    measured = period_availability(session, found, [(since, until)], now=now)
     extra = _outages_and_response(session, since, until)
     result = []
-    for component in components_.all_components(session):
+    for component in found:
         outages, probes, total = extra.get(component.id, (0, 0, 0))
-        measured = component_availability(spans.get(component.id), holes.get(component.id, []), (since, until))
-        result.append(ComponentMonth(component, measured, target, outages, total // probes if probes else None))
+        result.append(ComponentMonth(component, measured[component.id][0], target, outages, total // probes if probes else None))
     return result
 
 

@@ -21,7 +21,8 @@ from service import components as components_
 from service import maintenance, monitor
 from service.incidents.models import Incident, IncidentComponent, IncidentStatus
 from service.models import ComponentState, MaintenanceWindow, ServiceComponent, ServiceInterval
-from service.report import component_availability, interval_spans, jst_days
+from service.availability import Availability
+from service.report import jst_days, period_availability
 
 DAYS = 90
 
@@ -49,7 +50,7 @@ class ComponentNow:
     state: str  # up, down, unknown
     since: dt.datetime | None
     in_maintenance: bool
-    days: list[tuple[dt.date, Fraction | None]]  # the last 90 Japan days, oldest first; None: not measured
+    days: list[tuple[dt.date, Availability]]  # the last 90 Japan days, oldest first (today to now); ratio None: 未計測
     measured_since: dt.datetime | None = None  # its first probe; None: never measured
 
     @property
@@ -94,18 +95,15 @@ def measuring_started(session: Session) -> dict[int, dt.datetime]:
 def snapshot(session: Session, *, now: dt.datetime | None = None, days: int = DAYS) -> Status:
     now = now or utcnow()
     calendar = jst_days(jst_day(now), days)
-    since = calendar[0][1][0]
-    spans = interval_spans(session, since, now)
-    holes = maintenance.spans_by_component(session, since, now)
+    shown = components_.all_components(session, active_only=True)
+    measured = period_availability(session, shown, [span for _day, span in calendar], now=now)
     upcoming = maintenance.windows(session, since=now)
     ongoing = {key for w in upcoming if w.starts_at <= now for key in maintenance.keys_of(session, w)}
     started = measuring_started(session)
     items = []
-    for component in components_.all_components(session, active_only=True):
+    for component in shown:
         state, since_when = component_state(session, component, now)
-        history = [(day, component_availability(spans.get(component.id), holes.get(component.id, []),
-                                                 (start, min(end, now))).ratio if start < now else None)
-                   for day, (start, end) in calendar]
+        history = [(day, counted) for (day, _span), counted in zip(calendar, measured[component.id])]
         items.append(ComponentNow(component, state, since_when, component.key in ongoing, history,
                                   _aware(started.get(component.id))))
     windows = [(w, maintenance.keys_of(session, w)) for w in upcoming]

@@ -323,7 +323,14 @@ class MonthlyReportFigures(BaseModel):
     inquiries: int
     incidents: int
     maintenance: int
-    downtime_minutes: dict[str, int] = Field(description="component key -> minutes down in the month")
+    downtime_minutes: dict[str, int | None] = Field(description="component key -> minutes down in the month; null: not "
+                                                                "measured in the month (未計測), neither up nor down")
+    availability_percent: dict[str, str | None] = Field(
+        default_factory=dict, description="component key -> availability of the time measured (up / (up + down), planned "
+                                          "maintenance excluded), written down to 3 places; null: not measured (未計測)")
+    measured_percent: dict[str, str | None] = Field(
+        default_factory=dict, description="component key -> the share of the month (less maintenance) measured; null: all "
+                                          "of it was maintenance")
     downtime: list[MonthlyReportDowntime] = Field(description="the components down at all in the month")
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from admin.extensions import db
 from core.calendar import jst_text
 from service import status as service_status
-from service.availability import percent_text
+from service.availability import Availability, percent_text
 from service.models import MAINTENANCE_LABEL, STATE_WORDS as COMPONENT_WORDS
 
 bp = Blueprint("status_page", __name__)
@@ -26,6 +26,9 @@ class DayOut(BaseModel):
     date: dt.date
     percent: str | None = Field(description="Availability of the Japan day (up / (up + down), planned maintenance excluded), "
                                             "written down to 3 places; null: not measured (未計測), neither up nor down")
+    measured_percent: str | None = Field(description="The share of the day (today: so far), planned maintenance excluded, "
+                                                     "that was measured; the rest (an hour no probe covered) is 未計測 and "
+                                                     "counts in neither direction; null: the whole day was maintenance")
 
 
 class ComponentOut(BaseModel):
@@ -80,7 +83,8 @@ def status_document(snapshot: service_status.Status) -> StatusOut:
         components=[ComponentOut(key=i.component.key, name_ja=i.component.name_ja, name_en=i.component.name_en or i.component.name_ja,
                                  state=i.state, since=i.since, in_maintenance=i.in_maintenance,
                                  measured_since=i.measured_since,
-                                 days=[DayOut(date=day, percent=_percent(ratio)) for day, ratio in i.days])
+                                 days=[DayOut(date=day, percent=_percent(counted.ratio),
+                                              measured_percent=_percent(counted.measured_share)) for day, counted in i.days])
                     for i in snapshot.components],
         maintenance=[MaintenanceOut(id=w.id, title=w.title, starts_at=w.starts_at, ends_at=w.ends_at, components=keys)
                      for w, keys in snapshot.maintenance],
@@ -113,10 +117,13 @@ def status_schema():
     return jsonify(schema)
 
 
-def bars(days: list[tuple[dt.date, Fraction | None]]) -> list[dict]:
-    """One bar per day for the SVG: its x, its colour class and its words."""
+def bars(days: list[tuple[dt.date, Availability]]) -> list[dict]:
+    """One bar per day for the SVG: its x, its colour class and its words; ``measured`` is the share of
+    the day measured when not all of it was (the rest is 未計測), else None."""
     result = []
-    for index, (day, ratio) in enumerate(days):
+    for index, (day, counted) in enumerate(days):
+        ratio, share = counted.ratio, counted.measured_share
         kind = "none" if ratio is None else "full" if ratio == 1 else "part" if ratio >= Fraction(99, 100) else "low"
-        result.append({"x": index * 6, "kind": kind, "day": day, "percent": _percent(ratio)})
+        result.append({"x": index * 6, "kind": kind, "day": day, "percent": _percent(ratio),
+                       "measured": _percent(share) if ratio is not None and share is not None and share < 1 else None})
     return result

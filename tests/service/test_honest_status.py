@@ -59,11 +59,12 @@ def _probes_by_day(db, key_id: int) -> dict[dt.date, tuple[int, int]]:
     for (at, ok), (following, _ok) in zip(probes, probes[1:]):
         if following - at > dt.timedelta(minutes=5):
             continue
-        second = at
-        while second < following:  # one second at a time, each in its own Japan day
-            day = second.astimezone(JST).date()
-            counts.setdefault(day, [0, 0])[0 if ok else 1] += 1
-            second += dt.timedelta(seconds=1)
+        at, following = at.astimezone(JST), following.astimezone(JST)
+        while at < following:  # split at each Japan midnight: each piece in its own day
+            midnight = dt.datetime.combine(at.date() + dt.timedelta(days=1), dt.time(), JST)
+            piece = min(following, midnight)
+            counts.setdefault(at.date(), [0, 0])[0 if ok else 1] += int((piece - at).total_seconds())
+            at = piece
     return {day: (up, down) for day, (up, down) in counts.items()}
 
 
@@ -96,8 +97,12 @@ def test_a_measured_day_gives_the_availability_counted_from_the_stored_probes(ap
     assert {day: percent for day, percent in shown.items() if percent is not None} == {
         day: _written_down(up, down) for day, (up, down) in counted.items()}
     assert dt.datetime.fromisoformat(item["measured_since"]) == today - dt.timedelta(days=3) + dt.timedelta(hours=9)
+    # the hours no probe covered are 未計測: each measured day says which share of it was measured
+    measured = {dt.date.fromisoformat(day["date"]): day["measured_percent"] for day in item["days"] if day["percent"]}
+    assert measured == {day: _written_down(up + down, 24 * 3600 - up - down) for day, (up, down) in counted.items()}
     page = app.test_client().get("/status").get_data(as_text=True)
     assert "から計測しています" in page and "未計測の日：88 日" in page
+    assert f"（計測したのはこの日の {measured[min(measured)]}％、残りは未計測）" in page
 
 
 def test_a_stop_inside_an_announced_window_is_maintenance_and_opens_no_incident(app, db, operator, tenant_factory):
@@ -170,7 +175,12 @@ def test_the_report_of_a_half_measured_month_gives_the_measured_halfs_availabili
     assert table["ブローカー"][1] == "99.722" and table["ブローカー"][6] == "50.000"
     assert {row[1] for name, row in table.items() if name != "ブローカー"} == {"未計測"}  # the built-in ones: never probed
     assert "ブローカー 50.000 %" in section.note and "計測した期間" in section.note
-    assert found.summary()["availability_percent"]["c-broker"] == "99.722"
+    summary = found.summary()
+    assert summary["availability_percent"]["c-broker"] == "99.722" and summary["availability_percent"]["ckan"] is None
+    # a component never probed was not 0 minutes down: its downtime is 未計測 (null), not a bar of 0 in the chart
+    assert table["ブローカー"][3] == 60 and table["カタログ API（CKAN）"][3] == "未計測"
+    assert summary["downtime_minutes"] == {**{key: None for key in summary["downtime_minutes"] if key != "c-broker"},
+                                           "c-broker": 60}
 
 
 def test_the_api_and_the_page_give_the_measured_halfs_availability_and_the_share_measured(app, db, client, monkeypatch):
@@ -186,17 +196,28 @@ def test_the_api_and_the_page_give_the_measured_halfs_availability_and_the_share
     assert page.status_code == 200 and "99.722%" in text and "50.000%" in text and "未計測" in text
 
 
-def test_the_demos_sample_is_recorded_by_the_monitor_marked_sample_and_loaded_once(db):
-    from service import sample, status
+def test_the_demos_sample_is_recorded_by_the_monitor_and_shown_as_counted_from_its_stored_probes(app, db, operator):
+    from service import sample
 
-    now = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.timezone.utc)  # 12:00 JST
+    now = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
     recorded = sample.load_sample_measurements(db, days=1, now=now)
     db.commit()
     assert recorded == 6 * 24 * 12  # six built-in components, every 5 minutes for a day
     assert set(db.scalars(sa.select(ServiceProbe.error).distinct())) == {sample.SAMPLE_WORDS}
     assert db.scalar(sa.select(sa.func.count()).select_from(Incident)) == 0 and outage_records(db) == []
-    shown = status.snapshot(db, now=now)
-    measured_days = {day for item in shown.components for day, ratio in item.days if ratio is not None}
-    assert measured_days == {dt.date(2026, 11, 19), dt.date(2026, 11, 20)}
-    assert any(ratio is not None and ratio < 1 for item in shown.components for _day, ratio in item.days)
+
+    body = app.test_client().get("/status.json").get_json()
+    month = now.astimezone(JST).date().replace(day=1)
+    reported = monthly_report.figures(db, operator, month, None, now=dt.datetime.now(dt.timezone.utc)).summary()
+    stopped = 0
+    for item in body["components"]:
+        counted = _probes_by_day(db, component(db, item["key"]).id)
+        stopped += sum(down for _up, down in counted.values())
+        shown = {dt.date.fromisoformat(day["date"]): day["percent"] for day in item["days"]}
+        assert {day: percent for day, percent in shown.items() if percent is not None} == {
+            day: _written_down(up, down) for day, (up, down) in counted.items()}, item["key"]
+        in_month = [counts for day, counts in counted.items() if day >= month]
+        assert reported["availability_percent"][item["key"]] == _written_down(
+            sum(up for up, _down in in_month), sum(down for _up, down in in_month)), item["key"]
+    assert stopped > 0  # the sample's made-up stop is counted: not a trivial 100 %
     assert sample.load_sample_measurements(db, days=1, now=now) == 0  # never twice, never over real probes
