@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from core import audit, authz
+from core import audit, authz, outbox
 from core.actor import Actor
 from core.codes import INDUSTRY_MAJOR_GROUPS
 from core.db import utcnow
@@ -189,7 +189,13 @@ def approve_change(session: Session, actor: Actor, change_id: int, reason: str =
     session.flush()
     audit.record(session, actor, "member.change.approve", "member", org.corporate_number, tenant_code=org.corporate_number,
                  before=before, after={**after, "change_id": change.id})
+    outbox.queue(session, kind="member.change.approved", tenant=org, subject="【会員】登録内容の変更を承認しました",
+                 body=f"{org.name} {org.contact_name} 様\n\n登録内容の変更（{_fields_ja(after)}）を事務局が承認し、反映しました。\n")
     return change
+
+
+def _fields_ja(changed: dict[str, Any]) -> str:
+    return "・".join(FIELD_LABELS[field][0] for field in changed)
 
 
 def reject_change(session: Session, actor: Actor, change_id: int, reason: str) -> MemberChange:
@@ -205,6 +211,9 @@ def reject_change(session: Session, actor: Actor, change_id: int, reason: str) -
     audit.record(session, actor, "member.change.reject", "member", org.corporate_number, tenant_code=org.corporate_number,
                  before={"status": "pending", **json.loads(change.after)}, after={"status": "rejected", "reason": change.decision_reason,
                                                                                   "change_id": change.id})
+    outbox.queue(session, kind="member.change.rejected", tenant=org, subject="【会員】登録内容の変更を差し戻しました",
+                 body=f"{org.name} {org.contact_name} 様\n\n登録内容の変更（{_fields_ja(json.loads(change.after))}）を"
+                      f"事務局が差し戻しました。\n理由: {change.decision_reason}\n")
     return change
 
 

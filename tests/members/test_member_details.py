@@ -17,6 +17,7 @@ from core.errors import Conflict, Invalid, NotPermitted
 from secretariat import member_report
 from tenancy.members import details as member_details
 from tenancy.members.models import MemberStatus, Organisation, OrganisationKind
+from tests.conftest import OPERATOR
 from tests.members.conftest import NTA
 
 OTHER = "9000020431001"
@@ -101,3 +102,91 @@ def test_wrong_details_are_refused_field_by_field(db, member):
             db, member, name="", contact_email="not-an-address", industry="Z", employees=-1))
     assert {p["field"] for p in refused.value.problems} == {"name", "contact_email", "industry", "employees"}
     assert all(p["message_ja"] and p["message_en"] for p in refused.value.problems)
+
+
+def _as(monkeypatch, actor: Actor) -> None:
+    """The development-open API acting as ``actor`` (no Keycloak: the token's checks are tested elsewhere)."""
+    from admin import auth
+
+    monkeypatch.setattr(auth, "_dev_actor", lambda: dataclasses.replace(actor, issuer=auth.DEV_ISSUER))
+
+
+def test_the_api_changes_the_contact_at_once_and_the_name_after_the_secretariat(open_api, db, member, monkeypatch):
+    url = f"/api/v1/members/{member}/details"
+    _as(monkeypatch, org_admin(member))
+    body = open_api.get(url).get_json()["details"]
+    answer = open_api.put(url, json={**body, "contact_name": "担当 次郎", "name": "くまもとデータ研究所株式会社"})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    changed = answer.get_json()
+    assert changed["applied"] == ["contact_name"] and changed["details"]["name"] == "くまもとデータ株式会社"
+    assert changed["pending"]["after"] == {"name": "くまもとデータ研究所株式会社"}
+
+    wrong = open_api.put(url, json={**body, "contact_email": "no address", "industry": "Z"})
+    assert wrong.status_code == 422 and wrong.mimetype == "application/problem+json"
+    assert {e["field"] for e in wrong.get_json()["errors"]} == {"contact_email", "industry"}
+
+    _as(monkeypatch, org_admin(OTHER))
+    refused = open_api.put(url, json=body)
+    assert refused.status_code == 403 and refused.mimetype == "application/problem+json"
+    assert "権限" in refused.get_json()["detail_ja"] and refused.get_json()["detail"]
+    assert open_api.get(f"/api/v1/members/{member}/changes").status_code == 403
+
+    _as(monkeypatch, org_admin(member))
+    assert open_api.post(f"/api/v1/member-changes/{changed['pending']['id']}/approve", json={}).status_code == 403
+    _as(monkeypatch, OPERATOR)
+    approved = open_api.post(f"/api/v1/member-changes/{changed['pending']['id']}/approve", json={"reason": "登記を確認"})
+    assert approved.status_code == 200 and approved.get_json()["status"] == "approved"
+    _as(monkeypatch, org_admin(member))
+    history = open_api.get(f"/api/v1/members/{member}/changes").get_json()["items"]
+    assert [(h["status"], h["after"]) for h in history] == [("approved", {"name": "くまもとデータ研究所株式会社"}),
+                                                            ("applied", {"contact_name": "担当 次郎"})]
+
+
+CSRF = "details-csrf"
+
+
+def _form(page: str) -> dict[str, str]:
+    """The details form's fields as the page shows them (inputs' values, the selected options, the textarea)."""
+    import re
+
+    start = page.index(f'action="/admin/members/{NTA}/details"')
+    form = page[start:page.index("</form>", start)]
+    values = dict(re.findall(r'<input id="([a-z_]+)" name="[a-z_]+" type="[a-z]+" class="[^"]*" value="([^"]*)"', form))
+    for name, options in re.findall(r'<select id="([a-z_]+)".*?>(.*?)</select>', form, re.S):
+        chosen = re.search(r'<option(?: value="([^"]*)")? selected>([^<]*)<', options)
+        values[name] = (chosen.group(1) if chosen.group(1) is not None else chosen.group(2)) if chosen else ""
+    values["public_profile"] = re.search(r"<textarea[^>]*>([^<]*)</textarea>", form).group(1)
+    return values
+
+
+def test_the_details_page_keeps_what_was_typed_and_shows_the_waiting_change(client, db, member):
+    from tests.conftest import sign_in
+
+    sign_in(client, ["org-admin"], [member], name="会員 管理者", csrf=CSRF)
+    page = client.get(f"/admin/members/{member}/details").get_data(as_text=True)
+    assert '<label for="contact_name">担当者' in page and "くまもとデータ株式会社" in page
+    values = _form(page)
+    assert values["name"] == "くまもとデータ株式会社" and values["prefecture"] == "熊本県"
+
+    wrong = client.post(f"/admin/members/{member}/details", data={**values, "csrf_token": CSRF, "contact_name": "担当 次郎",
+                                                                  "contact_email": "あて先なし", "employees": "三十"})
+    shown = wrong.get_data(as_text=True)
+    assert wrong.status_code == 422
+    assert 'id="contact_email-error"' in shown and 'id="employees-error"' in shown and 'value="担当 次郎"' in shown
+    assert db.scalar(sa.select(Organisation.contact_name).where(Organisation.corporate_number == member)) == "担当 花子"
+
+    sent = client.post(f"/admin/members/{member}/details", data={
+        **values, "csrf_token": CSRF, "contact_name": "担当 次郎", "name": "くまもとデータ研究所株式会社",
+        "size_band": "small", "capital_yen": "10,000,000"})
+    assert sent.status_code == 302
+    page = client.get(f"/admin/members/{member}/details").get_data(as_text=True)
+    assert "事務局の確認待ち" in page and "くまもとデータ研究所株式会社" in page
+    assert "小規模事業者" in page and "10,000,000" in page and ">small<" not in page and "pending" not in page
+    # the member's admin cannot approve its own change: no such button, and the POST is refused
+    assert "変更を承認" not in page
+
+    sign_in(client, ["org-admin"], [OTHER], csrf=CSRF)
+    assert client.get(f"/admin/members/{member}/details").status_code in (403, 404)
+    refused = client.post(f"/admin/members/{member}/details", data={**values, "csrf_token": CSRF, "contact_name": "乗っ取り"})
+    assert refused.status_code in (403, 404)
+    assert db.scalar(sa.select(Organisation.contact_name).where(Organisation.corporate_number == member)) == "担当 次郎"
