@@ -275,7 +275,7 @@ Required100, Required200 = _line(100, required=True), _line(200, required=True)
 Line32, Line200, Line300 = _line(32), _line(200), _line(300)
 
 
-class DetailsBody(BaseModel):
+class MemberDetailsBody(BaseModel):
     """Every field of the member's details, as they should be: the name, its kana, the prefecture, the address
     and the representative wait for the secretariat (an organisation's admin); the rest apply at once."""
 
@@ -299,25 +299,25 @@ class DetailsBody(BaseModel):
         default="", description="What the member says of itself to other members (several lines)")
 
 
-class ChangePath(BaseModel):
+class MemberChangePath(BaseModel):
     change_id: int = Field(**ID_RANGE)
 
 
-class DecisionBody(BaseModel):
+class MemberChangeApproveBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: str = Field(default="", max_length=2000, description="Why (optional when approving)")
 
 
-class RejectBody(BaseModel):
+class MemberChangeRejectBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     reason: Text
 
 
-class ChangeOut(BaseModel):
+class MemberChangeOut(BaseModel):
     id: int
     status: Literal["applied", "pending", "approved", "rejected"]
-    before: dict = Field(description="The changed fields as they were")
-    after: dict = Field(description="The changed fields as they became (or, waiting, would become)")
+    before: dict[str, str | int | None] = Field(description="The changed fields (those of the details) as they were")
+    after: dict[str, str | int | None] = Field(description="The changed fields as they became (or, waiting, would become)")
     requested_by: str
     requested_at: dt.datetime
     decided_by: str
@@ -325,18 +325,34 @@ class ChangeOut(BaseModel):
     decision_reason: str
 
 
-class DetailsOut(BaseModel):
+class MemberDetailsOut(BaseModel):
+    name: str
+    name_kana: str
+    prefecture: str
+    address: str
+    representative: str
+    contact_name: str
+    contact_email: str
+    contact_phone: str
+    industry: str
+    size_band: str
+    employees: int | None
+    capital_yen: int | None
+    public_profile: str
+
+
+class MemberDetailsAnswer(BaseModel):
     corporate_number: str
-    details: dict = Field(description="The member's details as they are now (the fields of the change body)")
-    pending: ChangeOut | None = Field(description="The change awaiting the secretariat, if any")
+    details: MemberDetailsOut = Field(description="The member's details as they are now")
+    pending: MemberChangeOut | None = Field(description="The change awaiting the secretariat, if any")
 
 
-class ChangeResultOut(DetailsOut):
+class MemberChangeResultOut(MemberDetailsAnswer):
     applied: list[str] = Field(description="The fields applied at once")
 
 
-class ChangeList(BaseModel):
-    items: list[ChangeOut]
+class MemberChangeList(BaseModel):
+    items: list[MemberChangeOut]
 
 
 def _change(change) -> dict | None:
@@ -355,35 +371,35 @@ def _details(number: str) -> dict:
             "pending": _change(member_details.pending_change(db.session, org))}
 
 
-@bp.get("/members/<corporate_number>/details", responses={200: DetailsOut},
+@bp.get("/members/<corporate_number>/details", responses={200: MemberDetailsAnswer},
         summary="A member's details (its own admin, the secretariat)")
 def get_details(path: MemberPath):
     return jsonify(_details(path.corporate_number))
 
 
-@bp.put("/members/<corporate_number>/details", responses={200: ChangeResultOut},
+@bp.put("/members/<corporate_number>/details", responses={200: MemberChangeResultOut},
         summary="Change a member's details: the contact, industry, size and profile at once; the name, "
                 "prefecture, address and representative after the secretariat's approval")
-def change_details(path: MemberPath, body: DetailsBody):
+def change_details(path: MemberPath, body: MemberDetailsBody):
     outcome = member_details.change_details(db.session, current_actor(), path.corporate_number,
                                             member_details.MemberDetails(**body.model_dump()))
     return jsonify({**_details(path.corporate_number), "applied": list(outcome.applied)})
 
 
-@bp.get("/members/<corporate_number>/changes", responses={200: ChangeList},
+@bp.get("/members/<corporate_number>/changes", responses={200: MemberChangeList},
         summary="The history of a member's details, newest first")
 def list_changes(path: MemberPath):
     rows = member_details.history(db.session, current_actor(), path.corporate_number)
     return jsonify({"items": [_change(row.change) for row in rows]})
 
 
-@bp.post("/member-changes/<change_id>/approve", responses={200: ChangeOut},
+@bp.post("/member-changes/<change_id>/approve", responses={200: MemberChangeOut},
          summary="Approve a member's change awaiting the secretariat: it applies now")
-def approve_change(path: ChangePath, body: DecisionBody):
+def approve_change(path: MemberChangePath, body: MemberChangeApproveBody):
     return jsonify(_change(member_details.approve_change(db.session, current_actor(), path.change_id, body.reason)))
 
 
-@bp.post("/member-changes/<change_id>/reject", responses={200: ChangeOut},
+@bp.post("/member-changes/<change_id>/reject", responses={200: MemberChangeOut},
          summary="Reject a member's change awaiting the secretariat, with the reason")
-def reject_change(path: ChangePath, body: RejectBody):
+def reject_change(path: MemberChangePath, body: MemberChangeRejectBody):
     return jsonify(_change(member_details.reject_change(db.session, current_actor(), path.change_id, body.reason)))

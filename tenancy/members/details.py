@@ -237,5 +237,6 @@ def history(session: Session, actor: Actor, number: str) -> list[HistoryRow]:
 def waiting_changes(session: Session, actor: Actor) -> list[tuple[MemberChange, Organisation]]:
     """Every member's change awaiting the secretariat, oldest first."""
     authz.authorize(actor, "member.screen")
-    return list(session.execute(sa.select(MemberChange, Organisation).join(Organisation, Organisation.id == MemberChange.organisation_id)
-                                .where(MemberChange.status == ChangeStatus.pending).order_by(MemberChange.id)).tuples())
+    rows = session.execute(sa.select(MemberChange, Organisation).join(Organisation, Organisation.id == MemberChange.organisation_id)
+                           .where(MemberChange.status == ChangeStatus.pending).order_by(MemberChange.id))
+    return [(change, org) for change, org in rows]

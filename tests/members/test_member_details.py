@@ -16,7 +16,7 @@ from core.calendar import today_jst
 from core.errors import Conflict, Invalid, NotPermitted
 from secretariat import member_report
 from tenancy.members import details as member_details
-from tenancy.members.models import MemberStatus, Organisation, OrganisationKind
+from tenancy.members.models import ChangeStatus, MemberChange, MemberStatus, Organisation, OrganisationKind
 from tests.conftest import OPERATOR
 from tests.members.conftest import NTA
 
@@ -184,6 +184,15 @@ def test_the_details_page_keeps_what_was_typed_and_shows_the_waiting_change(clie
     assert "小規模事業者" in page and "10,000,000" in page and ">small<" not in page and "pending" not in page
     # the member's admin cannot approve its own change: no such button, and the POST is refused
     assert "変更を承認" not in page
+
+    # the secretariat finds the waiting change from the members list and approves it on the page
+    sign_in(client, csrf=CSRF)
+    listed = client.get("/admin/members/").get_data(as_text=True)
+    assert f'href="/admin/members/{member}/details">くまもとデータ株式会社<' in listed
+    change_id = db.scalar(sa.select(MemberChange.id).where(MemberChange.status == ChangeStatus.pending))
+    client.post(f"/admin/members/{member}/changes/{change_id}/approve", data={"csrf_token": CSRF, "reason": ""})
+    assert db.scalar(sa.select(Organisation.name).where(Organisation.corporate_number == member)) == "くまもとデータ研究所株式会社"
+    assert "承認待ちの会員" not in client.get("/admin/members/").get_data(as_text=True)
 
     sign_in(client, ["org-admin"], [OTHER], csrf=CSRF)
     assert client.get(f"/admin/members/{member}/details").status_code in (403, 404)
