@@ -95,6 +95,8 @@ POLICY: dict[str, dict[str, Scope]] = {
     "member.read": {OPERATOR: "all", AUDITOR: "all", ORG_ADMIN: "own", DATA_PROVIDER: "own", DATA_USER: "own"},
     "member.screen": {OPERATOR: "all"},
     "member.withdraw": {OPERATOR: "all", ORG_ADMIN: "own"},
+    # a member keeps its own details (issue 58); what the secretariat must check waits for member.screen
+    "member.update": {OPERATOR: "all", ORG_ADMIN: "own"},
     # the secretariat's desk (issue 40): the operator runs the consortium's secretariat
     "member.import": {OPERATOR: "all"},
     "member.report": {OPERATOR: "all", AUDITOR: "all"},
@@ -211,6 +213,7 @@ ACTION_LABELS_JA = {
     "member.read": "会員（企業・大学・団体）の閲覧",
     "member.screen": "会員の入会審査",
     "member.withdraw": "会員の退会",
+    "member.update": "会員の登録内容の変更",
     "member.import": "既存会員の一括取込",
     "member.report": "会員状況報告書の作成",
     "member.target": "新規会員募集目標の設定",

@@ -123,6 +123,7 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "member_project_group_member": ("DELETE",),
     "member_base": ("DELETE",),  # an organisation applying again states its bases afresh
     "member_recruitment_target": ("UPDATE (target, set_by, set_at)",),  # the secretariat changes the year's target
+    "member_change": ("UPDATE (status, decided_by, decided_at, decision_reason)",),  # the secretariat decides a waiting change
     # running the platform (issue 39): a component is stopped or resumed; an interval is extended by
     # each probe, closed, and marks its outage; probe results past the year are removed; a
     # maintenance window is cancelled; the service settings are edited

@@ -3,11 +3,13 @@ their screening, and project groups. The public application form is a page (admi
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from typing import Annotated
+import json
+from typing import Annotated, Literal
 
 from flask import jsonify
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
 from admin.api.paging import PageNumber, PerPage
@@ -15,11 +17,14 @@ from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from admin.identity import identity_directory
-from core.validation import ID_RANGE, NOT_BLANK, StatedInSchema
+from core.codes import INDUSTRY_MAJOR_GROUPS
+from core.validation import (ID_RANGE, NOT_BLANK, SINGLE_LINE, StatedInSchema, plain_text, single_line,
+                             stated_text_rule)
 from tenancy.identity.keycloak import ACCOUNT_EMAIL_PATTERN
 from tenancy.identity import operations as identity
+from tenancy.members import details as member_details
 from tenancy.members import operations as members
-from tenancy.members.models import MemberStatus
+from tenancy.members.models import PREFECTURES, MemberStatus, SizeBand
 from tenancy.registry.schemas import Email
 
 bp = StrictAPIBlueprint("api_members", __name__, url_prefix=API_PREFIX, abp_tags=tag("members", "会員（企業・大学・団体）/ members"),
@@ -257,3 +262,144 @@ def change_group(path: GroupPath, body: GroupBody):
 def dissolve_group(path: GroupPath, body: GroupDissolveBody):
     members.dissolve_group(db.session, current_actor(), path.group_id, body.reason)
     return "", 204
+
+
+# --- a member keeps its own details (issue 58 item 1) ----------------------------------------------
+
+def _line(limit: int, *, required: bool = False):
+    constraints = StringConstraints(strip_whitespace=True, min_length=1 if required else 0, max_length=limit)
+    return Annotated[str, constraints, AfterValidator(single_line), SINGLE_LINE, *((NOT_BLANK,) if required else ())]
+
+
+Required100, Required200 = _line(100, required=True), _line(200, required=True)
+Line32, Line200, Line300 = _line(32), _line(200), _line(300)
+
+
+class MemberDetailsBody(BaseModel):
+    """Every field of the member's details, as they should be: the name, its kana, the prefecture, the address
+    and the representative wait for the secretariat (an organisation's admin); the rest apply at once."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Required200
+    name_kana: Line200 = ""
+    prefecture: Literal[PREFECTURES] = Field(description="The head office's prefecture")  # type: ignore[valid-type]
+    address: Line300 = ""
+    representative: Required100
+    contact_name: Required100
+    contact_email: Email
+    contact_phone: Line32 = ""
+    industry: Literal[("",) + tuple(INDUSTRY_MAJOR_GROUPS)] = Field(  # type: ignore[valid-type]
+        default="", description="日本標準産業分類 major group letter; empty if not known")
+    size_band: Literal[("",) + tuple(band.value for band in SizeBand)] = Field(  # type: ignore[valid-type]
+        default="", description="small, medium, large or not_applicable; empty if not known")
+    employees: int | None = Field(default=None, ge=0, le=10**15)
+    capital_yen: int | None = Field(default=None, ge=0, le=10**15, description="Capital in yen")
+    public_profile: Annotated[str, StringConstraints(strip_whitespace=True, max_length=member_details.PROFILE_LIMIT),
+                              AfterValidator(plain_text), StatedInSchema(**stated_text_rule())] = Field(
+        default="", description="What the member says of itself to other members (several lines)")
+
+
+class MemberChangePath(BaseModel):
+    change_id: int = Field(**ID_RANGE)
+
+
+class MemberChangeApproveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(default="", max_length=2000, description="Why (optional when approving)")
+
+
+class MemberChangeRejectBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Text
+
+
+class MemberChangeOut(BaseModel):
+    id: int
+    status: Literal["applied", "pending", "approved", "rejected"]
+    before: dict[str, str | int | None] = Field(description="The changed fields (those of the details) as they were")
+    after: dict[str, str | int | None] = Field(description="The changed fields as they became (or, waiting, would become)")
+    requested_by: str
+    requested_at: dt.datetime
+    decided_by: str
+    decided_at: dt.datetime | None
+    decision_reason: str
+
+
+class MemberDetailsOut(BaseModel):
+    name: str
+    name_kana: str
+    prefecture: str
+    address: str
+    representative: str
+    contact_name: str
+    contact_email: str
+    contact_phone: str
+    industry: str
+    size_band: str
+    employees: int | None
+    capital_yen: int | None
+    public_profile: str
+
+
+class MemberDetailsAnswer(BaseModel):
+    corporate_number: str
+    details: MemberDetailsOut = Field(description="The member's details as they are now")
+    pending: MemberChangeOut | None = Field(description="The change awaiting the secretariat, if any")
+
+
+class MemberChangeResultOut(MemberDetailsAnswer):
+    applied: list[str] = Field(description="The fields applied at once")
+
+
+class MemberChangeList(BaseModel):
+    items: list[MemberChangeOut]
+
+
+def _change(change) -> dict | None:
+    if change is None:
+        return None
+    return {"id": change.id, "status": change.status.value, "before": json.loads(change.before),
+            "after": json.loads(change.after), "requested_by": change.requested_by,
+            "requested_at": change.requested_at.isoformat(), "decided_by": change.decided_by,
+            "decided_at": change.decided_at.isoformat() if change.decided_at else None,
+            "decision_reason": change.decision_reason}
+
+
+def _details(number: str) -> dict:
+    org = members.get_member(db.session, current_actor(), number)
+    return {"corporate_number": number, "details": dataclasses.asdict(member_details.details_of(org)),
+            "pending": _change(member_details.pending_change(db.session, org))}
+
+
+@bp.get("/members/<corporate_number>/details", responses={200: MemberDetailsAnswer},
+        summary="A member's details (its own admin, the secretariat)")
+def get_details(path: MemberPath):
+    return jsonify(_details(path.corporate_number))
+
+
+@bp.put("/members/<corporate_number>/details", responses={200: MemberChangeResultOut},
+        summary="Change a member's details: the contact, industry, size and profile at once; the name, "
+                "prefecture, address and representative after the secretariat's approval")
+def change_details(path: MemberPath, body: MemberDetailsBody):
+    outcome = member_details.change_details(db.session, current_actor(), path.corporate_number,
+                                            member_details.MemberDetails(**body.model_dump()))
+    return jsonify({**_details(path.corporate_number), "applied": list(outcome.applied)})
+
+
+@bp.get("/members/<corporate_number>/changes", responses={200: MemberChangeList},
+        summary="The history of a member's details, newest first")
+def list_changes(path: MemberPath):
+    rows = member_details.history(db.session, current_actor(), path.corporate_number)
+    return jsonify({"items": [_change(row.change) for row in rows]})
+
+
+@bp.post("/member-changes/<change_id>/approve", responses={200: MemberChangeOut},
+         summary="Approve a member's change awaiting the secretariat: it applies now")
+def approve_change(path: MemberChangePath, body: MemberChangeApproveBody):
+    return jsonify(_change(member_details.approve_change(db.session, current_actor(), path.change_id, body.reason)))
+
+
+@bp.post("/member-changes/<change_id>/reject", responses={200: MemberChangeOut},
+         summary="Reject a member's change awaiting the secretariat, with the reason")
+def reject_change(path: MemberChangePath, body: MemberChangeRejectBody):
+    return jsonify(_change(member_details.reject_change(db.session, current_actor(), path.change_id, body.reason)))

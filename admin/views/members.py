@@ -5,6 +5,7 @@ admin/views/base.py's one POST path; approve, reject and withdraw ask first."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 
@@ -20,10 +21,14 @@ from admin.views.base import SecureView, check_csrf, confirm_first, csrf_field, 
 from core import authz
 from core.errors import DomainError
 from core.spreadsheet import CSV_MIMETYPE, csv_bytes, safe_row
+from admin.views.times import local_time
+from core.codes import INDUSTRY_MAJOR_GROUPS
+from core.validation import whole_number
 from tenancy.identity import operations as identity
+from tenancy.members import details as member_details
 from tenancy.members import operations as members
-from tenancy.members.models import (BASE_KIND_LABELS, DOCUMENTS, KIND_LABELS, PREFECTURES, STATUS_LABELS, BaseKind,
-                                    MemberStatus, OrganisationKind)
+from tenancy.members.models import (BASE_KIND_LABELS, DOCUMENTS, KIND_LABELS, PREFECTURES, SIZE_BAND_LABELS, STATUS_LABELS,
+                                    BaseKind, ChangeStatus, MemberStatus, OrganisationKind, SizeBand)
 from tenancy.registry.prefecture import consortium_name, home_prefecture_name
 
 FORM_FIELDS = ("corporate_number", "name", "name_kana", "kind", "prefecture", "address", "representative",
@@ -128,6 +133,8 @@ class MembersView(SecureView):
         return self.render("renkei/members.html", page=page, search=paging.search_text(), status=status,
                            statuses=[(s.value, _pick(STATUS_LABELS[s])) for s in MemberStatus], pick=_pick,
                            can_screen=authz.allowed(g.actor, "member.screen"),
+                           waiting=member_details.waiting_changes(db.session, g.actor)
+                           if authz.allowed(g.actor, "member.screen") else [],
                            can_groups=authz.allowed(g.actor, "project.read"))
 
     @expose("/export.<fmt>")
@@ -167,6 +174,7 @@ class MembersView(SecureView):
                            screening=screening and org.status == MemberStatus.applied,
                            can_withdraw=authz.allowed(g.actor, "member.withdraw", number)
                            and org.status in (MemberStatus.approved, MemberStatus.applied, MemberStatus.unconfirmed),
+                           can_change=authz.allowed(g.actor, "member.update", number),
                            today=dt.date.today().isoformat(), values=request.form)
 
     def _back(self, number):
@@ -234,6 +242,87 @@ class MembersView(SecureView):
         return post_action(lambda: members.withdraw(db.session, g.actor, number, request.form.get("reason", ""),
                                                     identity_directory()),
                            back=self._back(number), saved=_("Withdrawn."))
+
+
+    # --- the member's own details (issue 58 item 1) ---------------------------------------------------
+
+    def _details_page(self, number: str, values: dict | None = None, errors: dict | None = None,
+                      message: str | None = None, status: int = 200):
+        try:
+            org = members.get_member(db.session, g.actor, number)
+            rows = member_details.history(db.session, g.actor, number)
+        except DomainError as error:
+            abort(status_of(error))
+        if values is None:
+            values = {key: "" if value is None else str(value)
+                      for key, value in dataclasses.asdict(member_details.details_of(org)).items()}
+        return self.render(
+            "renkei/members_details.html", org=org, values=values, errors=errors or {}, message=message, pick=_pick,
+            labels=member_details.FIELD_LABELS, reviewed=member_details.REVIEWED, prefectures=PREFECTURES,
+            industries=[(letter, _pick(pair)) for letter, pair in INDUSTRY_MAJOR_GROUPS.items()],
+            size_bands=[(band.value, _pick(SIZE_BAND_LABELS[band])) for band in SizeBand],
+            rows=rows, shown=_shown, local_time=local_time, pending=ChangeStatus.pending,
+            can_change=authz.allowed(g.actor, "member.update", number),
+            can_decide=authz.allowed(g.actor, "member.screen")), status
+
+    @expose("/<number>/details")
+    def details(self, number: str):
+        return self._details_page(number)
+
+    @expose("/<number>/details", methods=("POST",))
+    def change_details(self, number: str):
+        values = {field: (request.form.get(field) or "").strip()
+                  for field in member_details.REVIEWED + member_details.IMMEDIATE}
+        errors, numbers = {}, {}
+        for field in ("employees", "capital_yen"):  # typed as an office writes them: 1,200
+            numbers[field] = whole_number(values[field].replace(",", "")) if values[field] else None
+            if values[field] and numbers[field] is None:
+                ja, en = member_details.FIELD_LABELS[field]
+                errors[field] = f"{ja}は 0 以上の整数で入力してください。" if _ja() else f"The {en.lower()} is a whole number, 0 or more."
+        try:
+            if errors:  # the other fields' problems too, all at once
+                raise member_details.DetailsInvalid(member_details.details_problems(
+                    member_details.MemberDetails(**{**values, "employees": None, "capital_yen": None})))
+            outcome = member_details.change_details(db.session, g.actor, number,
+                                                    member_details.MemberDetails(**{**values, **numbers}))
+        except DomainError as error:
+            db.session.rollback()
+            if error.kind in ("not_found", "forbidden"):
+                abort(status_of(error))
+            errors.update({p["field"]: p["message_ja"] if _ja() else p["message_en"]
+                           for p in error.problems if p.get("field")})
+            return self._details_page(number, values, errors, error.message_ja if _ja() else error.message_en,
+                                      status=status_of(error))
+        if outcome.pending is not None:
+            saved = _("Saved. The change of the name, address or representative waits for the secretariat's approval.")
+        else:
+            saved = _("Saved.") if outcome.applied else _("Nothing was changed.")
+        return post_action(lambda: None, back=url_for(".details", number=number), saved=saved)
+
+    @expose("/<number>/changes/<int:change_id>/approve", methods=("POST",))
+    def approve_change(self, number: str, change_id: int):
+        return post_action(lambda: member_details.approve_change(db.session, g.actor, change_id,
+                                                                 request.form.get("reason", "")),
+                           back=url_for(".details", number=number), saved=_("Approved; the change now applies."))
+
+    @expose("/<number>/changes/<int:change_id>/reject", methods=("POST",))
+    def reject_change(self, number: str, change_id: int):
+        return post_action(lambda: member_details.reject_change(db.session, g.actor, change_id,
+                                                                request.form.get("reason", "")),
+                           back=url_for(".details", number=number), saved=_("Rejected; the member is told the reason."))
+
+
+def _shown(field: str, value) -> str:
+    """A history value as a reader says it: the industry's and size's names, a number with commas."""
+    if value is None or value == "":
+        return "—"
+    if field == "industry" and value in INDUSTRY_MAJOR_GROUPS:
+        return _pick(INDUSTRY_MAJOR_GROUPS[value])
+    if field == "size_band" and value in {band.value for band in SizeBand}:
+        return _pick(SIZE_BAND_LABELS[SizeBand(value)])
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
 
 
 class ChecklistView(SecureView):

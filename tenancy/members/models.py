@@ -96,6 +96,8 @@ class Organisation(SQLModel, table=True):
     joined_on: Optional[dt.date] = Field(default=None, index=True)  # 入会日 (approval, or the imported list's)
     left_on: Optional[dt.date] = Field(default=None, index=True)    # 退会日
     leave_reason: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    # what the member says of itself to other members (issue 58): kept by its own admin
+    public_profile: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
 
     # what the identity operations and the outbox read of a "tenant"
     @property
@@ -117,6 +119,42 @@ class Organisation(SQLModel, table=True):
     @property
     def contacts(self) -> list:
         return [dataclasses.make_dataclass("Contact", ["email"])(self.contact_email)]
+
+
+class ChangeStatus(str, enum.Enum):
+    """A change of a member's details (:mod:`tenancy.members.details`): applied at once, or waiting for the
+    secretariat (the name, the facts the corporate number is registered with, the representative)."""
+
+    applied = "applied"
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+
+CHANGE_STATUS_LABELS = {
+    ChangeStatus.applied: ("反映済み", "Applied"),
+    ChangeStatus.pending: ("事務局の確認待ち", "Awaiting the secretariat"),
+    ChangeStatus.approved: ("事務局が承認・反映済み", "Approved and applied"),
+    ChangeStatus.rejected: ("事務局が差戻し", "Rejected by the secretariat"),
+}
+
+
+class MemberChange(SQLModel, table=True):
+    """One change of a member's details, its history: ``before`` and ``after`` are JSON objects of the
+    changed fields only. A pending change is applied when the secretariat approves it."""
+
+    __tablename__ = "member_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int = Field(foreign_key="member_organisation.id", index=True)
+    status: ChangeStatus = Field(sa_column=enum_column(ChangeStatus, length=16, checked=True))
+    before: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    after: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    requested_by: str = Field(max_length=255)
+    requested_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    decided_by: str = Field(default="", max_length=255)
+    decided_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
+    decision_reason: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
 
 
 class SizeBand(str, enum.Enum):

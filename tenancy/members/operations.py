@@ -84,16 +84,9 @@ def application_problems(app: Application) -> list[dict[str, str]]:
     elif app.corporate_number[1:7] == LOCAL_GOVERNMENT_BASE_PREFIX:
         found.append(problem("corporate_number", "This is a local government's number; local governments join as tenants.",
                              "地方公共団体の法人番号です。地方公共団体は参加団体として登録します。"))
-    for field, en, ja, limit, required in (
-            ("name", "name", "名称", 200, True), ("name_kana", "name in kana", "名称（カナ）", 200, False),
-            ("representative", "representative", "代表者", 100, True), ("contact_name", "contact person", "担当者", 100, True),
-            ("address", "address", "所在地", 300, False), ("contact_phone", "phone number", "電話番号", 32, False)):
-        if (wrong := text_field_problem(field, getattr(app, field), en, ja, limit, required=required)) is not None:
-            found.append(wrong)
+    found.extend(record_problems(app))
     if app.kind not in {k.value for k in OrganisationKind}:
         found.append(problem("kind", "Choose the kind of organisation from the list.", "種別を一覧から選んでください。"))
-    if app.prefecture not in PREFECTURES:
-        found.append(problem("prefecture", "Choose the prefecture from the list.", "所在地の都道府県を一覧から選んでください。"))
     if len(app.bases) > MAX_BASES:
         found.append(problem("bases", f"Name at most {MAX_BASES} bases.", f"拠点は {MAX_BASES} か所までにしてください。"))
     for number, (kind, prefecture) in enumerate(app.bases[:MAX_BASES], start=1):
@@ -103,7 +96,29 @@ def application_problems(app: Application) -> list[dict[str, str]]:
         if prefecture not in PREFECTURES:
             found.append(problem(f"base_prefecture_{number}", "Choose the base's prefecture from the list.",
                                  "拠点の都道府県を一覧から選んでください。"))
-    if (wrong := email_problem("contact_email", app.contact_email)) is not None:
+    return found
+
+
+# The organisation's own words, as the application form and the member's details page take them:
+# field -> (English name, Japanese name, longest, required)
+TEXT_FIELDS = {
+    "name": ("name", "名称", 200, True), "name_kana": ("name in kana", "名称（カナ）", 200, False),
+    "representative": ("representative", "代表者", 100, True), "contact_name": ("contact person", "担当者", 100, True),
+    "address": ("address", "所在地", 300, False), "contact_phone": ("phone number", "電話番号", 32, False),
+}
+
+
+def record_problems(record: Any) -> list[dict[str, str]]:
+    """The problems of what an application or a member's details say of the organisation (its names, its
+    prefecture, its contact); ``record`` has the attributes of :data:`TEXT_FIELDS`, ``prefecture`` and
+    ``contact_email``."""
+    found = []
+    for field, (en, ja, limit, required) in TEXT_FIELDS.items():
+        if (wrong := text_field_problem(field, getattr(record, field), en, ja, limit, required=required)) is not None:
+            found.append(wrong)
+    if record.prefecture not in PREFECTURES:
+        found.append(problem("prefecture", "Choose the prefecture from the list.", "所在地の都道府県を一覧から選んでください。"))
+    if (wrong := email_problem("contact_email", record.contact_email)) is not None:
         found.append(wrong)
     return found
 

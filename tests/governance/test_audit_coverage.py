@@ -138,6 +138,25 @@ def member_applied(ctx: Ctx, *, screened_fully: bool = False) -> str:
     return ORG
 
 
+DETAILS = {"name": "監査網羅株式会社", "prefecture": "熊本県", "representative": "代表 太郎", "contact_name": "担当 次郎",
+           "contact_email": "audit-member@example.jp"}
+
+
+def waiting_change(ctx: Ctx) -> int:
+    """An approved member whose admin asked to change its name (issue 58): the change's id."""
+    from tenancy.members import details
+    from tenancy.members.models import Organisation
+
+    number = member_applied(ctx)
+    org = ctx.db.scalar(sa.select(Organisation).where(Organisation.corporate_number == number))
+    org.status = "approved"
+    admin = Actor(issuer="urn:test", subject="org-admin-coverage", name="会員 管理者", roles=frozenset({"org-admin"}),
+                  tenant_codes=frozenset({number}))
+    change = details.change_details(ctx.db, admin, number, dataclasses.replace(details.details_of(org), name="監査網羅研究所株式会社"))
+    ctx.db.commit()
+    return change.pending.id
+
+
 def project_group(ctx: Ctx) -> int:
     """A project group of 熊本市 and 八代市 (issue 15); its id."""
     from tenancy.members import operations as members
@@ -1135,6 +1154,16 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/members/{corporate_number}/withdraw"): Entry(
         success=lambda c: op(c, "POST", f"/api/v1/members/{member_applied(c)}/withdraw", {"reason": "取下げ"}),
         refused=lambda c: op(c, "POST", "/api/v1/members/8000012050001/withdraw", {"reason": "取下げ"})),
+    # a member keeps its own details (issue 58): the secretariat's change applies at once; a waiting change decided
+    ("PUT", "/api/v1/members/{corporate_number}/details"): Entry(
+        success=lambda c: op(c, "PUT", f"/api/v1/members/{member_applied(c)}/details", DETAILS),
+        refused=lambda c: op(c, "PUT", f"/api/v1/members/{member_applied(c)}/details", {**DETAILS, "industry": "Z"})),
+    ("POST", "/api/v1/member-changes/{change_id}/approve"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/member-changes/{waiting_change(c)}/approve", {}),
+        refused=lambda c: op(c, "POST", "/api/v1/member-changes/9999/approve", {})),
+    ("POST", "/api/v1/member-changes/{change_id}/reject"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/member-changes/{waiting_change(c)}/reject", {"reason": "登記と異なる"}),
+        refused=lambda c: op(c, "POST", f"/api/v1/member-changes/{waiting_change(c)}/reject", {"reason": "   "})),
     ("POST", "/api/v1/members/checklist"): Entry(
         success=lambda c: op(c, "POST", "/api/v1/members/checklist", {"label_ja": "県内に事業所があること"}),
         refused=lambda c: (c.tenants("431001"), Call("POST", "/api/v1/members/checklist", c.admin_of("431001"),

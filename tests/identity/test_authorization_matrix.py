@@ -247,6 +247,15 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
         "reason": "審査完了", "admin_username": f"org-{uuid.uuid4().hex[:6]}", "admin_first_name": "一郎", "admin_last_name": "管理"}),
     ("POST", "/api/v1/members/{corporate_number}/reject"): Rule(SECRETARIAT, _reason),
     ("POST", "/api/v1/members/{corporate_number}/withdraw"): Rule(SECRETARIAT, _reason),
+    # a member keeps its own details (issue 58): its own admin (the path names another organisation here) and the
+    # secretariat, which alone decides a waiting change
+    ("GET", "/api/v1/members/{corporate_number}/details"): Rule({"operator": "any", "auditor": "any"}),
+    ("PUT", "/api/v1/members/{corporate_number}/details"): Rule(SECRETARIAT, lambda: {
+        "name": "別の会員株式会社", "prefecture": "熊本県", "representative": "代表", "contact_name": "担当",
+        "contact_email": "matrix@example.jp"}),
+    ("GET", "/api/v1/members/{corporate_number}/changes"): Rule({"operator": "any", "auditor": "any"}),
+    ("POST", "/api/v1/member-changes/{change_id}/approve"): Rule(SECRETARIAT, lambda: {}),
+    ("POST", "/api/v1/member-changes/{change_id}/reject"): Rule(SECRETARIAT, _reason),
     ("POST", "/api/v1/members/checklist"): Rule(SECRETARIAT, lambda: {"label_ja": "県内に事業所があること"}),
     # the secretariat's desk (issue 40): the existing members imported, the report (the auditor reads it), the target
     ("POST", "/api/v1/members/import"): Rule(SECRETARIAT, lambda: {"content_base64": "", "dry_run": True}),
@@ -519,7 +528,7 @@ NOT_BY_BEARER = {("GET", "/api/v1/gateway/auth")}  # refused with 401: a bearer 
 PATH_VALUES = {"{checklist}": "screening", "{item}": "no_antisocial_ties", "{plan}": "small", "{item_id}": "1",
                "{policy_id}": "1", "{run_id}": "1", "{fiscal_year}": "2025", "{document}": "joint_use_agreement",
                "{number}": "1", "{proposal_id}": "1", "{client_id}": "1", "{request_id}": "1",
-               "{corporate_number}": "8000012050001", "{group_id}": "1",
+               "{corporate_number}": "8000012050001", "{group_id}": "1", "{change_id}": "1",
                "{uid}": "no-such-dataset", "{verb}": "submit", "{level}": "2", "{service_id}": "1",
                "{category}": "other", "{licence}": "CC0-1.0",
                "{transition}": "suspend", "{receipt_id}": "00000000-0000-0000-0000-000000000000",
@@ -537,6 +546,7 @@ INVALID_BODY = {"renkei_not_a_field": [1]}
 # the operation for their own tenant or organisation, so its body's rules are theirs to know (422 is fine)
 OWN_PARTY_IN_BODY_OR_ROW = {
     ("POST", "/api/v1/members/{corporate_number}/withdraw", "org-admin"),
+    ("PUT", "/api/v1/members/{corporate_number}/details", "org-admin"),
     ("PATCH", "/api/v1/api-clients/{client_id}", "municipal-admin"),
     ("PATCH", "/api/v1/api-clients/{client_id}", "org-admin"),
     ("POST", "/api/v1/api-clients/{client_id}/rotate", "municipal-admin"),
