@@ -9,25 +9,20 @@
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, session, url_for
+from flask import redirect, render_template, request, url_for
 
 from admin.extensions import db
 from admin.portal.blueprint import bp
-from admin.portal.session import SESSION_KEY, act_for, current_resident, resident_required, stop_acting
+from admin.portal.session import act_for, current_resident, resident_required, stop_acting
 from admin.resident_keys import keyring
 from admin.views.base import check_csrf, csrf_field, typed_id
 from core.errors import DomainError
 from residents import representation
 
 
-def _signed_in_id() -> int:
-    """The resident who signed in (the representative when acting for someone)."""
-    return int(session[SESSION_KEY]["resident_id"])
-
-
 def _page(status: int = 200, error: DomainError | None = None):
     signed = current_resident()
-    rows = representation.representing(db.session, keyring(), _signed_in_id())
+    rows = representation.representing(db.session, keyring(), current_resident().signed_in_id)
     return render_template("portal/representation.html", csrf_field=csrf_field, error=error,
                            acting_for=signed.common_id if signed.representative_id else None,
                            people=[{"id": row.id, "common_id": person.common_id, "kind": row.kind}
@@ -46,7 +41,7 @@ def representation_act():
     check_csrf()
     try:
         chosen = typed_id(request.form.get("representation", ""))
-        row = representation.check_in_force(db.session, keyring(), chosen or 0, _signed_in_id())
+        row = representation.check_in_force(db.session, keyring(), chosen or 0, current_resident().signed_in_id)
     except DomainError as error:
         return _page(403, error)
     person = representation.represented_person(db.session, row)

@@ -43,6 +43,11 @@ class PortalResident:
     representative_id: int | None = None  # acting for ``resident_id`` as their legal representative
     representation_id: int | None = None
 
+    @property
+    def signed_in_id(self) -> int:
+        """The resident who signed in: the representative when acting for someone, else the resident."""
+        return self.representative_id or self.resident_id
+
 
 def sign_in_resident(signed) -> None:
     """Keep a sign-in (:class:`residents.signin.PortalSignIn`) as the session's resident."""

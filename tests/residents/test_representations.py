@@ -20,7 +20,7 @@ from residents.consent import operations as consent
 from residents.consent.models import ConsentRecord
 from residents.models import Representation, ServiceLink
 from tests.residents.conftest import KUMAMOTO, api_client, desk, person
-from tests.residents.test_portal_services import TEXT, _code, _service_actor
+from tests.residents.test_portal_services import TEXT, _service_actor
 
 TODAY = dt.date(2026, 11, 27)
 CHILD_BORN = dt.date(2011, 6, 15)  # 15 on TODAY
@@ -124,6 +124,8 @@ def test_at_the_18th_birthday_the_representation_has_ended_and_the_next_act_is_r
     family["day"]["today"] = CHILD_TURNS_18 - dt.timedelta(days=1)  # still 17: the parent acts
     assert representation.check_in_force(db, keys, row.id, parent.id) == row
     assert [person.id for _, person in representation.representing(db, keys, parent.id)] == [family["child"].id]
+    with pytest.raises(Forbidden):  # only the representative may use it: not the child, nor anyone else
+        representation.check_in_force(db, keys, row.id, family["child"].id)
     family["day"]["today"] = CHILD_TURNS_18
     with pytest.raises(Forbidden):
         representation.check_in_force(db, keys, row.id, parent.id)
@@ -167,6 +169,8 @@ def test_in_the_portal_a_parent_acts_for_their_child_until_the_child_turns_18(cl
     act = db.scalar(sa.select(AuditRecord).where(AuditRecord.action == "resident.representation.act"))
     assert act.target_id == child.common_id and parent.common_id in act.actor_name
     given = db.scalar(sa.select(sa.func.count()).select_from(ConsentRecord))
+    assert client.get("/portal/leave").status_code == 403  # leaving is for the person, at the desk
+
 
     family["day"]["today"] = CHILD_TURNS_18  # the child turns 18: the parent's next act is refused
     refused = client.post(f"/portal/services/{navi.id}/withdraw", data={"csrf_token": _csrf(client)})
