@@ -158,6 +158,7 @@ POLICY: dict[str, dict[str, Scope]] = {
     "resident.file_register.read": {OPERATOR: "all", AUDITOR: "all", MUNICIPAL_ADMIN: "own"},
     "resident.file_register.publish": {OPERATOR: "all", MUNICIPAL_ADMIN: "own"},
     "resident.link": {RESIDENT_DESK: "own"},
+    "resident.represent": {RESIDENT_DESK: "own"},  # legal representatives (residents.representation)
     "resident.broker": {BROKERAGE_CLIENT: "all"},
     "resident.link_code": {BROKERAGE_CLIENT: "all"},  # a service's one-time link code (residents.portal)
     "resident.review": {RESIDENT_DESK: "own"},
@@ -260,6 +261,7 @@ ACTION_LABELS_JA = {
     "resident.file_register.read": "個人情報ファイル簿の閲覧・ダウンロード",
     "resident.file_register.publish": "個人情報ファイル簿の公表の設定",
     "resident.link": "住民とサービスのIDの連携",
+    "resident.represent": "法定代理人（親権者・成年後見人）の記録と終了",
     "resident.broker": "住民データの仲介（サービスの問合せ）",
     "resident.link_code": "住民ポータルでの連携用ワンタイムコードの発行（サービス）",
     "resident.review": "同一人物の疑いの確認",

@@ -181,6 +181,8 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "resident_identity": ("UPDATE (resident_id)", "DELETE"),
     "service_link": ("UPDATE (resident_id, origin_resident_id, ended_at, ended_by, ended_reason)",),
     "resident_recovery": ("UPDATE (status, decided_at, decided_by, decided_by_key, decision_reason)",),
+    # a legal representation is ended early by the desk (residents.representation.end_representation), never deleted
+    "resident_representation": ("UPDATE (ended_at, ended_by, ended_reason)",),
     # a one-time link code is used once (the portal marks it, with who used it)
     "resident_link_code": ("UPDATE (used_at, resident_id)",),
     # groups (secretariat.groups): the target is a setting; a member leaves a group. Meetings

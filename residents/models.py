@@ -26,6 +26,8 @@ the enrolments held for review, and the links to services' own user IDs.
   secretariat's inquiry it opened and the service it is about (none: 「その他・わからない」). The inquiry itself
   never names the resident (:mod:`residents.data_inquiries`).
 * :class:`FileRegisterSetting`: whether a municipality publishes its file register (:mod:`residents.file_register`).
+* :class:`Representation`: a legal representative (親権者, 成年後見人) of a resident, recorded by the desk; the
+  representative acts for them in the portal (:mod:`residents.representation`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from sqlmodel import Field, SQLModel
 
 import core.db  # noqa: F401  (naming convention before any table)
 from core.db import enum_column, timestamp_column, utcnow
+from core.labelled import LabelledEnum
 
 # the encrypted fields of a resident, in the order they are shown
 ENCRYPTED_FIELDS = ("full_name", "address", "birth_date", "sex")
@@ -423,3 +426,42 @@ class FileRegisterSetting(SQLModel, table=True):
     published: bool = Field(default=False)
     changed_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
     changed_by: str = Field(default="", max_length=255)
+
+
+class RepresentationKind(LabelledEnum):
+    parental = "parental", "親権者", "Parent (parental authority)"
+    guardian = "guardian", "成年後見人", "Adult guardian"
+
+
+class RepresentationEvidence(LabelledEnum):
+    """The document the desk saw (its kind only: never its number or contents)."""
+
+    family_register = "family_register", "戸籍謄本・抄本", "Family register (koseki) certificate"
+    guardianship_certificate = ("guardianship_certificate", "登記事項証明書（後見登記）",
+                                "Certificate of registered matters (guardianship registry)")
+    court_decision = "court_decision", "家庭裁判所の審判書（確定証明書付き）", "Family court's decision (with its finality)"
+
+
+class Representation(SQLModel, table=True):
+    """A legal representative of a resident (issue 56 item 3): who (``representative_id``, a resident of the same
+    municipality who signs in with their own card), for whom (``represented_id``), the kind, the evidence the desk
+    saw, from and until (``until`` as the desk typed it; a parent's ends by itself when the represented person
+    turns 18, computed from their encrypted date of birth on every act and never stored: a stored day would be
+    their date of birth in plain text). Ended early by the desk (``ended_at``, by whom, why); nothing deleted."""
+
+    __tablename__ = "resident_representation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_code: str = Field(max_length=6, index=True)
+    representative_id: int = Field(foreign_key="resident.id", index=True)
+    represented_id: int = Field(foreign_key="resident.id", index=True)
+    kind: RepresentationKind = Field(sa_column=enum_column(RepresentationKind, checked=True))
+    evidence: RepresentationEvidence = Field(sa_column=enum_column(RepresentationEvidence, length=32))
+    starts_on: dt.date
+    until: dt.date | None = Field(default=None)
+    reason: str = Field(max_length=500)
+    recorded_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    recorded_by: str = Field(max_length=255)
+    ended_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    ended_by: str = Field(default="", max_length=255)
+    ended_reason: str = Field(default="", max_length=500)

@@ -10,7 +10,8 @@ the services linked to their common ID, and the one-time code a service issues f
   :func:`withdraw`): the consent records of :mod:`residents.consent`, the disclosure range of
   :func:`residents.operations.record_disclosure`.
 
-The resident acts for themself: :func:`resident_actor` is who they are in the records (the provider's issuer
+The resident acts for themself, or a legal representative for them (:mod:`residents.representation`):
+:func:`resident_actor` is who they are in the records (the provider's issuer
 and their identifier there, as at sign-in, :mod:`residents.signin`). Their own consent is recorded as the
 consent app records one (``consent.record`` on their municipality, for that one call); no other right is
 granted. Every act is audited with the resident as the actor.
@@ -42,8 +43,8 @@ from residents.consent.state import consent_state
 from residents.consent.schemas import NewSubjectId, validated
 from residents.consent.subject_ids import check_user_id
 from residents.brokerage import HELD_ITEMS
-from residents.models import (CURRENT_LINK, LinkMethod, Resident, ResidentLinkAttempt, ResidentLinkCode, ResidentProvider,
-                              ResidentSignIn, ResidentStatus, ServiceLink)
+from residents.models import (CURRENT_LINK, LinkMethod, Representation, Resident, ResidentLinkAttempt,
+                              ResidentLinkCode, ResidentProvider, ResidentSignIn, ResidentStatus, ServiceLink)
 from residents.operations import disclosed_items, link_in_the_way, record_disclosure
 
 # no 0/O, 1/I/L, 2/Z, 5/S, 8/B: a code read aloud or copied from a phone's screen is not mistaken
@@ -67,21 +68,44 @@ class LinkCodeIn(BaseModel):
 
 # --- who the resident is in the records -------------------------------------------------------------
 
+@dataclasses.dataclass(frozen=True)
+class RepresentativeActor(Actor):
+    """A legal representative acting in the portal for the person of ``representation_id``
+    (:mod:`residents.representation`): the actor's identity is the representative's own."""
+
+    representation_id: int = 0
+    represented_common_id: str = ""
+
+
 def resident_actor(session: Session, resident_id: int, provider_alias: str, *, request_id: str | None = None,
-                   source_ip: str | None = None) -> Actor:
+                   source_ip: str | None = None, representative_id: int | None = None,
+                   representation_id: int | None = None) -> Actor:
     """The signed-in resident as the actor of their own acts: the provider's issuer and their identifier there
-    (their newest sign-in through it), named 住民本人（provider）as at sign-in; no role."""
+    (their newest sign-in through it), named 住民本人（provider）as at sign-in; no role.
+
+    Acting for another (``representative_id``, who signed in, and the ``representation_id`` in force; the caller
+    checked it): the representative is the actor, by their own identifier, named 法定代理人（kind）with their common
+    ID, as a :class:`RepresentativeActor`; ``resident_id`` is the person acted for."""
+    signed_in = representative_id or resident_id
     provider = session.scalar(sa.select(ResidentProvider).where(ResidentProvider.alias == provider_alias))
     subject = None
     if provider is not None:
         subject = session.scalar(sa.select(ResidentSignIn.subject).where(
-            ResidentSignIn.resident_id == resident_id, ResidentSignIn.provider_id == provider.id)
+            ResidentSignIn.resident_id == signed_in, ResidentSignIn.provider_id == provider.id)
             .order_by(ResidentSignIn.id.desc()).limit(1))
-    common_id = session.scalar(sa.select(Resident.common_id).where(Resident.id == resident_id))
-    return Actor(issuer=provider.issuer if provider is not None and subject else PORTAL_ISSUER,
-                 subject=subject or f"resident:{common_id or resident_id}",
-                 name=f"住民本人（{provider.display_name if provider is not None else provider_alias}）",
-                 request_id=request_id, source_ip=source_ip)
+    common_id = session.scalar(sa.select(Resident.common_id).where(Resident.id == signed_in))
+    issuer = provider.issuer if provider is not None and subject else PORTAL_ISSUER
+    subject = subject or f"resident:{common_id or signed_in}"
+    if representative_id is None:
+        return Actor(issuer=issuer, subject=subject,
+                     name=f"住民本人（{provider.display_name if provider is not None else provider_alias}）",
+                     request_id=request_id, source_ip=source_ip)
+    representation = session.get(Representation, representation_id)
+    represented = session.scalar(sa.select(Resident.common_id).where(Resident.id == resident_id))
+    kind = representation.kind.ja if representation is not None else "代理人"
+    return RepresentativeActor(issuer=issuer, subject=subject, name=f"法定代理人（{kind}・共通ID {common_id}）",
+                               request_id=request_id, source_ip=source_ip,
+                               representation_id=representation_id or 0, represented_common_id=represented or "")
 
 
 NO_COMMON_ID = Conflict("You have no common ID yet, so no service can be linked: the municipality's residents' desk "
@@ -353,8 +377,25 @@ def service_state(session: Session, resident: Resident, service_id: int) -> Serv
 
 def as_consent_app(actor: Actor, tenant_code: str) -> Actor:
     """The resident recording their own consent, as the consent app records one: ``consent.record`` on their
-    municipality for this one call (the records keep the resident as who recorded it)."""
+    municipality for this one call (the records keep the resident as who recorded it).
+
+    A representative's act (:class:`RepresentativeActor`) is written as by the portal for the person (issuer
+    :data:`PORTAL_ISSUER`, the person's common ID): a service reads consent records as receipts, and services
+    receive nothing of the representative. Who acted is in the audit record (:func:`representative_act`)."""
+    if isinstance(actor, RepresentativeActor):
+        return Actor(issuer=PORTAL_ISSUER, subject=f"resident:{actor.represented_common_id}", name="住民ポータル",
+                     roles=frozenset({authz.CONSENT_APP}), tenant_codes=frozenset({tenant_code}),
+                     request_id=actor.request_id, source_ip=actor.source_ip)
     return dataclasses.replace(actor, roles=frozenset({authz.CONSENT_APP}), tenant_codes=frozenset({tenant_code}))
+
+
+def representative_act(session: Session, actor: Actor, resident: Resident, act: str, **facts: Any) -> None:
+    """A representative's act whose own record is written as by the portal (a consent record): audited
+    ``resident.representation.act`` with the representative as the actor; nothing for the resident's own acts."""
+    if isinstance(actor, RepresentativeActor):
+        audit.record(session, actor, "resident.representation.act", "resident", resident.common_id,
+                     tenant_code=resident.tenant_code,
+                     after={"representation_id": actor.representation_id, "act": act, **facts})
 
 
 def save_consent(session: Session, actor: Actor, resident: Resident, service_id: int, *, content_hash: str,
@@ -367,13 +408,17 @@ def save_consent(session: Session, actor: Actor, resident: Resident, service_id:
         "service_id": service.id, "tenant_code": resident.tenant_code, "subject_id": link.service_user_id,
         "content_hash": content_hash, "optional_purposes": list(dict.fromkeys(optional_purposes)), "method": "web",
         "assurance_level": assurance_level})
-    disclosure = record_disclosure(session, actor, resident, service.id, list(items), "本人がポータルで設定")
+    by = "法定代理人がポータルで設定" if isinstance(actor, RepresentativeActor) else "本人がポータルで設定"
+    disclosure = record_disclosure(session, actor, resident, service.id, list(items), by)
+    representative_act(session, actor, resident, "consent.give", service_id=service.id, receipt=record.receipt_id)
     return {"record": record, "disclosure": disclosure}
 
 
 def withdraw(session: Session, actor: Actor, resident: Resident, service_id: int) -> ConsentRecord:
     """Withdraw the resident's consent to a linked service (effective for the service's next request)."""
     link, service = current_link(session, resident, service_id)
-    return consent.withdraw_consent(session, as_consent_app(actor, resident.tenant_code), {
+    record = consent.withdraw_consent(session, as_consent_app(actor, resident.tenant_code), {
         "service_id": service.id, "tenant_code": resident.tenant_code, "subject_id": link.service_user_id,
         "method": "web"})
+    representative_act(session, actor, resident, "consent.withdraw", service_id=service.id, receipt=record.receipt_id)
+    return record

@@ -177,7 +177,7 @@ def logout():
 
 
 def init_app(app: Flask) -> None:
-    from admin.portal import inquiries, services  # noqa: F401  (their routes, on this blueprint)
+    from admin.portal import inquiries, representation, services  # noqa: F401  (their routes, on this blueprint)
 
     app.register_blueprint(bp)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from admin.extensions import db
 from admin.i18n import current_language
@@ -29,7 +30,7 @@ from admin.portal.session import current_resident, resident_required, sign_out_r
 from admin.views.base import typed_number
 from core.actor import Actor
 from admin.problems import status_of
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, Forbidden, NotFound
 from residents import portal_history, portal_records as records
 from residents.portal import resident_actor
 
@@ -59,7 +60,8 @@ def _me():
 def _actor(signed) -> Actor:
     """The resident as the actor of their own acts (one home: residents.portal.resident_actor)."""
     return resident_actor(db.session, signed.resident_id, signed.provider,
-                          request_id=request.headers.get("X-Request-Id"), source_ip=request.remote_addr)
+                          request_id=request.headers.get("X-Request-Id"), source_ip=request.remote_addr,
+                          representative_id=signed.representative_id, representation_id=signed.representation_id)
 
 
 @_route("/history")
@@ -172,12 +174,20 @@ def signing_key(key_id: str):
     return Response(pem, mimetype="text/plain", headers={"Cache-Control": "public, max-age=3600"})
 
 
+LEAVE_NOT_BY_REPRESENTATIVE = Forbidden(
+    "A legal representative cannot make the person leave the portal here: ask the municipality's residents' desk.",
+    "法定代理人はここで本人の退会の手続きはできません。市町村の住民窓口にお申し出ください。")
+
+
 @_route("/leave", ("GET", "POST"))
 @resident_required
 def leave():
     from admin.views.base import check_csrf, csrf_field
 
     signed, resident = _me()
+    if signed.representative_id is not None:  # leaving ends the person's links and consents: at the desk only
+        return render_template("portal/representation_ended.html", error=LEAVE_NOT_BY_REPRESENTATIVE,
+                               heading=_("Leaving is done at the residents' desk")), 403
     if request.method == "GET":
         return render_template("portal/leave.html", csrf_field=csrf_field)
     check_csrf()

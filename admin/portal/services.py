@@ -65,7 +65,9 @@ def _signed():
 
 def _actor(resident):
     return operations.resident_actor(db.session, resident.resident_id, resident.provider,
-                                     request_id=request.headers.get("X-Request-Id"), source_ip=request.remote_addr)
+                                     request_id=request.headers.get("X-Request-Id"), source_ip=request.remote_addr,
+                                     representative_id=resident.representative_id,
+                                     representation_id=resident.representation_id)
 
 
 def _level_label(level: int) -> str:
