@@ -2,16 +2,16 @@
 by the residents' desk, who acts for them in the portal. No date of birth is stored: a parent's representation
 ends at the represented person's 18th birthday, computed from their encrypted date of birth.
 
-Revision ID: 0110
-Revises: 0109
+Revision ID: 0111
+Revises: 0110
 Create Date: 2026-11-27 05:30:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0110'
-down_revision = '0109'
+revision = '0111'
+down_revision = '0110'
 branch_labels = None
 depends_on = None
 
