@@ -119,7 +119,7 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("PUT", "/api/v1/service/components/{key}/active"): "service.manage",
     ("POST", "/api/v1/service/maintenance"): "service.manage",
     ("POST", "/api/v1/service/maintenance/{window_id}/cancel"): "service.manage",
-    ("PUT", "/api/v1/service/settings"): "service.manage",
+    ("PUT", "/api/v1/service/settings"): "service.settings",
     ("POST", "/api/v1/service/monthly-reports"): "service.manage",
     ("POST", "/api/v1/incidents"): "incident.manage",
     ("PATCH", "/api/v1/incidents/{incident_id}"): "incident.manage",
