@@ -85,7 +85,8 @@ POLICY: dict[str, dict[str, Scope]] = {
     "log.read": {OPERATOR: "all", AUDITOR: "all"},
     "billing.read": {**_READ_ALL, MUNICIPAL_ADMIN: "own", MUNICIPAL_STAFF: "own"},
     "billing.manage": {FINANCE: "all"},
-    "usage.read": {**_READ_ALL, **_READ_OWN},
+    # the vendor reads the platform's use (API calls counted by the gateway) for the monthly report it writes
+    "usage.read": {**_READ_ALL, **_READ_OWN, VENDOR: "all"},
     "usage.ingest": {METERING: "all", OPERATOR: "all"},
     "usage.purge": {OPERATOR: "all"},
     "quota.check": {METERING: "all", OPERATOR: "all", AUDITOR: "all", **_READ_OWN},

@@ -47,6 +47,8 @@ EVERYONE = set(ROLES)
 
 # who may, by kind of act; "own" = only for the municipal roles' own tenant
 READ_TENANT = {"operator": "any", "finance": "any", "auditor": "any", "municipal-admin": "own", "municipal-staff": "own"}
+# the platform's use: the tenants' readers and the platform vendor, who reports it monthly
+READ_USAGE = {**READ_TENANT, "vendor": "any"}
 OPERATE = {"operator": "any"}
 READ_USERS = {"operator": "any", "auditor": "any", "municipal-admin": "own"}
 MANAGE_USERS = {"operator": "any", "municipal-admin": "own"}
@@ -152,10 +154,10 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     # quotas and usage
     ("POST", "/api/v1/usage"): Rule(INGEST, _usage_body),
     ("GET", "/api/v1/tenants/{code}/quota-check"): Rule(QUOTA_CHECK),
-    ("GET", "/api/v1/tenants/{code}/usage"): Rule(READ_TENANT),
-    ("GET", "/api/v1/usage/report"): Rule(READ_TENANT),
-    ("GET", "/api/v1/usage/chart.png"): Rule(READ_TENANT),
-    ("GET", "/api/v1/quota-plans"): Rule(EVERYONE_READS),
+    ("GET", "/api/v1/tenants/{code}/usage"): Rule(READ_USAGE),
+    ("GET", "/api/v1/usage/report"): Rule(READ_USAGE),
+    ("GET", "/api/v1/usage/chart.png"): Rule(READ_USAGE),
+    ("GET", "/api/v1/quota-plans"): Rule({**EVERYONE_READS, "vendor": "any"}),  # the plans are read with the use
     ("PUT", "/api/v1/quota-plans/{plan}"): Rule(OPERATE, lambda: {"limits": []}),
     ("PUT", "/api/v1/tenants/{code}/quota-plan"): Rule(OPERATE, lambda: {"plan": None}),
     ("PUT", "/api/v1/tenants/{code}/quota-override"): Rule(OPERATE, lambda: {"metric": "api_calls", "limit": 1000, "reason": "試験"}),
