@@ -110,6 +110,8 @@ POLICY: dict[str, dict[str, Scope]] = {
     "service.settings": {OPERATOR: "all"},
     "member.read": {**_DESK_READ, ORG_ADMIN: "own", DATA_PROVIDER: "own", DATA_USER: "own"},
     "member.screen": _DESK,
+    # the approval opens the organisation's accounts (its first admin): identity administration, the operator's
+    "member.approve": {OPERATOR: "all"},
     "member.withdraw": {**_DESK, ORG_ADMIN: "own"},
     # the secretariat's desk (issue 40): the operator or the contracted secretariat
     "member.import": _DESK,
@@ -228,6 +230,7 @@ ACTION_LABELS_JA = {
     "service.settings": "稼働率目標・報告の宛先の設定",
     "member.read": "会員（企業・大学・団体）の閲覧",
     "member.screen": "会員の入会審査",
+    "member.approve": "会員の入会承認（団体管理者のアカウントの作成）",
     "member.withdraw": "会員の退会",
     "member.import": "既存会員の一括取込",
     "member.report": "会員状況報告書の作成",

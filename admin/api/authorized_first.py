@@ -61,7 +61,7 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/council/proposals/{proposal_id}/withdraw"): "council.manage",
     ("POST", "/api/v1/members/{corporate_number}/documents"): "member.screen",
     ("PUT", "/api/v1/members/{corporate_number}/checklist/{item_id}"): "member.screen",
-    ("POST", "/api/v1/members/{corporate_number}/approve"): "member.screen",
+    ("POST", "/api/v1/members/{corporate_number}/approve"): "member.approve",
     ("POST", "/api/v1/members/{corporate_number}/reject"): "member.screen",
     ("POST", "/api/v1/members/{corporate_number}/withdraw"): "member.withdraw",
     ("POST", "/api/v1/members/checklist"): "member.screen",

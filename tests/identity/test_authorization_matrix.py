@@ -259,7 +259,8 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/members/{corporate_number}"): Rule(DESK_READ),
     ("POST", "/api/v1/members/{corporate_number}/documents"): Rule(DESK, lambda: {"document": "pledge", "received_on": "2026-04-01"}),
     ("PUT", "/api/v1/members/{corporate_number}/checklist/{item_id}"): Rule(DESK, lambda: {"checked": True}),
-    ("POST", "/api/v1/members/{corporate_number}/approve"): Rule(DESK, lambda: {
+    # the approval opens the organisation's first admin account: the operator's (identity administration)
+    ("POST", "/api/v1/members/{corporate_number}/approve"): Rule(OPERATE, lambda: {
         "reason": "審査完了", "admin_username": f"org-{uuid.uuid4().hex[:6]}", "admin_first_name": "一郎", "admin_last_name": "管理"}),
     ("POST", "/api/v1/members/{corporate_number}/reject"): Rule(DESK, _reason),
     ("POST", "/api/v1/members/{corporate_number}/withdraw"): Rule(DESK, _reason),
