@@ -130,6 +130,10 @@ DEMO_LOGINS = (
     # a second finance officer: the approver of a run is not the person who computed or reviewed it
     ("finance-approver", ("熊本県", "財政課長"), ("finance-officer",), None),
     ("auditor", ("熊本県", "監査担当"), ("auditor",), None),
+    # the prefecture's contractors (issue 57 item 1): their people are on the prefecture's (430005) people page,
+    # given and taken by the operator only; usernames are not role ids (a page showing one is not a raw code)
+    ("jimukyoku", ("事務局", "受託者"), ("secretariat",), "430005"),
+    ("vendor", ("運用事業者", "受託者"), ("platform-vendor",), "430005"),
     ("kumamoto-admin", ("熊本市", "管理者"), ("municipal-admin",), "431001"),
     ("yatsushiro-admin", ("八代市", "管理者"), ("municipal-admin",), "432024"),
     # the sample call's reviewers (with kumamoto-admin, whose 熊本市 is a member of a sample group: a conflict

@@ -47,6 +47,8 @@ ROLE_PRECEDENCE = (
     "municipal-admin",
     "municipal-staff",
     "resident-desk",
+    "secretariat",
+    "platform-vendor",
     "org-admin",
     "data-provider",
     "data-user",

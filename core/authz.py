@@ -5,7 +5,8 @@ so the API, the admin views and the command line apply the same rule; nothing el
 may do what. (Views still ask :func:`allowed` to decide which pages and buttons to show.)
 A grant is either ``ALL`` (every tenant) or ``OWN`` (only the tenants the actor belongs to).
 Roles not named for an action are refused. The auditor holds only read actions, so every
-write is refused to them.
+write is refused to them. The contractors' roles (the secretariat, the platform vendor) hold only
+their desk's or the service's actions: no money, no identity administration, no settings.
 """
 
 from __future__ import annotations
@@ -36,9 +37,15 @@ RESIDENT_DESK = "resident-desk"
 # a data service's API client asking for a resident's items (issue 42 item 6): a token with the
 # residents:broker scope (tenancy.identity.tokens); renkei answers only for the services it is the client of
 BROKERAGE_CLIENT = "brokerage-client"
+# the prefecture's contractors (issue 57 item 1; docs/DOMAIN.md "the prefecture and its contractors"): their people
+# do only their jobs, every tenant's, and no money, identity administration or settings. The secretariat runs the
+# consortium's desk; the platform vendor runs the service. Only the operator grants these roles.
+SECRETARIAT = "secretariat"
+VENDOR = "platform-vendor"
 
 PEOPLE_ROLES = (OPERATOR, MUNICIPAL_ADMIN, MUNICIPAL_STAFF, FINANCE, AUDITOR, ORG_ADMIN, DATA_PROVIDER, DATA_USER,
-                RESIDENT_DESK)
+                RESIDENT_DESK, SECRETARIAT, VENDOR)
+CONTRACTOR_ROLES = frozenset({SECRETARIAT, VENDOR})
 TENANT_ROLES = frozenset({MUNICIPAL_ADMIN, MUNICIPAL_STAFF, RESIDENT_DESK})
 ORG_ROLES = frozenset({ORG_ADMIN, DATA_PROVIDER, DATA_USER})
 ROLE_LABELS_JA = {
@@ -54,10 +61,16 @@ ROLE_LABELS_JA = {
     DATA_PROVIDER: "データ提供者",
     DATA_USER: "データ利用者",
     RESIDENT_DESK: "住民窓口担当（市町村）",
+    SECRETARIAT: "コンソーシアム事務局（受託事業者）",
+    VENDOR: "基盤運用事業者（受託事業者）",
 }
 
 _READ_ALL = {OPERATOR: "all", FINANCE: "all", AUDITOR: "all"}
 _READ_OWN = {MUNICIPAL_ADMIN: "own", MUNICIPAL_STAFF: "own"}
+_DESK = {OPERATOR: "all", SECRETARIAT: "all"}  # the consortium's desk: the operator or its contracted secretariat
+_DESK_READ = {**_DESK, AUDITOR: "all"}
+_SERVICE = {OPERATOR: "all", VENDOR: "all"}  # running the platform: the operator or its contracted vendor
+_SERVICE_READ = {**_SERVICE, AUDITOR: "all"}
 
 POLICY: dict[str, dict[str, Scope]] = {
     "tenant.read": {**_READ_ALL, **_READ_OWN},
@@ -67,12 +80,13 @@ POLICY: dict[str, dict[str, Scope]] = {
     "user.read": {OPERATOR: "all", AUDITOR: "all", MUNICIPAL_ADMIN: "own", ORG_ADMIN: "own"},
     "user.manage": {OPERATOR: "all", MUNICIPAL_ADMIN: "own", ORG_ADMIN: "own"},
     "identity.incident": {OPERATOR: "all"},
-    "incident.read": {OPERATOR: "all", AUDITOR: "all"},
-    "incident.manage": {OPERATOR: "all"},
+    "incident.read": _SERVICE_READ,
+    "incident.manage": _SERVICE,
     "log.read": {OPERATOR: "all", AUDITOR: "all"},
     "billing.read": {**_READ_ALL, MUNICIPAL_ADMIN: "own", MUNICIPAL_STAFF: "own"},
     "billing.manage": {FINANCE: "all"},
-    "usage.read": {**_READ_ALL, **_READ_OWN},
+    # the vendor reads the platform's use (API calls counted by the gateway) for the monthly report it writes
+    "usage.read": {**_READ_ALL, **_READ_OWN, VENDOR: "all"},
     "usage.ingest": {METERING: "all", OPERATOR: "all"},
     "usage.purge": {OPERATOR: "all"},
     "quota.check": {METERING: "all", OPERATOR: "all", AUDITOR: "all", **_READ_OWN},
@@ -90,17 +104,21 @@ POLICY: dict[str, dict[str, Scope]] = {
     "system.check": {OPERATOR: "all", AUDITOR: "all"},
     "system.backup": {OPERATOR: "all"},
     "system.identity": {OPERATOR: "all"},
-    "service.read": {OPERATOR: "all", AUDITOR: "all"},
-    "service.manage": {OPERATOR: "all"},
-    "member.read": {OPERATOR: "all", AUDITOR: "all", ORG_ADMIN: "own", DATA_PROVIDER: "own", DATA_USER: "own"},
-    "member.screen": {OPERATOR: "all"},
-    "member.withdraw": {OPERATOR: "all", ORG_ADMIN: "own"},
+    "service.read": _SERVICE_READ,
+    "service.manage": _SERVICE,
+    # the availability target and the reports' recipients are the prefecture's terms, never the vendor's
+    "service.settings": {OPERATOR: "all"},
+    "member.read": {**_DESK_READ, ORG_ADMIN: "own", DATA_PROVIDER: "own", DATA_USER: "own"},
+    "member.screen": _DESK,
+    # the approval opens the organisation's accounts (its first admin): identity administration, the operator's
+    "member.approve": {OPERATOR: "all"},
+    "member.withdraw": {**_DESK, ORG_ADMIN: "own"},
     # a member keeps its own details (issue 58); what the secretariat must check waits for member.screen
-    "member.update": {OPERATOR: "all", ORG_ADMIN: "own"},
-    # the secretariat's desk (issue 40): the operator runs the consortium's secretariat
-    "member.import": {OPERATOR: "all"},
-    "member.report": {OPERATOR: "all", AUDITOR: "all"},
-    "member.target": {OPERATOR: "all"},
+    "member.update": {**_DESK, ORG_ADMIN: "own"},
+    # the secretariat's desk (issue 40): the operator or the contracted secretariat
+    "member.import": _DESK,
+    "member.report": _DESK_READ,
+    "member.target": _DESK,
     "project.read": {OPERATOR: "all", AUDITOR: "all"},
     "project.manage": {OPERATOR: "all"},
     "api_client.read": {OPERATOR: "all", AUDITOR: "all", MUNICIPAL_ADMIN: "own", ORG_ADMIN: "own"},
@@ -128,12 +146,12 @@ POLICY: dict[str, dict[str, Scope]] = {
     "report.annual": dict(_READ_ALL),
     "retention.read": {OPERATOR: "all", AUDITOR: "all"},
     "retention.dispose": {OPERATOR: "all"},
-    # the consortium secretariat's desk (secretariat/): the operator, who screens members (docs/identity.md)
-    "inquiry.read": {OPERATOR: "all", AUDITOR: "all"},
-    "inquiry.manage": {OPERATOR: "all"},
-    "event.read": {OPERATOR: "all", AUDITOR: "all"},
-    "event.manage": {OPERATOR: "all"},
-    "event.register": {OPERATOR: "all", MUNICIPAL_ADMIN: "own", MUNICIPAL_STAFF: "own", ORG_ADMIN: "own",
+    # the consortium secretariat's desk (secretariat/): the operator or the contracted secretariat (docs/identity.md)
+    "inquiry.read": _DESK_READ,
+    "inquiry.manage": _DESK,
+    "event.read": _DESK_READ,
+    "event.manage": _DESK,
+    "event.register": {**_DESK, MUNICIPAL_ADMIN: "own", MUNICIPAL_STAFF: "own", ORG_ADMIN: "own",
                        DATA_PROVIDER: "own", DATA_USER: "own"},
     # the project competition (competition/): the operator runs it; members ask and the representative submits
     "competition.read": {OPERATOR: "all", AUDITOR: "all"},
@@ -142,12 +160,13 @@ POLICY: dict[str, dict[str, Scope]] = {
                         DATA_PROVIDER: "own", DATA_USER: "own"},
     "competition.submit": {OPERATOR: "all", MUNICIPAL_ADMIN: "own", ORG_ADMIN: "own"},
     # reviewers are prefecture staff or outside experts: any person but the auditor (who changes nothing) may be
-    # one, and the review's operations ask the call's own assignment too (competition/review.py)
-    "competition.review": {role: "all" for role in PEOPLE_ROLES if role != AUDITOR},
+    # one, and the review's operations ask the call's own assignment too (competition/review.py); a contractor
+    # may bid, so is never one
+    "competition.review": {role: "all" for role in PEOPLE_ROLES if role != AUDITOR and role not in CONTRACTOR_ROLES},
     # the year's schedule, issues and monthly progress report (secretariat/progress.py)
-    "progress.read": {OPERATOR: "all", AUDITOR: "all"},
-    "progress.manage": {OPERATOR: "all"},
-    "progress.report": {OPERATOR: "all", AUDITOR: "all"},
+    "progress.read": _DESK_READ,
+    "progress.manage": _DESK,
+    "progress.report": _DESK_READ,
     # the residents' side (residents/, issue 42): the municipality is the controller of its residents'
     # data, so only its own residents' desk sees them; the operator rotates the key and sees no one
     "resident.enrol": {RESIDENT_DESK: "own"},
@@ -169,11 +188,11 @@ POLICY: dict[str, dict[str, Scope]] = {
     # the residents' realm and its identity providers (residents/signin.py): the platform's, no resident's data
     "resident.signin.configure": {OPERATOR: "all"},
     # the community and working groups (secretariat/groups.py), meetings and minutes (governance/meetings.py)
-    "group.read": {OPERATOR: "all", AUDITOR: "all"},
-    "group.manage": {OPERATOR: "all"},
-    "meeting.read": {OPERATOR: "all", AUDITOR: "all"},
-    "meeting.manage": {OPERATOR: "all"},
-    "meeting.approve": {OPERATOR: "all"},  # never the minutes' writer (governance.meetings)
+    "group.read": _DESK_READ,
+    "group.manage": _DESK,
+    "meeting.read": _DESK_READ,
+    "meeting.manage": _DESK,
+    "meeting.approve": {OPERATOR: "all"},  # the prefecture inspects: never the minutes' writer, nor the contractor
 }
 
 ACTION_LABELS_JA = {
@@ -210,9 +229,11 @@ ACTION_LABELS_JA = {
     "system.backup": "バックアップと復元",
     "system.identity": "認証サーバーのレルムとサービスアカウントの設定",
     "service.read": "稼働状況・稼働率・計画メンテナンスの閲覧",
-    "service.manage": "監視対象・計画メンテナンス・稼働率目標の設定",
+    "service.manage": "監視対象・計画メンテナンス・月次報告",
+    "service.settings": "稼働率目標・報告の宛先の設定",
     "member.read": "会員（企業・大学・団体）の閲覧",
     "member.screen": "会員の入会審査",
+    "member.approve": "会員の入会承認（団体管理者のアカウントの作成）",
     "member.withdraw": "会員の退会",
     "member.update": "会員の登録内容の変更",
     "member.import": "既存会員の一括取込",

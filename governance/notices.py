@@ -87,9 +87,14 @@ def approved_members(session: Session) -> list[Organisation]:
                                 .order_by(Organisation.corporate_number)))
 
 
-def publish_notice(session: Session, actor: Actor, draft: NoticeDraft, *, now: dt.datetime | None = None) -> Notice:
-    """Publish a notice: addressed tenants fixed, one e-mail queued per tenant, audited ``notice.publish``."""
-    authz.authorize(actor, "notice.publish")
+def publish_notice(session: Session, actor: Actor, draft: NoticeDraft, *, now: dt.datetime | None = None,
+                   step_of: str | None = None) -> Notice:
+    """Publish a notice: addressed tenants fixed, one e-mail queued per tenant, audited ``notice.publish``.
+
+    ``step_of`` names the action of the act the notice is a step of (planned maintenance announced by the
+    platform vendor, ``service.manage``): the actor needs that action, not ``notice.publish``, which would let
+    them publish any notice."""
+    authz.authorize(actor, step_of or "notice.publish")
     now = now or utcnow()
     title, body = (draft.title or "").strip(), (draft.body or "").strip()
     audience = NoticeAudience(draft.audience)

@@ -108,10 +108,11 @@ class Issue(SQLModel, table=True):
 # --- the secretariat's people ----------------------------------------------------------------------
 
 def secretariat_people(directory: Any) -> dict[str, str]:
-    """``{user id: 「姓 名」}`` of the enabled holders of the operator role (the secretariat), by name:
-    the only people a work item or an issue can be given to."""
+    """``{user id: 「姓 名」}`` of the enabled holders of the operator's or the contracted secretariat's role,
+    by name: the only people a work item or an issue can be given to."""
     people = {}
-    for user_id in directory.enabled_role_holders(authz.OPERATOR):
+    holders = {*directory.enabled_role_holders(authz.OPERATOR), *directory.enabled_role_holders(authz.SECRETARIAT)}
+    for user_id in holders:
         people[user_id] = directory.account(user_id).display_name
     return dict(sorted(people.items(), key=lambda item: (item[1], item[0])))
 

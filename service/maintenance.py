@@ -108,7 +108,7 @@ def _announce(session: Session, actor: Actor, window: MaintenanceWindow, names: 
     draft = NoticeDraft(title=f"{prefix}{window.title}", body=_notice_text(window, names),
                         audience=NoticeAudience.chosen if codes else NoticeAudience.all_active, tenant_codes=tuple(codes),
                         show_until=window.ends_at.astimezone(JST).date(), to_members=window.to_members)
-    return publish_notice(session, actor, draft, now=now).id
+    return publish_notice(session, actor, draft, now=now, step_of="service.manage").id
 
 
 def summary(window: MaintenanceWindow, keys: Sequence[str], codes: Sequence[str]) -> dict:

@@ -86,8 +86,9 @@ def _recipient_problems(addresses: list[str] | None) -> list[dict]:
 
 
 def save(session: Session, actor: Actor, draft: SettingsDraft) -> ServiceSettings:
-    """Save the settings (``service.manage``); audited ``service.settings`` with before and after."""
-    authz.authorize(actor, "service.manage")
+    """Save the settings (``service.settings``: the operator's, never the vendor's); audited ``service.settings``
+    with before and after."""
+    authz.authorize(actor, "service.settings")
     problems = _problems(draft)
     if problems:
         raise Invalid("The service settings were not saved.", "稼働目標の設定に誤りがあります。保存していません。",

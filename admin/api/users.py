@@ -21,7 +21,7 @@ bp = StrictAPIBlueprint("api_users", __name__, url_prefix=API_PREFIX, abp_tags=t
 
 # every role a person may hold (core.authz.PEOPLE_ROLES); who may grant which is core.authz.check_grantable
 Role = Literal["platform-operator", "municipal-admin", "municipal-staff", "finance-officer", "auditor",
-               "org-admin", "data-provider", "data-user"]
+               "org-admin", "data-provider", "data-user", "secretariat", "platform-vendor"]
 Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NOT_BLANK]
 

@@ -161,7 +161,7 @@ def _prepare_and_serve(config, host: str, port: int, serve: bool, mail_port: int
     for username, roles, tenant in rows:
         click.echo(f"  {username:<18} {roles:<20} tenant {tenant}")
     click.echo("  note: the demo relaxes the second factor (TOTP): these logins need no code. `renkei keycloak "
-               "bootstrap` outside the demo requires TOTP for operator, finance, auditor and municipal admins.")
+               "bootstrap` outside the demo requires TOTP for operator, finance, auditor, the contractors and municipal admins.")
     if reviewers:
         click.echo(f"sample call: {reviewers} reviewer(s) assigned from the demo logins ({', '.join(DEMO_REVIEWERS)})")
     for line in card_holder_lines(holders, config["RENKEI_PUBLIC_URL"], password):

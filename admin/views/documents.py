@@ -211,7 +211,7 @@ class PrefectureSettingsView(SecureView):
         from admin.views.service import SettingsForm as ServiceSettingsForm
         from service import settings as service_settings
 
-        if service_form is None and authz.allowed(g.actor, "service.manage"):
+        if service_form is None and authz.allowed(g.actor, "service.settings"):
             service_form = ServiceSettingsForm.of(service_settings.current(db.session), first_report_hours())
         return self.render("renkei/settings.html", form=form, saved=saved, service_form=service_form,
                            can_manage=authz.allowed(g.actor, "settings.manage"),

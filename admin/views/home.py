@@ -380,6 +380,8 @@ class HomeView(AdminIndexView):
             sections.append((_("Finance: what needs attention"), _finance_items(actor)))
         if authz.AUDITOR in actor.roles:
             sections.append((_("Audit"), _auditor_items(actor)))
+        if authz.SECRETARIAT in actor.roles and authz.OPERATOR not in actor.roles:
+            sections.append((_("Secretariat: what needs attention"), [_overdue_inquiries_item(actor)]))
         tenants: list[TenantHome] = []
         if actor.roles & authz.TENANT_ROLES and actor.tenant_codes:
             own = list(db.session.scalars(
@@ -391,7 +393,7 @@ class HomeView(AdminIndexView):
         else:
             open_count = 0
         clocks = []
-        if authz.OPERATOR in actor.roles:
+        if authz.allowed(actor, "incident.manage"):  # the operator and the platform vendor
             clocks = [(clock, _url("incidents.detail", incident_id=clock.incident.id), local_time(clock.recover_by),
                        remaining_text(clock))
                       for clock in incident_operations.running_clocks(db.session, actor, first_report_hours=first_report_hours())]

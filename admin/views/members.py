@@ -172,6 +172,7 @@ class MembersView(SecureView):
                            bases=members.member_bases(db.session, org),
                            documents=DOCUMENTS, kind=_pick(KIND_LABELS[org.kind]), status=_pick(STATUS_LABELS[org.status]),
                            screening=screening and org.status == MemberStatus.applied,
+                           can_approve=authz.allowed(g.actor, "member.approve"),
                            can_withdraw=authz.allowed(g.actor, "member.withdraw", number)
                            and org.status in (MemberStatus.approved, MemberStatus.applied, MemberStatus.unconfirmed),
                            can_change=authz.allowed(g.actor, "member.update", number),

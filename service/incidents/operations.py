@@ -428,7 +428,7 @@ def _tell(session: Session, actor: Actor, incident: Incident, report: IncidentRe
     to_members = bool(member_numbers(session, incident.id))
     if codes or to_members:
         publish_notice(session, actor, NoticeDraft(title=title, body=body, audience=NoticeAudience.chosen,
-                                                   tenant_codes=codes, to_members=to_members))
+                                                   tenant_codes=codes, to_members=to_members), step_of=MANAGE)
     return codes
 
 

@@ -381,7 +381,9 @@ def _reason(reason: str) -> str:
 
 def approve(session: Session, actor: Actor, directory: IdentityDirectory, number: str, reason: str,
             admin: identity.Invitation) -> identity.Invited:
-    """Approve the organisation and open its accounts: its Keycloak group and its first admin."""
+    """Approve the organisation and open its accounts: its Keycloak group and its first admin (``member.approve``,
+    the operator's: the contracted secretariat screens, the prefecture opens accounts)."""
+    authz.authorize(actor, "member.approve")
     org = _screenable(session, actor, number, "approve")
     reason = _reason(reason)
     move = MEMBERS.move("approve", org.status, org, session, actor)

@@ -8,7 +8,11 @@ the identity issue states them, not read from core.authz:
 * municipal admin: reads their own tenant, manages their own tenant's users, votes for it;
 * municipal staff: reads their own tenant;
 * finance officer: billing, and reads everything billing needs;
-* auditor: reads everything, changes nothing.
+* auditor: reads everything, changes nothing;
+* the contracted secretariat: the consortium's desk (members, inquiries, events, progress, groups, meetings)
+  and nothing else: no money, no identity administration, no settings, no incidents, no minutes' approval;
+* the contracted platform vendor: service operations (components, maintenance, the monthly report, incidents)
+  and nothing else: not the desk, nor the service settings (the availability target is the prefecture's).
 
 "Allowed" means the answer is neither 401 nor 403 (it may be 404 or 422 for the sample input);
 "refused" means 403, or 404 where another tenant's resource is hidden, and never a success.
@@ -34,18 +38,24 @@ ROLES = {
     "org-admin": (("org-admin",), "7000012050002"),
     # a municipality's residents' desk (issue 42): its own municipality's residents, nothing else
     "resident-desk": (("resident-desk",), OWN),
+    # the prefecture's contractors (issue 57 item 1): every grant of theirs is for all tenants
+    "secretariat": (("secretariat",), None),
+    "vendor": (("platform-vendor",), None),
 }
+CONTRACTORS = ("secretariat", "vendor")
 EVERYONE = set(ROLES)
 
 # who may, by kind of act; "own" = only for the municipal roles' own tenant
 READ_TENANT = {"operator": "any", "finance": "any", "auditor": "any", "municipal-admin": "own", "municipal-staff": "own"}
+# the platform's use: the tenants' readers and the platform vendor, who reports it monthly
+READ_USAGE = {**READ_TENANT, "vendor": "any"}
 OPERATE = {"operator": "any"}
 READ_USERS = {"operator": "any", "auditor": "any", "municipal-admin": "own"}
 MANAGE_USERS = {"operator": "any", "municipal-admin": "own"}
 SELF = {role: "any" for role in ROLES}
 # lists filtered to what the reader may see; a member organisation reads none of the municipalities'
 # quota plans, cost items, policies, agreements or council
-EVERYONE_READS = {role: "any" for role in ROLES if role not in ("org-admin", "resident-desk")}
+EVERYONE_READS = {role: "any" for role in ROLES if role not in ("org-admin", "resident-desk", *CONTRACTORS)}
 READ_ALL = {"operator": "any", "finance": "any", "auditor": "any"}
 FINANCE = {"finance": "any"}
 AUDIT = {"operator": "any", "auditor": "any"}
@@ -53,14 +63,20 @@ MUNICIPAL_ADMIN_OWN = {"municipal-admin": "any"}  # acts for the tenant the admi
 OUTBOX = {"operator": "any", "auditor": "any", "municipal-admin": "own"}
 QUOTA_CHECK = {"operator": "any", "auditor": "any", "municipal-admin": "own", "municipal-staff": "own"}
 INGEST = {"operator": "any"}  # and the metering machine client
-READ_MEMBERS = {"operator": "any", "auditor": "any", "org-admin": "any"}  # an organisation reads only itself
-SECRETARIAT = {"operator": "any"}
+READ_MEMBERS = {"operator": "any", "auditor": "any", "secretariat": "any", "org-admin": "any"}  # an organisation: itself
+# the consortium's desk: the operator or the contracted secretariat; the auditor reads
+DESK = {"operator": "any", "secretariat": "any"}
+DESK_READ = {**DESK, "auditor": "any"}
+# running the platform: the operator or the contracted vendor; the auditor reads
+SERVICE = {"operator": "any", "vendor": "any"}
+SERVICE_READ = {**SERVICE, "auditor": "any"}
 # datasets (issue 22): every reader of a provider's own (no finance); managed by the provider's admins
 READ_DATASETS = {"operator": "any", "auditor": "any", "municipal-admin": "any", "municipal-staff": "any", "org-admin": "any"}
 MANAGE_DATASETS = {"operator": "any", "municipal-admin": "any", "org-admin": "any"}
 # the body names the tenant (OWN): a clerk records consent for their own tenant's people only
 CLERKS_OWN = {"municipal-admin": "any", "municipal-staff": "any"}
-REVIEWERS = {role: "any" for role in ROLES if role != "auditor"}  # the competition's reviewers (issue 41)
+# the competition's reviewers (issue 41): never the auditor, nor a contractor (who may bid)
+REVIEWERS = {role: "any" for role in ROLES if role not in ("auditor", *CONTRACTORS)}
 CONSENT_READERS = {"operator": "any", "auditor": "any", "municipal-admin": "any", "municipal-staff": "any"}
 # the residents' side (issue 42): the municipality's own residents' desk, no one else (not the operator)
 RESIDENT_DESK = {"resident-desk": "own"}
@@ -138,10 +154,10 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     # quotas and usage
     ("POST", "/api/v1/usage"): Rule(INGEST, _usage_body),
     ("GET", "/api/v1/tenants/{code}/quota-check"): Rule(QUOTA_CHECK),
-    ("GET", "/api/v1/tenants/{code}/usage"): Rule(READ_TENANT),
-    ("GET", "/api/v1/usage/report"): Rule(READ_TENANT),
-    ("GET", "/api/v1/usage/chart.png"): Rule(READ_TENANT),
-    ("GET", "/api/v1/quota-plans"): Rule(EVERYONE_READS),
+    ("GET", "/api/v1/tenants/{code}/usage"): Rule(READ_USAGE),
+    ("GET", "/api/v1/usage/report"): Rule(READ_USAGE),
+    ("GET", "/api/v1/usage/chart.png"): Rule(READ_USAGE),
+    ("GET", "/api/v1/quota-plans"): Rule({**EVERYONE_READS, "vendor": "any"}),  # the plans are read with the use
     ("PUT", "/api/v1/quota-plans/{plan}"): Rule(OPERATE, lambda: {"limits": []}),
     ("PUT", "/api/v1/tenants/{code}/quota-plan"): Rule(OPERATE, lambda: {"plan": None}),
     ("PUT", "/api/v1/tenants/{code}/quota-override"): Rule(OPERATE, lambda: {"metric": "api_calls", "limit": 1000, "reason": "試験"}),
@@ -240,67 +256,68 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/retention/due"): Rule(AUDIT),
     # consortium members (issue 15): the secretariat screens; an organisation reads its own record
     ("GET", "/api/v1/members"): Rule(READ_MEMBERS),
-    ("GET", "/api/v1/members/{corporate_number}"): Rule({"operator": "any", "auditor": "any"}),
-    ("POST", "/api/v1/members/{corporate_number}/documents"): Rule(SECRETARIAT, lambda: {"document": "pledge", "received_on": "2026-04-01"}),
-    ("PUT", "/api/v1/members/{corporate_number}/checklist/{item_id}"): Rule(SECRETARIAT, lambda: {"checked": True}),
-    ("POST", "/api/v1/members/{corporate_number}/approve"): Rule(SECRETARIAT, lambda: {
+    ("GET", "/api/v1/members/{corporate_number}"): Rule(DESK_READ),
+    ("POST", "/api/v1/members/{corporate_number}/documents"): Rule(DESK, lambda: {"document": "pledge", "received_on": "2026-04-01"}),
+    ("PUT", "/api/v1/members/{corporate_number}/checklist/{item_id}"): Rule(DESK, lambda: {"checked": True}),
+    # the approval opens the organisation's first admin account: the operator's (identity administration)
+    ("POST", "/api/v1/members/{corporate_number}/approve"): Rule(OPERATE, lambda: {
         "reason": "審査完了", "admin_username": f"org-{uuid.uuid4().hex[:6]}", "admin_first_name": "一郎", "admin_last_name": "管理"}),
-    ("POST", "/api/v1/members/{corporate_number}/reject"): Rule(SECRETARIAT, _reason),
-    ("POST", "/api/v1/members/{corporate_number}/withdraw"): Rule(SECRETARIAT, _reason),
+    ("POST", "/api/v1/members/{corporate_number}/reject"): Rule(DESK, _reason),
+    ("POST", "/api/v1/members/{corporate_number}/withdraw"): Rule(DESK, _reason),
     # a member keeps its own details (issue 58): its own admin (the path names another organisation here) and the
     # secretariat, which alone decides a waiting change
-    ("GET", "/api/v1/members/{corporate_number}/details"): Rule({"operator": "any", "auditor": "any"}),
-    ("PUT", "/api/v1/members/{corporate_number}/details"): Rule(SECRETARIAT, lambda: {
+    ("GET", "/api/v1/members/{corporate_number}/details"): Rule(DESK_READ),
+    ("PUT", "/api/v1/members/{corporate_number}/details"): Rule(DESK, lambda: {
         "name": "別の会員株式会社", "prefecture": "熊本県", "representative": "代表", "contact_name": "担当",
         "contact_email": "matrix@example.jp"}),
-    ("GET", "/api/v1/members/{corporate_number}/changes"): Rule({"operator": "any", "auditor": "any"}),
-    ("POST", "/api/v1/member-changes/{change_id}/approve"): Rule(SECRETARIAT, lambda: {}),
-    ("POST", "/api/v1/member-changes/{change_id}/reject"): Rule(SECRETARIAT, _reason),
-    ("POST", "/api/v1/members/checklist"): Rule(SECRETARIAT, lambda: {"label_ja": "県内に事業所があること"}),
+    ("GET", "/api/v1/members/{corporate_number}/changes"): Rule(DESK_READ),
+    ("POST", "/api/v1/member-changes/{change_id}/approve"): Rule(DESK, lambda: {}),
+    ("POST", "/api/v1/member-changes/{change_id}/reject"): Rule(DESK, _reason),
+    ("POST", "/api/v1/members/checklist"): Rule(DESK, lambda: {"label_ja": "県内に事業所があること"}),
     # the secretariat's desk (issue 40): the existing members imported, the report (the auditor reads it), the target
-    ("POST", "/api/v1/members/import"): Rule(SECRETARIAT, lambda: {"content_base64": "", "dry_run": True}),
-    ("GET", "/api/v1/members/report"): Rule({"operator": "any", "auditor": "any"}),
-    ("PUT", "/api/v1/members/recruitment-targets/{fiscal_year}"): Rule(SECRETARIAT, lambda: {"target": 50}),
-    # the secretariat's desk (issue 40 items 3-4): the operator handles inquiries and runs events, the auditor
-    # reads; signed-in people register for events of their audience (the audience is the operation's check)
-    ("GET", "/api/v1/inquiries"): Rule(AUDIT),
-    ("POST", "/api/v1/inquiries"): Rule(SECRETARIAT, lambda: {
+    ("POST", "/api/v1/members/import"): Rule(DESK, lambda: {"content_base64": "", "dry_run": True}),
+    ("GET", "/api/v1/members/report"): Rule(DESK_READ),
+    ("PUT", "/api/v1/members/recruitment-targets/{fiscal_year}"): Rule(DESK, lambda: {"target": 50}),
+    # the secretariat's desk (issue 40 items 3-4): the operator or the contracted secretariat handles inquiries and
+    # runs events, the auditor reads; signed-in people register for events of their audience (the audience is the operation's check)
+    ("GET", "/api/v1/inquiries"): Rule(DESK_READ),
+    ("POST", "/api/v1/inquiries"): Rule(DESK, lambda: {
         "inquirer_kind": "resident", "channel": "phone", "category": "other", "subject": "matrix", "question": "?"}),
-    ("GET", "/api/v1/inquiries/{inquiry_id}"): Rule(AUDIT),
-    ("POST", "/api/v1/inquiries/{inquiry_id}/assign"): Rule(SECRETARIAT, lambda: {"assignee_name": "事務局 花子"}),
-    ("POST", "/api/v1/inquiries/{inquiry_id}/replies"): Rule(SECRETARIAT, lambda: {"body": "回答"}),
-    ("POST", "/api/v1/inquiries/{inquiry_id}/transitions"): Rule(SECRETARIAT, lambda: {"move": "start"}),
-    ("GET", "/api/v1/events"): Rule(AUDIT),
-    ("POST", "/api/v1/events"): Rule(SECRETARIAT, lambda: {
+    ("GET", "/api/v1/inquiries/{inquiry_id}"): Rule(DESK_READ),
+    ("POST", "/api/v1/inquiries/{inquiry_id}/assign"): Rule(DESK, lambda: {"assignee_name": "事務局 花子"}),
+    ("POST", "/api/v1/inquiries/{inquiry_id}/replies"): Rule(DESK, lambda: {"body": "回答"}),
+    ("POST", "/api/v1/inquiries/{inquiry_id}/transitions"): Rule(DESK, lambda: {"move": "start"}),
+    ("GET", "/api/v1/events"): Rule(DESK_READ),
+    ("POST", "/api/v1/events"): Rule(DESK, lambda: {
         "kind": "member_seminar", "title": "matrix", "starts_at": "2030-06-01T10:00:00+09:00",
         "ends_at": "2030-06-01T12:00:00+09:00", "capacity": 30, "audience": "members", "place": "県庁"}),
-    ("GET", "/api/v1/events/{event_id}"): Rule(AUDIT),
-    ("GET", "/api/v1/events/{event_id}/registrations"): Rule(SECRETARIAT),
+    ("GET", "/api/v1/events/{event_id}"): Rule(DESK_READ),
+    ("GET", "/api/v1/events/{event_id}/registrations"): Rule(DESK),
     ("POST", "/api/v1/events/{event_id}/registrations"): Rule(
-        {"operator": "any", "municipal-admin": "any", "municipal-staff": "any", "org-admin": "any"},
+        {**DESK, "municipal-admin": "any", "municipal-staff": "any", "org-admin": "any"},
         lambda: {"name": "参加 太郎", "email": "matrix@example.jp"}),
     ("POST", "/api/v1/event-registrations/{registration_id}/cancel"): Rule(
-        {"operator": "any", "municipal-admin": "any", "municipal-staff": "any", "org-admin": "any"}),
-    ("PUT", "/api/v1/events/{event_id}/attendance"): Rule(SECRETARIAT, lambda: {"attended": []}),
-    ("PUT", "/api/v1/events/{event_id}/archive"): Rule(SECRETARIAT, lambda: {"archive_url": "https://example.jp/a"}),
-    ("GET", "/api/v1/event-years/{fiscal_year}"): Rule(AUDIT),
-    ("PUT", "/api/v1/event-years/{fiscal_year}/targets/{event_kind}"): Rule(SECRETARIAT, lambda: {"events": 5, "attendance": 150}),
-    # the secretariat's year (issue 40 item 7): the operator keeps the schedule and the issues, the auditor reads
-    ("GET", "/api/v1/progress/people"): Rule(SECRETARIAT),
-    ("GET", "/api/v1/progress/items"): Rule(AUDIT),
-    ("POST", "/api/v1/progress/items"): Rule(SECRETARIAT, lambda: {"title": "matrix", "due_on": "2030-06-01",
+        {**DESK, "municipal-admin": "any", "municipal-staff": "any", "org-admin": "any"}),
+    ("PUT", "/api/v1/events/{event_id}/attendance"): Rule(DESK, lambda: {"attended": []}),
+    ("PUT", "/api/v1/events/{event_id}/archive"): Rule(DESK, lambda: {"archive_url": "https://example.jp/a"}),
+    ("GET", "/api/v1/event-years/{fiscal_year}"): Rule(DESK_READ),
+    ("PUT", "/api/v1/event-years/{fiscal_year}/targets/{event_kind}"): Rule(DESK, lambda: {"events": 5, "attendance": 150}),
+    # the secretariat's year (issue 40 item 7): the operator or the secretariat keeps the schedule and the issues
+    ("GET", "/api/v1/progress/people"): Rule(DESK),
+    ("GET", "/api/v1/progress/items"): Rule(DESK_READ),
+    ("POST", "/api/v1/progress/items"): Rule(DESK, lambda: {"title": "matrix", "due_on": "2030-06-01",
                                                                    "owner": "not-a-person"}),
-    ("PATCH", "/api/v1/progress/items/{item_id}"): Rule(SECRETARIAT, lambda: {"status": "done"}),
-    ("GET", "/api/v1/progress/issues"): Rule(AUDIT),
-    ("POST", "/api/v1/progress/issues"): Rule(SECRETARIAT, lambda: {"title": "matrix", "owner": "not-a-person"}),
-    ("PATCH", "/api/v1/progress/issues/{issue_id}"): Rule(SECRETARIAT, lambda: {"status": "in_progress"}),
-    ("GET", "/api/v1/progress/report"): Rule(AUDIT),
+    ("PATCH", "/api/v1/progress/items/{item_id}"): Rule(DESK, lambda: {"status": "done"}),
+    ("GET", "/api/v1/progress/issues"): Rule(DESK_READ),
+    ("POST", "/api/v1/progress/issues"): Rule(DESK, lambda: {"title": "matrix", "owner": "not-a-person"}),
+    ("PATCH", "/api/v1/progress/issues/{issue_id}"): Rule(DESK, lambda: {"status": "in_progress"}),
+    ("GET", "/api/v1/progress/report"): Rule(DESK_READ),
     ("GET", "/api/v1/project-groups"): Rule({"operator": "any", "auditor": "any"}),
-    ("POST", "/api/v1/project-groups"): Rule(SECRETARIAT, lambda: {
+    ("POST", "/api/v1/project-groups"): Rule(OPERATE, lambda: {
         "name": f"matrix-{uuid.uuid4().hex[:6]}", "representative": "7000012050002", "members": ["7000012050002"]}),
-    ("PUT", "/api/v1/project-groups/{group_id}"): Rule(SECRETARIAT, lambda: {
+    ("PUT", "/api/v1/project-groups/{group_id}"): Rule(OPERATE, lambda: {
         "name": "matrix-group", "representative": "7000012050002", "members": ["7000012050002", "9000020431001"]}),
-    ("POST", "/api/v1/project-groups/{group_id}/dissolve"): Rule(SECRETARIAT, _reason),
+    ("POST", "/api/v1/project-groups/{group_id}/dissolve"): Rule(OPERATE, _reason),
     # API clients of a tenant (issue 15): its admin and the operator manage them; the gateway check is the operator's
     # (and the metering machine client's)
     ("GET", "/api/v1/api-clients"): Rule({"operator": "any", "auditor": "any", "municipal-admin": "any", "org-admin": "any"}),
@@ -378,48 +395,50 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/consent/linkages"): Rule(AUDIT),
     ("GET", "/api/v1/tenants/{code}/people/{subject_id}/consent-history"): Rule(
         {"operator": "any", "auditor": "any", "municipal-admin": "own", "municipal-staff": "own"}),
-    # running the platform (issue 39): the operator changes, the operator and the auditor read
-    ("GET", "/api/v1/service/components"): Rule(AUDIT),
-    ("POST", "/api/v1/service/components"): Rule(OPERATE, lambda: {"name_ja": f"監視-{uuid.uuid4().hex[:6]}",
+    # running the platform (issue 39): the operator or the contracted vendor changes, the auditor reads too; the
+    # service settings (the availability target, the reports' recipients) are the operator's alone
+    ("GET", "/api/v1/service/components"): Rule(SERVICE_READ),
+    ("POST", "/api/v1/service/components"): Rule(SERVICE, lambda: {"name_ja": f"監視-{uuid.uuid4().hex[:6]}",
                                                                  "url": "http://127.0.0.1:9/health"}),
-    ("PUT", "/api/v1/service/components/{key}/active"): Rule(OPERATE, lambda: {"active": False}),
-    ("GET", "/api/v1/service/availability"): Rule(AUDIT),
-    ("GET", "/api/v1/service/maintenance"): Rule(AUDIT),
-    ("POST", "/api/v1/service/maintenance"): Rule(OPERATE, lambda: {
+    ("PUT", "/api/v1/service/components/{key}/active"): Rule(SERVICE, lambda: {"active": False}),
+    ("GET", "/api/v1/service/availability"): Rule(SERVICE_READ),
+    ("GET", "/api/v1/service/maintenance"): Rule(SERVICE_READ),
+    ("POST", "/api/v1/service/maintenance"): Rule(SERVICE, lambda: {
         "title": "試験", "starts_at": "2099-01-05T10:00:00+09:00", "ends_at": "2099-01-05T11:00:00+09:00",
         "component_keys": ["ckan"], "tenant_codes": [OWN]}),
-    ("POST", "/api/v1/service/maintenance/{window_id}/cancel"): Rule(OPERATE, _reason),
-    ("GET", "/api/v1/service/settings"): Rule(AUDIT),
+    ("POST", "/api/v1/service/maintenance/{window_id}/cancel"): Rule(SERVICE, _reason),
+    ("GET", "/api/v1/service/settings"): Rule(SERVICE_READ),
     ("PUT", "/api/v1/service/settings"): Rule(OPERATE, lambda: {
         "target_basis_points": 9950, "outage_after_minutes": 5, "maintenance_weekdays_only": True,
         "maintenance_start_hour": 9, "maintenance_end_hour": 17}),
-    ("GET", "/api/v1/service/monthly-reports"): Rule(AUDIT),
-    ("POST", "/api/v1/service/monthly-reports"): Rule(OPERATE, lambda: {"month": "2026-10"}),
-    ("GET", "/api/v1/service/monthly-reports/{report_id}"): Rule(AUDIT),
-    ("POST", "/api/v1/service/monthly-reports/{report_id}/send"): Rule(OPERATE),
-    # the incident register and the request log (issue 39): read by the operator and the auditor, kept by the operator
-    ("GET", "/api/v1/incidents"): Rule(AUDIT),
-    ("POST", "/api/v1/incidents"): Rule(OPERATE, lambda: {"title": "試験の障害"}),
-    ("GET", "/api/v1/incidents/{incident_id}"): Rule(AUDIT),
-    ("PATCH", "/api/v1/incidents/{incident_id}"): Rule(OPERATE, lambda: {"severity": "critical"}),
-    ("POST", "/api/v1/incidents/{incident_id}/entries"): Rule(OPERATE, lambda: {"kind": "note", "text": "経過"}),
-    ("POST", "/api/v1/incidents/{incident_id}/first-report"): Rule(OPERATE),
-    ("POST", "/api/v1/incidents/{incident_id}/close"): Rule(OPERATE, lambda: {
+    ("GET", "/api/v1/service/monthly-reports"): Rule(SERVICE_READ),
+    ("POST", "/api/v1/service/monthly-reports"): Rule(SERVICE, lambda: {"month": "2026-10"}),
+    ("GET", "/api/v1/service/monthly-reports/{report_id}"): Rule(SERVICE_READ),
+    ("POST", "/api/v1/service/monthly-reports/{report_id}/send"): Rule(SERVICE),
+    # the incident register (issue 39): kept by the operator or the vendor, read by the auditor too; the request log
+    # by the operator and the auditor
+    ("GET", "/api/v1/incidents"): Rule(SERVICE_READ),
+    ("POST", "/api/v1/incidents"): Rule(SERVICE, lambda: {"title": "試験の障害"}),
+    ("GET", "/api/v1/incidents/{incident_id}"): Rule(SERVICE_READ),
+    ("PATCH", "/api/v1/incidents/{incident_id}"): Rule(SERVICE, lambda: {"severity": "critical"}),
+    ("POST", "/api/v1/incidents/{incident_id}/entries"): Rule(SERVICE, lambda: {"kind": "note", "text": "経過"}),
+    ("POST", "/api/v1/incidents/{incident_id}/first-report"): Rule(SERVICE),
+    ("POST", "/api/v1/incidents/{incident_id}/close"): Rule(SERVICE, lambda: {
         "cause": "原因", "impact": "影響", "response": "対応", "prevention": "再発防止策"}),
-    ("GET", "/api/v1/incidents/{incident_id}/reports/{kind}"): Rule(AUDIT),
+    ("GET", "/api/v1/incidents/{incident_id}/reports/{kind}"): Rule(SERVICE_READ),
     ("GET", "/api/v1/request-log"): Rule(AUDIT),
     # the project competition (issue 41): the operator runs the call and answers, the auditor reads; members' and
     # municipalities' people ask; a group's representative (an org's or a municipality's admin) submits
     ("GET", "/api/v1/competition/calls"): Rule(AUDIT),
-    ("POST", "/api/v1/competition/calls"): Rule(SECRETARIAT, lambda: {"fiscal_year": 2031}),
+    ("POST", "/api/v1/competition/calls"): Rule(OPERATE, lambda: {"fiscal_year": 2031}),
     ("GET", "/api/v1/competition/calls/{call_id}"): Rule(AUDIT),
-    ("POST", "/api/v1/competition/calls/{call_id}/publish"): Rule(SECRETARIAT),
+    ("POST", "/api/v1/competition/calls/{call_id}/publish"): Rule(OPERATE),
     ("GET", "/api/v1/competition/calls/{call_id}/questions"): Rule(AUDIT),
     ("POST", "/api/v1/competition/calls/{call_id}/questions"): Rule(
         {"operator": "any", "municipal-admin": "any", "municipal-staff": "any", "org-admin": "any"},
         lambda: {"question": "CSV での登録でもよいですか。"}),
-    ("POST", "/api/v1/competition/questions/{question_id}/answer"): Rule(SECRETARIAT, lambda: {"answer": "可能です。"}),
-    ("POST", "/api/v1/competition/calls/{call_id}/answers/publish"): Rule(SECRETARIAT),
+    ("POST", "/api/v1/competition/questions/{question_id}/answer"): Rule(OPERATE, lambda: {"answer": "可能です。"}),
+    ("POST", "/api/v1/competition/calls/{call_id}/answers/publish"): Rule(OPERATE),
     ("GET", "/api/v1/competition/calls/{call_id}/declarations"): Rule(AUDIT),
     ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/declaration"): Rule(
         {"operator": "any", "municipal-admin": "any", "org-admin": "any"}, lambda: {"documents": []}),
@@ -440,26 +459,26 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
         REVIEWERS, lambda: {"marks": [{"criterion_id": 1, "passed": True}]}),
     # the review: the operator assigns reviewers and closes a stage; any person but the auditor may be a reviewer
     # (the call's assignment is the operation's check: call 1 does not exist here); results are sealed reads
-    ("POST", "/api/v1/competition/calls/{call_id}/reviewers"): Rule(SECRETARIAT, lambda: {"subject": "r-1"}),
+    ("POST", "/api/v1/competition/calls/{call_id}/reviewers"): Rule(OPERATE, lambda: {"subject": "r-1"}),
     ("POST", "/api/v1/competition/calls/{call_id}/conflicts"): Rule(REVIEWERS, lambda: {"group_id": 1}),
     ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/groups/{group_id}/scores"): Rule(
         REVIEWERS, lambda: {"marks": [{"criterion_id": 1, "passed": True}]}),
     ("GET", "/api/v1/competition/calls/{call_id}/stages/{stage}/my-scores"): Rule(REVIEWERS),
-    ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/close"): Rule(SECRETARIAT),
-    ("POST", "/api/v1/competition/calls/{call_id}/close"): Rule(SECRETARIAT, lambda: {"reason": "応募なし"}),
-    ("POST", "/api/v1/competition/calls/{call_id}/reopen"): Rule(SECRETARIAT, lambda: {"reason": "再公募"}),
+    ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/close"): Rule(OPERATE),
+    ("POST", "/api/v1/competition/calls/{call_id}/close"): Rule(OPERATE, lambda: {"reason": "応募なし"}),
+    ("POST", "/api/v1/competition/calls/{call_id}/reopen"): Rule(OPERATE, lambda: {"reason": "再公募"}),
     ("GET", "/api/v1/competition/calls/{call_id}/stages/{stage}/results"): Rule(AUDIT),
-    ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/selection"): Rule(SECRETARIAT, lambda: {"group_ids": [1]}),
+    ("POST", "/api/v1/competition/calls/{call_id}/stages/{stage}/selection"): Rule(OPERATE, lambda: {"group_ids": [1]}),
     ("GET", "/api/v1/competition/calls/{call_id}/stages/{stage}/selection"): Rule(AUDIT),
     # contract and delivery: the operator records the contract and its deliveries, finance reads it and enters its cost
     ("GET", "/api/v1/competition/calls/{call_id}/contracts"): Rule(READ_ALL),
-    ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/contract"): Rule(SECRETARIAT, lambda: {
+    ("POST", "/api/v1/competition/calls/{call_id}/groups/{group_id}/contract"): Rule(OPERATE, lambda: {
         "representative": "9000020431001", "amount_yen": 1, "starts_on": "2025-06-01", "ends_on": "2026-03-27",
         "signed_on": "2025-06-01", "lines": [{"category": "labour", "item": "人件費", "amount_yen": 1}]}),
     ("GET", "/api/v1/competition/contracts/{contract_id}"): Rule(READ_ALL),
     ("GET", "/api/v1/competition/contracts/{contract_id}/data-rule"): Rule(READ_ALL),
     ("POST", "/api/v1/competition/contracts/{contract_id}/items/{item_id}/delivered"): Rule(
-        SECRETARIAT, lambda: {"delivered_on": "2026-03-01"}),
+        OPERATE, lambda: {"delivered_on": "2026-03-01"}),
     ("POST", "/api/v1/competition/contracts/{contract_id}/cost"): Rule(FINANCE, lambda: {"grant_id": 1}),
     ("POST", "/api/v1/tenants/{code}/residents"): Rule(RESIDENT_DESK, lambda: {
         "full_name": "試験 太郎", "address": "熊本市中央区1-1", "birth_date": "1980-01-01", "sex": "1",
@@ -502,23 +521,24 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/tenants/{code}/resident-reviews/{review_id}/decide"): Rule(RESIDENT_DESK, lambda: {
         "same_person": True, "reason": "権限の確認"}),
     # meetings and minutes (governance/meetings.py) and the community and working groups (secretariat/groups.py):
-    # the secretariat (the operator) records and publishes, another operator approves, the auditor reads
-    ("GET", "/api/v1/meetings"): Rule(AUDIT),
-    ("POST", "/api/v1/meetings"): Rule(SECRETARIAT, lambda: {
+    # the secretariat (the operator or the contracted secretariat) records and publishes, the prefecture's operator
+    # approves (it inspects what its contractor submits), the auditor reads
+    ("GET", "/api/v1/meetings"): Rule(DESK_READ),
+    ("POST", "/api/v1/meetings"): Rule(DESK, lambda: {
         "kind": "prefecture", "title": "matrix", "held_at": "2026-11-20T14:00:00+09:00"}),
-    ("GET", "/api/v1/meetings/{meeting_id}"): Rule(AUDIT),
-    ("PUT", "/api/v1/meetings/{meeting_id}"): Rule(SECRETARIAT, lambda: {
+    ("GET", "/api/v1/meetings/{meeting_id}"): Rule(DESK_READ),
+    ("PUT", "/api/v1/meetings/{meeting_id}"): Rule(DESK, lambda: {
         "title": "matrix", "held_at": "2026-11-20T14:00:00+09:00"}),
-    ("PUT", "/api/v1/meetings/{meeting_id}/minutes"): Rule(SECRETARIAT, lambda: {"text": "議事"}),
-    ("POST", "/api/v1/meetings/{meeting_id}/minutes/approve"): Rule(SECRETARIAT),
-    ("POST", "/api/v1/meetings/{meeting_id}/minutes/publish"): Rule(SECRETARIAT),
-    ("GET", "/api/v1/meetings/{meeting_id}/minutes/pdf"): Rule(AUDIT),
-    ("GET", "/api/v1/community-groups"): Rule(AUDIT),
-    ("POST", "/api/v1/community-groups"): Rule(SECRETARIAT, lambda: {"kind": "working_group", "name": f"WG {uuid.uuid4().hex[:6]}"}),
-    ("GET", "/api/v1/community-groups/{community_group_id}"): Rule(AUDIT),
-    ("PUT", "/api/v1/community-groups/{community_group_id}/target"): Rule(SECRETARIAT, lambda: {"target_members": 20}),
-    ("POST", "/api/v1/community-groups/{community_group_id}/members"): Rule(SECRETARIAT, lambda: {"corporate_number": "8000012050001"}),
-    ("DELETE", "/api/v1/community-groups/{community_group_id}/members/{corporate_number}"): Rule(SECRETARIAT),
+    ("PUT", "/api/v1/meetings/{meeting_id}/minutes"): Rule(DESK, lambda: {"text": "議事"}),
+    ("POST", "/api/v1/meetings/{meeting_id}/minutes/approve"): Rule(OPERATE),
+    ("POST", "/api/v1/meetings/{meeting_id}/minutes/publish"): Rule(DESK),
+    ("GET", "/api/v1/meetings/{meeting_id}/minutes/pdf"): Rule(DESK_READ),
+    ("GET", "/api/v1/community-groups"): Rule(DESK_READ),
+    ("POST", "/api/v1/community-groups"): Rule(DESK, lambda: {"kind": "working_group", "name": f"WG {uuid.uuid4().hex[:6]}"}),
+    ("GET", "/api/v1/community-groups/{community_group_id}"): Rule(DESK_READ),
+    ("PUT", "/api/v1/community-groups/{community_group_id}/target"): Rule(DESK, lambda: {"target_members": 20}),
+    ("POST", "/api/v1/community-groups/{community_group_id}/members"): Rule(DESK, lambda: {"corporate_number": "8000012050001"}),
+    ("DELETE", "/api/v1/community-groups/{community_group_id}/members/{corporate_number}"): Rule(DESK),
 }
 # answers whose status is a decision about the token in the body, not about the caller (401/403 allowed)
 DECISIONS = {("POST", "/api/v1/gateway/check")}
@@ -602,7 +622,8 @@ def staff_ids(directory):
 def _cases():
     for (method, path), rule in ENDPOINTS.items():
         for role in ROLES:
-            scopes = ("own", "other") if "{code}" in path else ("any",)
+            # a contractor's grants are all for every tenant (core.authz): one tenant tells as much as two
+            scopes = ("own", "other") if "{code}" in path and role not in CONTRACTORS else ("any",)
             for scope in scopes:
                 yield pytest.param(method, path, role, scope, id=f"{method} {path} as {role} ({scope})")
 

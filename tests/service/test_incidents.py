@@ -23,6 +23,8 @@ from core.actor import Actor
 
 UTC = dt.timezone.utc
 AUDITOR = Actor(issuer="urn:test", subject="auditor-1", name="監査 花子", roles=frozenset({"auditor"}))
+# the platform's contracted vendor (issue 57 item 1): keeps the register and reports as the operator does
+VENDOR = Actor(issuer="urn:test", subject="vendor-1", name="運用 次郎", roles=frozenset({"platform-vendor"}))
 
 
 @pytest.fixture
@@ -142,7 +144,9 @@ def test_closing_needs_the_recovery_and_the_first_report(db, operator, prefectur
     assert "第一報" in refused.value.message_ja
 
 
-def test_the_reports_are_numbered_letters_and_reach_the_affected(db, operator, prefecture):
+@pytest.mark.parametrize("who", ["operator", "vendor"])
+def test_the_reports_are_numbered_letters_and_reach_the_affected(db, operator, prefecture, who):
+    operator = operator if who == "operator" else VENDOR  # the vendor's notices are a step of its report, as the operator's
     incident = opened(db, operator, member_numbers=())
     first = operations.send_first_report(db, operator, incident.id, recipients=["kenchou@example.jp"],
                                          issued_on=dt.date(2026, 11, 2))
@@ -208,11 +212,15 @@ def test_each_report_is_one_a4_page_with_issuer_number_and_date(db, operator, pr
     assert ("第一報" if kind == "first" else "再発防止策") in text
 
 
-def test_only_the_operator_acts_and_the_auditor_reads(db, operator, prefecture):
+def test_only_the_operator_and_the_vendor_act_and_the_auditor_reads(db, operator, prefecture):
     incident = opened(db, operator)
     assert [i.id for i in operations.list_incidents(db, AUDITOR)] == [incident.id]
+    secretariat = Actor(issuer="urn:test", subject="s-1", roles=frozenset({"secretariat"}))
+    for refused in (AUDITOR, secretariat):
+        with pytest.raises(NotPermitted):
+            operations.send_first_report(db, refused, incident.id)
     with pytest.raises(NotPermitted):
-        operations.send_first_report(db, AUDITOR, incident.id)
+        operations.list_incidents(db, secretariat)
     municipal = Actor(issuer="urn:test", subject="m-1", roles=frozenset({"municipal-admin"}), tenant_codes=frozenset({"431001"}))
     with pytest.raises(NotPermitted):
         operations.list_incidents(db, municipal)

@@ -26,7 +26,7 @@ VERIFY_EMAIL = "VERIFY_EMAIL"
 CONFIGURE_TOTP = "CONFIGURE_TOTP"
 # who must sign in with a second factor (TOTP) when RENKEI_REQUIRE_TOTP is on
 TOTP_ROLES = frozenset({authz.OPERATOR, authz.FINANCE, authz.AUDITOR, authz.MUNICIPAL_ADMIN, authz.ORG_ADMIN,
-                        authz.RESIDENT_DESK})
+                        authz.RESIDENT_DESK, authz.SECRETARIAT, authz.VENDOR})
 # each call to Keycloak may take this long (RENKEI_KEYCLOAK_TIMEOUT): short, as these calls are on request
 # paths; python-keycloak lets urllib3 resend a call once, so a frozen Keycloak costs a request at most twice this
 DEFAULT_TIMEOUT_SECONDS = 3.0
@@ -43,6 +43,8 @@ ROLE_DESCRIPTIONS = {
     authz.DATA_PROVIDER: "Member organisation's data provider (データ提供者)",
     authz.DATA_USER: "Member organisation's data user (データ利用者)",
     authz.RESIDENT_DESK: "Municipal residents' desk (住民窓口担当)",
+    authz.SECRETARIAT: "Contracted consortium secretariat (コンソーシアム事務局)",
+    authz.VENDOR: "Contracted platform vendor: service operations (基盤運用事業者)",
 }
 
 
