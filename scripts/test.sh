@@ -46,6 +46,13 @@ if [ -n "$tmp_parent" ]; then
   trap 'rm -rf "$TMPDIR"' EXIT
 fi
 
+# Python's bytecode for every process of the run (the workers, and the commands, servers and benchmarks the tests
+# start: hundreds of processes, each importing the app's 1,500 modules), kept outside the tree and gone with the run.
+# A machine that sets PYTHONDONTWRITEBYTECODE otherwise compiles renkei's sources again in each of them (1.5-2 s of
+# CPU apiece).
+unset PYTHONDONTWRITEBYTECODE
+export PYTHONPYCACHEPREFIX="${PYTHONPYCACHEPREFIX:-${TMPDIR:-/tmp}/renkei-pycache}"
+
 selection="${RENKEI_TEST_MARKERS:-}"
 if [ "$quick" = 1 ]; then
   selection="not keycloak and not browser${selection:+ and ($selection)}"
