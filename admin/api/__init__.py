@@ -7,10 +7,36 @@ An endpoint is three steps: parse and validate (flask-openapi3 with pydantic mod
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+import flask_openapi3.utils
 from flask_openapi3 import Tag
 from pydantic import BaseModel
+
+
+# (model, mode) -> the JSON schema flask-openapi3 was given for it (see _each_schema_once)
+MODEL_SCHEMAS: dict[tuple[type, str], dict] = {}
+
+
+def _each_schema_once(generate):
+    """flask-openapi3 asks pydantic for a model's JSON schema each time a route names the model (2,150 times for
+    about 300 operations), a tenth of the app's start in every process that starts it (each app server worker,
+    each command the tests run). Each model's schema is made once here; the callers only read it (each builds
+    its own Schema objects from it): tests/admin/test_api_contract.py checks that every schema kept is still the
+    one pydantic makes, and the document served is the same as without this."""
+
+    @functools.wraps(generate)
+    def schema(model, mode="validation"):
+        key = (model, mode)
+        if key not in MODEL_SCHEMAS:
+            MODEL_SCHEMAS[key] = generate(model, mode)
+        return MODEL_SCHEMAS[key]
+
+    return schema
+
+
+flask_openapi3.utils.get_model_schema = _each_schema_once(flask_openapi3.utils.get_model_schema)
 
 API_PREFIX = "/api/v1"
 
