@@ -16,7 +16,9 @@ Rules:
 * A reviewer scores each proposal once per stage (first: 書面, second: ヒアリング) on every criterion:
   a gate 可 or 否, a score from 0 to its maximum, a comment per criterion.
 * A reviewer may correct their own scores until the stage closes (:func:`correct_score`); each earlier value is
-  kept (competition_score_revision) and the correction audited with the values before and after.
+  kept (competition_score_revision) and the correction audited with the values before and after. A correction
+  asks the conflicts again as scoring does (:func:`keep_out_if_tied`): a reviewer tied to the group since they
+  scored cannot correct.
 * Sealed: until the operator closes the stage (:func:`close_stage`), a reviewer sees only their own
   scores and no one sees results; afterwards no score is added.
 * Results (:func:`results`): a reviewer's total is the sum of their points; the proposal's average is
@@ -223,6 +225,19 @@ def _marks_problems(table: list[Criterion], marks: list[Mark]) -> list[dict[str,
     return found
 
 
+def keep_out_if_tied(session: Session, reviewer: Reviewer, group_id: int, declaration: Declaration | None) -> None:
+    """Refuse the reviewer a group's proposal they are tied to: a conflict they declared with the group, or one
+    renkei finds (:func:`affiliated`). Asked whenever a score is given or corrected, so that a conflict declared
+    or found after scoring also stops a correction."""
+    if session.scalar(sa.select(ConflictOfInterest.id).where(ConflictOfInterest.reviewer_id == reviewer.id,
+                                                             ConflictOfInterest.group_id == group_id)):
+        raise NotPermitted("You declared a conflict of interest with this group; you cannot score it.",
+                           "この提案グループとの利害関係を申告しているため、採点できません。", action="competition.review")
+    if declaration is not None and affiliated(reviewer, declaration):  # kept out as a declared one is
+        raise NotPermitted("Your organisation is a member of this group (a conflict of interest); you cannot score it.",
+                           "所属団体がこの提案グループの構成員であるため（利害関係）、採点できません。", action="competition.review")
+
+
 def score(session: Session, actor: Actor, call_id: int, stage: Stage, group_id: int, marks: list[Mark]) -> list[Score]:
     """The reviewer's marks on a group's proposal in a stage: every criterion, once."""
     reviewer = _reviewer(session, actor, call_id)
@@ -230,18 +245,12 @@ def score(session: Session, actor: Actor, call_id: int, stage: Stage, group_id: 
     if _closed(session, call_id, stage):
         raise Conflict("This stage of the review is closed.", "この審査は締め切られています。")
     moved = _in_stage(session, call_id, stage)
-    if session.scalar(sa.select(ConflictOfInterest.id).where(ConflictOfInterest.reviewer_id == reviewer.id,
-                                                             ConflictOfInterest.group_id == group_id)):
-        raise NotPermitted("You declared a conflict of interest with this group; you cannot score it.",
-                           "この提案グループとの利害関係を申告しているため、採点できません。", action="competition.review")
     declaration = session.scalars(sa.select(Declaration).where(Declaration.call_id == call_id,
                                                                Declaration.group_id == group_id)).one_or_none()
+    keep_out_if_tied(session, reviewer, group_id, declaration)
     if declaration is None or declaration.withdrawn_at is not None or session.scalar(
             sa.select(Proposal.id).where(Proposal.declaration_id == declaration.id, CURRENT_PROPOSAL)) is None:
         raise NotFound("The group has no proposal in this call.", "このグループの企画提案書はありません。")
-    if affiliated(reviewer, declaration):  # a conflict renkei found: kept out as a declared one is
-        raise NotPermitted("Your organisation is a member of this group (a conflict of interest); you cannot score it.",
-                           "所属団体がこの提案グループの構成員であるため（利害関係）、採点できません。", action="competition.review")
     if stage is Stage.second and declaration.id not in sent_on(session, call_id):
         raise Conflict(f"{declaration.group_name} was not passed on by the first review; it takes no part in the hearing.",
                        f"「{declaration.group_name}」は一次審査を通過していないため、二次審査の対象ではありません。")
@@ -281,6 +290,7 @@ def correct_score(session: Session, actor: Actor, call_id: int, stage: Stage, gr
     _in_stage(session, call_id, stage)
     declaration = session.scalars(sa.select(Declaration).where(Declaration.call_id == call_id,
                                                                Declaration.group_id == group_id)).one_or_none()
+    keep_out_if_tied(session, reviewer, group_id, declaration)  # a conflict declared or found since they scored
     rows = list(session.scalars(sa.select(Score).where(
         Score.stage == stage, Score.declaration_id == (declaration.id if declaration else -1),
         Score.reviewer_id == reviewer.id).order_by(Score.id)))
