@@ -176,7 +176,8 @@ def affiliated_groups(session: Session, reviewer: Reviewer) -> set[int]:
             if affiliated(reviewer, d)}
 
 
-def _reviewer(session: Session, actor: Actor, call_id: int) -> Reviewer:
+def reviewer_of(session: Session, actor: Actor, call_id: int) -> Reviewer:
+    """The actor's assignment as a reviewer of the call, asked by every review operation (refused otherwise)."""
     authz.authorize(actor, "competition.review")
     get_call(session, call_id)
     row = session.scalars(sa.select(Reviewer).where(Reviewer.call_id == call_id, Reviewer.subject == actor.subject)).first()
@@ -188,7 +189,7 @@ def _reviewer(session: Session, actor: Actor, call_id: int) -> Reviewer:
 
 def declare_conflict(session: Session, actor: Actor, call_id: int, group_id: int, note: str = "") -> ConflictOfInterest:
     """The reviewer's own declaration that they are tied to a group (利害関係)."""
-    reviewer = _reviewer(session, actor, call_id)
+    reviewer = reviewer_of(session, actor, call_id)
     if session.scalar(sa.select(Declaration.id).where(Declaration.call_id == call_id,
                                                       Declaration.group_id == group_id)) is None:
         raise NotFound("The group has not declared participation in this call.",
@@ -204,7 +205,8 @@ def declare_conflict(session: Session, actor: Actor, call_id: int, group_id: int
     return row
 
 
-def _closed(session: Session, call_id: int, stage: Stage) -> bool:
+def stage_closed(session: Session, call_id: int, stage: Stage) -> bool:
+    """Whether the operator closed this stage of the call's review."""
     return session.scalar(sa.select(StageClosed.id).where(StageClosed.call_id == call_id, StageClosed.stage == stage)) is not None
 
 
@@ -240,9 +242,9 @@ def keep_out_if_tied(session: Session, reviewer: Reviewer, group_id: int, declar
 
 def score(session: Session, actor: Actor, call_id: int, stage: Stage, group_id: int, marks: list[Mark]) -> list[Score]:
     """The reviewer's marks on a group's proposal in a stage: every criterion, once."""
-    reviewer = _reviewer(session, actor, call_id)
+    reviewer = reviewer_of(session, actor, call_id)
     stage = Stage(stage)
-    if _closed(session, call_id, stage):
+    if stage_closed(session, call_id, stage):
         raise Conflict("This stage of the review is closed.", "この審査は締め切られています。")
     moved = _in_stage(session, call_id, stage)
     declaration = session.scalars(sa.select(Declaration).where(Declaration.call_id == call_id,
@@ -282,9 +284,9 @@ def correct_score(session: Session, actor: Actor, call_id: int, stage: Stage, gr
     """The reviewer corrects their own marks on a group's proposal while the stage is open (issue 59 item 2): every
     criterion given again; each changed score's earlier value kept (competition_score_revision), the act audited
     with the values before and after. Refused once the stage is closed."""
-    reviewer = _reviewer(session, actor, call_id)
+    reviewer = reviewer_of(session, actor, call_id)
     stage = Stage(stage)
-    if _closed(session, call_id, stage):
+    if stage_closed(session, call_id, stage):
         raise Conflict("This stage of the review is closed; its scores are no longer corrected.",
                        "この審査は締め切られているため、採点を修正できません。")
     _in_stage(session, call_id, stage)
@@ -324,7 +326,7 @@ def correct_score(session: Session, actor: Actor, call_id: int, stage: Stage, gr
 
 def my_scores(session: Session, actor: Actor, call_id: int, stage: Stage) -> list[Score]:
     """The reviewer's own scores (the only ones a reviewer sees before the stage closes)."""
-    reviewer = _reviewer(session, actor, call_id)
+    reviewer = reviewer_of(session, actor, call_id)
     return list(session.scalars(sa.select(Score).where(Score.reviewer_id == reviewer.id, Score.stage == Stage(stage))
                                 .order_by(Score.id)))
 
@@ -351,7 +353,7 @@ def close_stage(session: Session, actor: Actor, call_id: int, stage: Stage, *, r
     authz.authorize(actor, "competition.manage")
     get_call(session, call_id)
     stage = Stage(stage)
-    if _closed(session, call_id, stage):
+    if stage_closed(session, call_id, stage):
         raise Conflict("This stage is already closed.", "この審査はすでに締め切られています。")
     if stage is Stage.first and not stages.has_proposals(session, call_id):
         if not (reason or "").strip():
@@ -373,7 +375,7 @@ def close_without_selection(session: Session, actor: Actor, call_id: int, reason
     authz.authorize(actor, "competition.manage")
     call = get_call(session, call_id)
     stages.move(session, actor, call, "close_unfilled", reason=reason)
-    if _closed(session, call_id, Stage.first):
+    if stage_closed(session, call_id, Stage.first):
         return session.scalars(sa.select(StageClosed).where(StageClosed.call_id == call_id,
                                                             StageClosed.stage == Stage.first)).one()
     return _close(session, actor, call_id, Stage.first)
@@ -420,7 +422,7 @@ def results(session: Session, actor: Actor, call_id: int, stage: Stage) -> list[
     """Totals, averages and ranks of a closed stage (sealed before it closes)."""
     authz.authorize(actor, "competition.read")
     stage = Stage(stage)
-    if not _closed(session, call_id, stage):
+    if not stage_closed(session, call_id, stage):
         raise Conflict("The scores are sealed until this stage of the review closes.", "審査が締め切られるまで採点結果は開示されません。")
     table = criteria(session, call_id)
     first_scored = next((c.id for c in table if c.kind == CriterionKind.score), None)
