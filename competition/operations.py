@@ -215,7 +215,8 @@ def public_call(session: Session, fiscal_year: int | None = None) -> PublicCall:
 
 
 def before_deadline(session: Session, call: Call, step: str, what_en: str, what_ja: str, now: dt.datetime | None) -> None:
-    """An applicant's act: the call open (and opened), the step's deadline not passed."""
+    """An applicant's act: the call published, open (and opened), the step's deadline not passed
+    (:func:`competition.stages.applicants_may_act`)."""
     now = now or utcnow()
     stages.applicants_may_act(session, call, what_en, what_ja, now)
     milestone = stages.milestone(session, call.id, step)
@@ -232,8 +233,7 @@ def ask(session: Session, actor: Actor, call_id: int, question: str, *, asked_fo
     code = authz.acting_for(actor, asked_for, "asked_for", "whom you ask for", "質問する団体")
     authz.authorize(actor, "competition.ask", code)
     call = get_call(session, call_id)
-    if call.published_at is None:
-        raise Conflict("The call is not published yet.", "この公募はまだ公開されていません。")
+    stages.require_published(call)  # before the question's text is judged
     question = (question or "").strip()
     why = text_field_problem("question", question, "question", "質問", 4000, required=True, single_line=False)
     if why:
@@ -350,8 +350,6 @@ def declare(session: Session, actor: Actor, call_id: int, group_id: int, uploads
     group, numbers = _group(session, group_id)
     _authorize_representative(actor, group.representative)
     call = get_call(session, call_id)
-    if call.published_at is None:
-        raise Conflict("The call is not published yet.", "この公募はまだ公開されていません。")
     before_deadline(session, call, "declaration_deadline", "declarations of participation", "参加表明書の提出", now)
     broken = members.group_problems(session, group.name, group.representative, numbers, group_id=group.id)
     if broken:
