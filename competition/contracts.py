@@ -46,7 +46,7 @@ from billing import operations as billing
 from billing.models import CostCategory, TaxTreatment
 from billing.schemas import CostItemCreate, GrantCreate
 from competition.models import CURRENT_PROPOSAL, Call, Declaration, Proposal, Selection, Stage
-from competition.operations import _representative_codes, get_call
+from competition.operations import get_call, representative_codes
 from core import audit, authz
 from core.actor import Actor
 from core.calendar import date_ja, day_start_utc, month_of
@@ -340,7 +340,7 @@ def _group_codes(declaration: Declaration) -> set[str]:
     codes: set[str] = set()
     for number in declaration.members.split(","):
         if number:
-            codes |= _representative_codes(number)
+            codes |= representative_codes(number)
     return codes
 
 

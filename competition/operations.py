@@ -214,8 +214,9 @@ def public_call(session: Session, fiscal_year: int | None = None) -> PublicCall:
     return PublicCall(call, milestones(session, call.id), criteria(session, call.id), total_points(session, call.id), answers)
 
 
-def _deadline(session: Session, call: Call, step: str, what_en: str, what_ja: str, now: dt.datetime | None) -> None:
-    """An applicant's act: the call open (and opened), the step's deadline not passed."""
+def before_deadline(session: Session, call: Call, step: str, what_en: str, what_ja: str, now: dt.datetime | None) -> None:
+    """An applicant's act: the call published, open (and opened), the step's deadline not passed
+    (:func:`competition.stages.applicants_may_act`)."""
     now = now or utcnow()
     stages.applicants_may_act(session, call, what_en, what_ja, now)
     milestone = stages.milestone(session, call.id, step)
@@ -232,13 +233,12 @@ def ask(session: Session, actor: Actor, call_id: int, question: str, *, asked_fo
     code = authz.acting_for(actor, asked_for, "asked_for", "whom you ask for", "質問する団体")
     authz.authorize(actor, "competition.ask", code)
     call = get_call(session, call_id)
-    if call.published_at is None:
-        raise Conflict("The call is not published yet.", "この公募はまだ公開されていません。")
+    stages.require_published(call)  # before the question's text is judged
     question = (question or "").strip()
     why = text_field_problem("question", question, "question", "質問", 4000, required=True, single_line=False)
     if why:
         raise Invalid(why["message_en"], why["message_ja"], problems=[why])
-    _deadline(session, call, "question_deadline", "questions", "質問書の提出", now)
+    before_deadline(session, call, "question_deadline", "questions", "質問書の提出", now)
     row = Question(call_id=call.id, question=question, asked_by=actor.subject, asked_for=code)
     session.add(row)
     session.flush()
@@ -300,7 +300,7 @@ class Upload:
     content: bytes
 
 
-def _representative_codes(representative: str) -> set[str]:
+def representative_codes(representative: str) -> set[str]:
     """The codes people of the representative member act under: its corporate number, and a
     municipality's tenant code."""
     codes = {representative}
@@ -311,11 +311,13 @@ def _representative_codes(representative: str) -> set[str]:
 
 def _authorize_representative(actor: Actor, representative: str) -> None:
     grant = authz.authorize(actor, "competition.submit")
-    if not grant.all_tenants and not (_representative_codes(representative) & grant.tenant_codes):
+    if not grant.all_tenants and not (representative_codes(representative) & grant.tenant_codes):
         authz.authorize(actor, "competition.submit", representative)  # refused, naming the member
 
 
-def _document(declaration_id: int, upload: Upload, actor: Actor, *, pdf_only: bool = False) -> Document:
+def new_document(declaration_id: int, upload: Upload, actor: Actor, *, pdf_only: bool = False) -> Document:
+    """A declaration's document from an upload, its file checked (kind, size, PDF or not; refused in words), not
+    yet added to the session."""
     content_type = content_type_of(upload.kind, upload.filename, upload.content, MAX_UPLOAD_BYTES, pdf_only=pdf_only)
     return Document(declaration_id=declaration_id, kind=DocumentKind(upload.kind), filename=upload.filename[:255],
                     content_type=content_type, size=len(upload.content),
@@ -348,9 +350,7 @@ def declare(session: Session, actor: Actor, call_id: int, group_id: int, uploads
     group, numbers = _group(session, group_id)
     _authorize_representative(actor, group.representative)
     call = get_call(session, call_id)
-    if call.published_at is None:
-        raise Conflict("The call is not published yet.", "この公募はまだ公開されていません。")
-    _deadline(session, call, "declaration_deadline", "declarations of participation", "参加表明書の提出", now)
+    before_deadline(session, call, "declaration_deadline", "declarations of participation", "参加表明書の提出", now)
     broken = members.group_problems(session, group.name, group.representative, numbers, group_id=group.id)
     if broken:
         raise CompositionBroken(broken)
@@ -369,7 +369,7 @@ def declare(session: Session, actor: Actor, call_id: int, group_id: int, uploads
                               representative=group.representative, members=",".join(numbers), declared_by=actor.subject)
     session.add(declaration)
     session.flush()
-    documents = [_document(declaration.id, u, actor) for u in uploads]
+    documents = [new_document(declaration.id, u, actor) for u in uploads]
     session.add_all(documents)
     session.flush()
     number = receipts.send(session, call, declaration, "declaration", declaration.id, declaration.declared_at, documents)
@@ -425,7 +425,7 @@ def submit_proposal(session: Session, actor: Actor, call_id: int, group_id: int,
     """The declared group's proposal PDF and estimate, until the proposal deadline (after a withdrawal, a new
     version: competition/versions.py)."""
     call, declaration = applicant_declaration(session, actor, call_id, group_id)
-    _deadline(session, call, "proposal_deadline", "proposals", "企画提案書の提出", now)
+    before_deadline(session, call, "proposal_deadline", "proposals", "企画提案書の提出", now)
     if current_proposal(session, declaration.id) is not None:
         raise Conflict("The group has already submitted its proposal; resubmit it to replace it.",
                        "このグループはすでに企画提案書を提出しています。差し替える場合は再提出してください。")
@@ -466,7 +466,7 @@ def take_proposal(session: Session, actor: Actor, call: Call, declaration: Decla
     """Check and write a proposal's next version (its PDF within the page limit, its estimate within the cap):
     the row, its document, its pages. Nothing is written when it is refused."""
     proposal = dataclasses.replace(proposal, kind=DocumentKind.proposal.value)
-    document = _document(declaration.id, proposal, actor, pdf_only=True)
+    document = new_document(declaration.id, proposal, actor, pdf_only=True)
     pages = pdf_pages(proposal.content)
     found = []
     if pages > call.page_limit:
@@ -503,7 +503,7 @@ def groups_represented(session: Session, actor: Actor) -> list[ProjectGroup]:
     organisation or municipality (every group for the operator)."""
     grant = authz.authorize(actor, "competition.submit")
     groups = list(session.scalars(sa.select(ProjectGroup).order_by(ProjectGroup.id)))
-    return [g for g in groups if grant.all_tenants or _representative_codes(g.representative) & grant.tenant_codes]
+    return [g for g in groups if grant.all_tenants or representative_codes(g.representative) & grant.tenant_codes]
 
 
 def published_calls(session: Session) -> list[Call]:

@@ -16,7 +16,9 @@ Rules:
 * A reviewer scores each proposal once per stage (first: 書面, second: ヒアリング) on every criterion:
   a gate 可 or 否, a score from 0 to its maximum, a comment per criterion.
 * A reviewer may correct their own scores until the stage closes (:func:`correct_score`); each earlier value is
-  kept (competition_score_revision) and the correction audited with the values before and after.
+  kept (competition_score_revision) and the correction audited with the values before and after. A correction
+  asks the conflicts again as scoring does (:func:`keep_out_if_tied`): a reviewer tied to the group since they
+  scored cannot correct.
 * Sealed: until the operator closes the stage (:func:`close_stage`), a reviewer sees only their own
   scores and no one sees results; afterwards no score is added.
 * Results (:func:`results`): a reviewer's total is the sum of their points; the proposal's average is
@@ -174,7 +176,8 @@ def affiliated_groups(session: Session, reviewer: Reviewer) -> set[int]:
             if affiliated(reviewer, d)}
 
 
-def _reviewer(session: Session, actor: Actor, call_id: int) -> Reviewer:
+def reviewer_of(session: Session, actor: Actor, call_id: int) -> Reviewer:
+    """The actor's assignment as a reviewer of the call, asked by every review operation (refused otherwise)."""
     authz.authorize(actor, "competition.review")
     get_call(session, call_id)
     row = session.scalars(sa.select(Reviewer).where(Reviewer.call_id == call_id, Reviewer.subject == actor.subject)).first()
@@ -186,7 +189,7 @@ def _reviewer(session: Session, actor: Actor, call_id: int) -> Reviewer:
 
 def declare_conflict(session: Session, actor: Actor, call_id: int, group_id: int, note: str = "") -> ConflictOfInterest:
     """The reviewer's own declaration that they are tied to a group (利害関係)."""
-    reviewer = _reviewer(session, actor, call_id)
+    reviewer = reviewer_of(session, actor, call_id)
     if session.scalar(sa.select(Declaration.id).where(Declaration.call_id == call_id,
                                                       Declaration.group_id == group_id)) is None:
         raise NotFound("The group has not declared participation in this call.",
@@ -202,7 +205,8 @@ def declare_conflict(session: Session, actor: Actor, call_id: int, group_id: int
     return row
 
 
-def _closed(session: Session, call_id: int, stage: Stage) -> bool:
+def stage_closed(session: Session, call_id: int, stage: Stage) -> bool:
+    """Whether the operator closed this stage of the call's review."""
     return session.scalar(sa.select(StageClosed.id).where(StageClosed.call_id == call_id, StageClosed.stage == stage)) is not None
 
 
@@ -223,25 +227,32 @@ def _marks_problems(table: list[Criterion], marks: list[Mark]) -> list[dict[str,
     return found
 
 
-def score(session: Session, actor: Actor, call_id: int, stage: Stage, group_id: int, marks: list[Mark]) -> list[Score]:
-    """The reviewer's marks on a group's proposal in a stage: every criterion, once."""
-    reviewer = _reviewer(session, actor, call_id)
-    stage = Stage(stage)
-    if _closed(session, call_id, stage):
-        raise Conflict("This stage of the review is closed.", "この審査は締め切られています。")
-    moved = _in_stage(session, call_id, stage)
+def keep_out_if_tied(session: Session, reviewer: Reviewer, group_id: int, declaration: Declaration | None) -> None:
+    """Refuse the reviewer a group's proposal they are tied to: a conflict they declared with the group, or one
+    renkei finds (:func:`affiliated`). Asked whenever a score is given or corrected, so that a conflict declared
+    or found after scoring also stops a correction."""
     if session.scalar(sa.select(ConflictOfInterest.id).where(ConflictOfInterest.reviewer_id == reviewer.id,
                                                              ConflictOfInterest.group_id == group_id)):
         raise NotPermitted("You declared a conflict of interest with this group; you cannot score it.",
                            "この提案グループとの利害関係を申告しているため、採点できません。", action="competition.review")
+    if declaration is not None and affiliated(reviewer, declaration):  # kept out as a declared one is
+        raise NotPermitted("Your organisation is a member of this group (a conflict of interest); you cannot score it.",
+                           "所属団体がこの提案グループの構成員であるため（利害関係）、採点できません。", action="competition.review")
+
+
+def score(session: Session, actor: Actor, call_id: int, stage: Stage, group_id: int, marks: list[Mark]) -> list[Score]:
+    """The reviewer's marks on a group's proposal in a stage: every criterion, once."""
+    reviewer = reviewer_of(session, actor, call_id)
+    stage = Stage(stage)
+    if stage_closed(session, call_id, stage):
+        raise Conflict("This stage of the review is closed.", "この審査は締め切られています。")
+    moved = _in_stage(session, call_id, stage)
     declaration = session.scalars(sa.select(Declaration).where(Declaration.call_id == call_id,
                                                                Declaration.group_id == group_id)).one_or_none()
+    keep_out_if_tied(session, reviewer, group_id, declaration)
     if declaration is None or declaration.withdrawn_at is not None or session.scalar(
             sa.select(Proposal.id).where(Proposal.declaration_id == declaration.id, CURRENT_PROPOSAL)) is None:
         raise NotFound("The group has no proposal in this call.", "このグループの企画提案書はありません。")
-    if affiliated(reviewer, declaration):  # a conflict renkei found: kept out as a declared one is
-        raise NotPermitted("Your organisation is a member of this group (a conflict of interest); you cannot score it.",
-                           "所属団体がこの提案グループの構成員であるため（利害関係）、採点できません。", action="competition.review")
     if stage is Stage.second and declaration.id not in sent_on(session, call_id):
         raise Conflict(f"{declaration.group_name} was not passed on by the first review; it takes no part in the hearing.",
                        f"「{declaration.group_name}」は一次審査を通過していないため、二次審査の対象ではありません。")
@@ -273,14 +284,15 @@ def correct_score(session: Session, actor: Actor, call_id: int, stage: Stage, gr
     """The reviewer corrects their own marks on a group's proposal while the stage is open (issue 59 item 2): every
     criterion given again; each changed score's earlier value kept (competition_score_revision), the act audited
     with the values before and after. Refused once the stage is closed."""
-    reviewer = _reviewer(session, actor, call_id)
+    reviewer = reviewer_of(session, actor, call_id)
     stage = Stage(stage)
-    if _closed(session, call_id, stage):
+    if stage_closed(session, call_id, stage):
         raise Conflict("This stage of the review is closed; its scores are no longer corrected.",
                        "この審査は締め切られているため、採点を修正できません。")
     _in_stage(session, call_id, stage)
     declaration = session.scalars(sa.select(Declaration).where(Declaration.call_id == call_id,
                                                                Declaration.group_id == group_id)).one_or_none()
+    keep_out_if_tied(session, reviewer, group_id, declaration)  # a conflict declared or found since they scored
     rows = list(session.scalars(sa.select(Score).where(
         Score.stage == stage, Score.declaration_id == (declaration.id if declaration else -1),
         Score.reviewer_id == reviewer.id).order_by(Score.id)))
@@ -314,7 +326,7 @@ def correct_score(session: Session, actor: Actor, call_id: int, stage: Stage, gr
 
 def my_scores(session: Session, actor: Actor, call_id: int, stage: Stage) -> list[Score]:
     """The reviewer's own scores (the only ones a reviewer sees before the stage closes)."""
-    reviewer = _reviewer(session, actor, call_id)
+    reviewer = reviewer_of(session, actor, call_id)
     return list(session.scalars(sa.select(Score).where(Score.reviewer_id == reviewer.id, Score.stage == Stage(stage))
                                 .order_by(Score.id)))
 
@@ -341,7 +353,7 @@ def close_stage(session: Session, actor: Actor, call_id: int, stage: Stage, *, r
     authz.authorize(actor, "competition.manage")
     get_call(session, call_id)
     stage = Stage(stage)
-    if _closed(session, call_id, stage):
+    if stage_closed(session, call_id, stage):
         raise Conflict("This stage is already closed.", "この審査はすでに締め切られています。")
     if stage is Stage.first and not stages.has_proposals(session, call_id):
         if not (reason or "").strip():
@@ -363,7 +375,7 @@ def close_without_selection(session: Session, actor: Actor, call_id: int, reason
     authz.authorize(actor, "competition.manage")
     call = get_call(session, call_id)
     stages.move(session, actor, call, "close_unfilled", reason=reason)
-    if _closed(session, call_id, Stage.first):
+    if stage_closed(session, call_id, Stage.first):
         return session.scalars(sa.select(StageClosed).where(StageClosed.call_id == call_id,
                                                             StageClosed.stage == Stage.first)).one()
     return _close(session, actor, call_id, Stage.first)
@@ -410,7 +422,7 @@ def results(session: Session, actor: Actor, call_id: int, stage: Stage) -> list[
     """Totals, averages and ranks of a closed stage (sealed before it closes)."""
     authz.authorize(actor, "competition.read")
     stage = Stage(stage)
-    if not _closed(session, call_id, stage):
+    if not stage_closed(session, call_id, stage):
         raise Conflict("The scores are sealed until this stage of the review closes.", "審査が締め切られるまで採点結果は開示されません。")
     table = criteria(session, call_id)
     first_scored = next((c.id for c in table if c.kind == CriterionKind.score), None)

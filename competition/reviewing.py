@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from competition.models import ACTIVE_DECLARATION, CURRENT_PROPOSAL, Call, Declaration, Document, Proposal, Selection, Stage
 from competition.operations import get_call
-from competition.review import ConflictOfInterest, Reviewer, Score, StageClosed, _reviewer, affiliated
+from competition.review import ConflictOfInterest, Reviewer, Score, StageClosed, affiliated, reviewer_of
 from core import authz
 from core.actor import Actor
 from core.errors import NotFound, NotPermitted
@@ -127,7 +127,7 @@ def _in_stage(session: Session, call_id: int, stage: Stage | None) -> set[int] |
 
 def desk(session: Session, actor: Actor, call_id: int) -> Desk:
     """The reviewer's desk for a call they are assigned to (refused to anyone else)."""
-    reviewer = _reviewer(session, actor, call_id)
+    reviewer = reviewer_of(session, actor, call_id)
     stage = stage_in_progress(session, call_id)
     sent_on = _in_stage(session, call_id, stage)
     conflicts = {c.group_id: c for c in session.scalars(sa.select(ConflictOfInterest)

@@ -220,13 +220,13 @@ class StageBoard:
 
 
 def boards(session: Session, actor: Actor, call_id: int) -> list[StageBoard]:
-    from competition.review import _closed  # the review's own check of a closed stage
+    from competition.review import stage_closed  # the review's own check of a closed stage
 
     authz.authorize(actor, "competition.read")
     groups = dict(session.execute(sa.select(Declaration.id, Declaration.group_id).where(Declaration.call_id == call_id)).all())
     found = []
     for stage in Stage:
-        closed = _closed(session, call_id, stage)
+        closed = stage_closed(session, call_id, stage)
         found.append(StageBoard(stage, STAGE_LABELS[stage][0], closed,
                                 results(session, actor, call_id, stage) if closed else [], _recorded(session, call_id, stage), groups))
     return found

@@ -129,10 +129,15 @@ def enter_review(session: Session, call: Call, now: dt.datetime | None = None) -
     return moved
 
 
-def applicants_may_act(session: Session, call: Call, what_en: str, what_ja: str, now: dt.datetime) -> None:
-    """An applicant's act (a question, a declaration, a proposal): the call open and already opened."""
-    if CallStatus(call.status) is S.draft:
+def require_published(call: Call) -> None:
+    """Refuse an applicant's act on a call not yet published (a question, a declaration, a proposal)."""
+    if call.published_at is None:
         raise Conflict("The call is not published yet.", "この公募はまだ公開されていません。")
+
+
+def applicants_may_act(session: Session, call: Call, what_en: str, what_ja: str, now: dt.datetime) -> None:
+    """An applicant's act (a question, a declaration, a proposal): the call published, open and already opened."""
+    require_published(call)
     require(call, S.open, what_en=what_en, what_ja=what_ja)
     first = opens_at(session, call.id)
     if first is not None and now < first.at:

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from competition import receipts
 from competition.models import (CURRENT_DOCUMENT, DECLARATION_OPTIONAL, DECLARATION_REQUIRED, MAX_UPLOAD_BYTES,
                                 Declaration, Document, DocumentKind, Proposal)
-from competition.operations import (Line, Upload, _deadline, _document, applicant_declaration, current_proposal,
+from competition.operations import (Line, Upload, applicant_declaration, before_deadline, current_proposal, new_document,
                                     take_proposal)
 from competition.files import content_type_of
 from core import audit
@@ -59,7 +59,7 @@ def withdraw_declaration(session: Session, actor: Actor, call_id: int, group_id:
     """The group withdraws its declaration of participation (with its current proposal), before the declaration
     deadline."""
     call, declaration = applicant_declaration(session, actor, call_id, group_id)
-    _deadline(session, call, *DECLARATION_STEP, now)
+    before_deadline(session, call, *DECLARATION_STEP, now)
     moment = utcnow()
     declaration.withdrawn_at, declaration.withdrawn_by = moment, actor.subject
     proposal = current_proposal(session, declaration.id)
@@ -80,7 +80,7 @@ def amend_declaration(session: Session, actor: Actor, call_id: int, group_id: in
     """The group replaces documents of its declaration (one or more kinds; the earlier files kept, marked
     replaced), before the declaration deadline; the new documents."""
     call, declaration = applicant_declaration(session, actor, call_id, group_id)
-    _deadline(session, call, *DECLARATION_STEP, now)
+    before_deadline(session, call, *DECLARATION_STEP, now)
     uploads = list(uploads)
     allowed = {k.value for k in DECLARATION_REQUIRED + DECLARATION_OPTIONAL}
     found = [problem(u.kind, f"{u.kind} is not a document of the declaration.", f"「{u.kind}」は参加表明の書類ではありません。")
@@ -99,7 +99,7 @@ def amend_declaration(session: Session, actor: Actor, call_id: int, group_id: in
     moment = utcnow()
     for d in replaced:
         d.replaced_at = moment
-    documents = [_document(declaration.id, u, actor) for u in uploads]
+    documents = [new_document(declaration.id, u, actor) for u in uploads]
     session.add_all(documents)
     session.flush()
     number = receipts.send(session, call, declaration, "amendment", documents[0].id, moment, documents)
@@ -115,7 +115,7 @@ def withdraw_proposal(session: Session, actor: Actor, call_id: int, group_id: in
     """The group withdraws its current proposal (kept, marked withdrawn), before the proposal deadline; it may
     submit again before the deadline."""
     call, declaration = applicant_declaration(session, actor, call_id, group_id)
-    _deadline(session, call, *PROPOSAL_STEP, now)
+    before_deadline(session, call, *PROPOSAL_STEP, now)
     proposal = current_proposal(session, declaration.id)
     if proposal is None:
         raise Conflict("The group has no proposal to withdraw.", "取り下げる企画提案書がありません。")
@@ -136,7 +136,7 @@ def resubmit_proposal(session: Session, actor: Actor, call_id: int, group_id: in
     """The group's proposal replaced by its next version (the earlier one kept, marked replaced; or, after a
     withdrawal, submitted again), before the proposal deadline; the new version."""
     call, declaration = applicant_declaration(session, actor, call_id, group_id)
-    _deadline(session, call, *PROPOSAL_STEP, now)
+    before_deadline(session, call, *PROPOSAL_STEP, now)
     earlier = current_proposal(session, declaration.id) or session.scalars(  # else the last version withdrawn
         sa.select(Proposal).where(Proposal.declaration_id == declaration.id).order_by(Proposal.version.desc())).first()
     if earlier is None:

@@ -59,6 +59,17 @@ def test_the_public_view_shows_only_published_calls(db, operator):
     assert comp.public_call(db).call.fiscal_year == 2026 and comp.public_call(db).total_points == 200
 
 
+def test_a_call_not_yet_published_takes_no_question_and_no_declaration(db, operator, group):
+    draft = comp.create_call(db, operator, 2025)
+    with pytest.raises(Conflict) as asked:
+        comp.ask(db, REPRESENTATIVE, draft.id, "", now=EARLY)  # said before the empty question is judged
+    with pytest.raises(Conflict) as declared:
+        comp.declare(db, REPRESENTATIVE, draft.id, group.id, DOCS, now=EARLY)
+    assert asked.value.message_ja == declared.value.message_ja == "この公募はまだ公開されていません。"
+    assert db.scalar(sa.select(sa.func.count()).select_from(Declaration)) == 0
+    assert "competition.question.ask" not in _actions(db) and "competition.declare" not in _actions(db)
+
+
 def test_questions_are_answered_and_published_at_once_without_who_asked(db, operator, call, group):
     first = comp.ask(db, REPRESENTATIVE, call.id, "CSV での登録でも要件を満たしますか。", now=EARLY)
     second = comp.ask(db, OTHER_ORG_ADMIN, call.id, "県外企業が代表でもよいですか。", now=EARLY)

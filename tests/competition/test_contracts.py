@@ -16,9 +16,11 @@ from billing import grants
 from billing.schemas import GrantCreate
 from competition import contracts as ct
 from competition import selection as sel
+from competition.operations import representative_codes
 from core.actor import Actor
 from core.audit import AuditRecord
-from core.calendar import JST
+from core.calendar import JST, fiscal_year_of, fiscal_year_start, today_jst
+from core.codes import corporate_number_of_local_government
 from core.errors import Conflict, Invalid, NotPermitted
 from catalogue.models import Access, Dataset, DatasetStatus, Frequency, PersonalInfo
 from tenancy.usage.models import UsageDatasetCall
@@ -178,6 +180,24 @@ def test_only_data_first_published_in_the_period_by_a_member_counts_as_newly_con
     rule = ct.check_data_rule(db, operator, contract.id)
     assert [f.name for f in rule.connected] == ["kumamoto-evacuation"]
     assert rule.used == [] and rule.kinds == ["evacuation_space"] and not rule.met  # one kind only
+
+
+def test_the_demo_sample_catalogue_is_not_newly_connected_by_a_sample_project(db, operator, tenant_factory):
+    """The demo's sample catalogue stands for one already on the platform: a project of the demo's call (whose
+    contract period lies in this fiscal year; 熊本市 and 八代市 represent two of its sample groups) provides some
+    of it but claims none of it as newly connected."""
+    from catalogue.sample import load_sample_datasets
+
+    for code in ("430005", "431001", "432024"):
+        tenant_factory(code)
+    load_sample_datasets(db, operator)
+    codes = sorted(representative_codes(corporate_number_of_local_government("431001"))
+                   | representative_codes(corporate_number_of_local_government("432024")))
+    provided = list(db.scalars(sa.select(Dataset.name).where(Dataset.provider_code.in_(codes),
+                                                             Dataset.status == DatasetStatus.published)))
+    assert len(provided) >= 5  # the group's members do provide sample datasets
+    year = fiscal_year_of(today_jst())
+    assert list(db.scalars(ct.newly_connected(codes, fiscal_year_start(year), fiscal_year_start(year + 1)))) == []
 
 
 def test_personal_data_does_not_count_as_a_kind(db, operator, call, chosen):

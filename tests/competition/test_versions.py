@@ -16,6 +16,7 @@ from competition import review as rv
 from competition import reviewing, versions
 from competition.models import Document, Proposal, ScoreRevision
 from competition.operations import DeadlinePassed
+from core.actor import Actor
 from core.audit import AuditRecord
 from core.errors import Conflict, NotFound, NotPermitted
 from core.lifecycle import IllegalMove
@@ -182,6 +183,28 @@ def test_a_reviewer_corrects_a_score_while_the_stage_is_open_and_not_after(db, o
         rv.correct_score(db, _reviewer(1), call.id, "first", group.id, _marks(db, call.id, [100, 60, 10, 10]))
     assert "締め切られているため、採点を修正できません" in closed.value.message_ja
     assert [r.points for r in db.scalars(sa.select(ScoreRevision))] == [80]
+
+
+def test_a_reviewer_tied_to_the_group_since_scoring_cannot_correct_the_score(db, operator, declared):
+    call, group = declared
+    comp.submit_proposal(db, REPRESENTATIVE, call.id, group.id, comp.Upload("proposal", "p.pdf", FIRST), LINES,
+                         4_000_000, now=EARLY)
+    assign(db, operator, call.id, _reviewer(1), _reviewer(2))
+    for n in (1, 2):
+        rv.score(db, _reviewer(n), call.id, "first", group.id, _marks(db, call.id, [80, 60, 10, 10]))
+    rv.declare_conflict(db, _reviewer(1), call.id, group.id, "構成員の役員を兼ねている")  # declared after scoring
+    with pytest.raises(NotPermitted) as declared_refused:
+        rv.correct_score(db, _reviewer(1), call.id, "first", group.id, _marks(db, call.id, [70, 60, 10, 10]))
+    assert "利害関係を申告しているため、採点できません" in declared_refused.value.message_ja
+    # a conflict renkei finds (the reviewer's organisation, 熊本市, is a member of the group) is asked alike
+    city = Actor(issuer="urn:test", subject="reviewer-city", name="熊本 市子", roles=frozenset({"municipal-staff"}),
+                 tenant_codes=frozenset({"431001"}))
+    assign(db, operator, call.id, city)
+    with pytest.raises(NotPermitted) as found_refused:
+        rv.correct_score(db, city, call.id, "first", group.id, _marks(db, call.id, [70, 60, 10, 10]))
+    assert "所属団体がこの提案グループの構成員であるため（利害関係）" in found_refused.value.message_ja
+    assert db.scalar(sa.select(sa.func.count()).select_from(ScoreRevision)) == 0
+    assert _actions(db, "competition.score.correct") == []
 
 
 def test_the_representative_withdraws_the_proposal_from_the_page_after_confirming_and_resubmits(client, db, operator,
