@@ -1,7 +1,7 @@
 """Account review pages (年度のアカウント棚卸し, issue 57 item 6): the operator's overview of which municipalities'
 reviews are done this fiscal year, and one municipality's review, where its admin decides for each person
 (kept, disabled, handed over) and attests it done. The rules are service.account_reviews'; disabling and
-handing over ask first. Keycloak is read through the users page's directory (admin/views/users.py)."""
+handing over ask first."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from flask_admin import expose
 from flask_babel import gettext, lazy_gettext as _l
 
 from admin.extensions import db
+from admin.identity import identity_directory
 from admin.i18n import format_date, format_fiscal_year
 from admin.views import labels
-from admin.views import users as users_page
 from admin.views.base import SecureView, confirm_first, post_action
 from core import authz
 from core.errors import DomainError
@@ -58,7 +58,7 @@ class AccountReviewsView(SecureView):
             days, days_error = reviews.UNUSED_DAYS, error.problems[0]["message_ja" if self._ja() else "message_en"]
         review, rows, error = None, [], None
         try:
-            review, rows = reviews.rows(db.session, g.actor, users_page.identity_directory(), code, fiscal_year, days)
+            review, rows = reviews.rows(db.session, g.actor, identity_directory(), code, fiscal_year, days)
         except DomainError as failure:
             error = failure
         colleagues = [r.account for r in rows if r.account.enabled]
@@ -96,7 +96,7 @@ class AccountReviewsView(SecureView):
             if asked is not None:
                 return asked
         fiscal_year = reviews.current_fiscal_year()
-        return post_action(lambda: reviews.decide(db.session, g.actor, users_page.identity_directory(), code,
+        return post_action(lambda: reviews.decide(db.session, g.actor, identity_directory(), code,
                                                   fiscal_year, user_id, decision, successor),
                            back=back, saved=gettext("The decision was recorded."))
 
@@ -115,7 +115,7 @@ class AccountReviewsView(SecureView):
             days = reviews.unused_days(request.form.get("days"))
         except DomainError:
             days = reviews.UNUSED_DAYS
-        return post_action(lambda: reviews.attest(db.session, g.actor, users_page.identity_directory(), code,
+        return post_action(lambda: reviews.attest(db.session, g.actor, identity_directory(), code,
                                                   fiscal_year, days),
                            back=back, saved=gettext("The account review was attested done."))
 

@@ -16,12 +16,12 @@ CSRF = "review-csrf"
 
 @pytest.fixture
 def site(app, db, tenant_factory, monkeypatch):
-    import admin.views.users
+    import admin.views.account_reviews
 
     tenant_factory(KUMAMOTO)
     directory = Directory(person("admin-kumamoto", "municipal-admin"), person("leaver", "municipal-admin"),
                           person("colleague", "municipal-staff"))
-    monkeypatch.setattr(admin.views.users, "identity_directory", lambda: directory)
+    monkeypatch.setattr(admin.views.account_reviews, "identity_directory", lambda: directory)
     signed_in(db, "admin-kumamoto", utcnow() - dt.timedelta(days=1))
     signed_in(db, "colleague", utcnow() - dt.timedelta(days=3))
     db.commit()
