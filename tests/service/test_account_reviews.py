@@ -23,6 +23,7 @@ from tenancy.identity.keycloak import Account
 KUMAMOTO = "431001"
 NOW = dt.datetime(2026, 4, 10, 3, 0, tzinfo=dt.timezone.utc)
 FY = 2026
+OPERATOR_ACTOR = Actor("urn:test", "operator-1", "県 運営者", frozenset({"platform-operator"}))
 ADMIN = Actor("urn:test", "admin-kumamoto", "熊本 管理者", frozenset({"municipal-admin"}), frozenset({KUMAMOTO}))
 
 
@@ -133,3 +134,27 @@ def test_another_municipalitys_admin_and_the_operator_cannot_decide_for_kumamoto
     with pytest.raises(NotPermitted):
         reviews.start_for_all(db, ADMIN, FY)
     assert kumamoto.people["never"].enabled
+
+
+@pytest.mark.keycloak
+def test_the_review_disables_and_hands_over_through_keycloak(db, tenant_factory, user_factory, directory):
+    code = "435139"  # no other test module's tenant: its people are changed in Keycloak here
+    tenant_factory(code)
+    admin, _ = user_factory(("municipal-admin",), code, fresh=True)
+    leaver, _ = user_factory(("municipal-admin",), code, fresh=True)
+    colleague, _ = user_factory(("municipal-staff",), code, fresh=True)
+    unused, _ = user_factory(("municipal-staff",), code, fresh=True)
+    actor = Actor("urn:test", admin.id, "管理者", frozenset({"municipal-admin"}), frozenset({code}))
+    signed_in(db, admin.id, NOW)
+    reviews.start_review(db, actor, code, FY)
+    _, found = reviews.rows(db, actor, directory, code, FY, 90, NOW)
+    assert {row.account.id for row in found if row.unused} >= {leaver.id, colleague.id, unused.id}
+    assert admin.id not in {row.account.id for row in found if row.unused}
+    reviews.decide(db, actor, directory, code, FY, unused.id, reviews.DISABLED)
+    reviews.decide(db, actor, directory, code, FY, leaver.id, reviews.HANDED_OVER, successor_id=colleague.id)
+    reviews.decide(db, actor, directory, code, FY, colleague.id, reviews.KEPT)
+    reviews.attest(db, actor, directory, code, FY, now=NOW)
+    assert directory.account(unused.id).enabled is False
+    assert "municipal-admin" in directory.account(colleague.id).roles
+    assert "municipal-admin" not in directory.account(leaver.id).roles
+    assert next(s for s in reviews.overview(db, OPERATOR_ACTOR, FY) if s.code == code).done
