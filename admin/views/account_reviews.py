@@ -11,7 +11,7 @@ from flask_babel import gettext, lazy_gettext as _l
 
 from admin.extensions import db
 from admin.identity import identity_directory
-from admin.i18n import format_date, format_fiscal_year
+from admin.i18n import current_language, format_date, format_fiscal_year
 from admin.views import labels
 from admin.views.base import SecureView, confirm_first, post_action
 from core import authz
@@ -55,7 +55,7 @@ class AccountReviewsView(SecureView):
         try:
             days = reviews.unused_days(days_text)
         except DomainError as error:
-            days, days_error = reviews.UNUSED_DAYS, error.problems[0]["message_ja" if self._ja() else "message_en"]
+            days, days_error = reviews.UNUSED_DAYS, error.problems[0]["message_ja" if current_language() == "ja" else "message_en"]
         review, rows, error = None, [], None
         try:
             review, rows = reviews.rows(db.session, g.actor, identity_directory(), code, fiscal_year, days)
@@ -69,11 +69,6 @@ class AccountReviewsView(SecureView):
                            decision_labels=reviews.DECISION_LABELS_JA, admin_role=authz.MUNICIPAL_ADMIN,
                            can_start=authz.allowed(g.actor, "account_review.start", code),
                            can_decide=authz.allowed(g.actor, "account_review.attest", code))
-
-    @staticmethod
-    def _ja() -> bool:
-        from admin.i18n import current_language
-        return current_language() == "ja"
 
     @expose("/<code>/start", methods=("POST",))
     def start(self, code):
