@@ -17,7 +17,7 @@ from core.search import Hit
 # (key, label, endpoints in menu order)
 SECTIONS: tuple[tuple[str, object, tuple[str, ...]], ...] = (
     ("tenancy", _l("Municipalities and people"),
-     ("tenants", "onboarding", "tenant_import", "users", "clients")),
+     ("tenants", "onboarding", "tenant_import", "users", "account_reviews", "clients")),
     ("members", _l("Members and secretariat"),
      ("members", "member_import", "member_report", "member_checklist", "project_groups", "community_groups", "inquiries",
       "events", "my_events", "progress", "competition", "competition_entry",

@@ -193,6 +193,11 @@ POLICY: dict[str, dict[str, Scope]] = {
     "meeting.read": _DESK_READ,
     "meeting.manage": _DESK,
     "meeting.approve": {OPERATOR: "all"},  # the prefecture inspects: never the minutes' writer, nor the contractor
+    # the yearly account review (service/account_reviews.py, issue 57 item 6): the operator starts it for every
+    # municipality and sees which are done; the municipal admin decides for their own people and attests it
+    "account_review.read": {OPERATOR: "all", AUDITOR: "all", MUNICIPAL_ADMIN: "own"},
+    "account_review.start": {OPERATOR: "all", MUNICIPAL_ADMIN: "own"},
+    "account_review.attest": {MUNICIPAL_ADMIN: "own"},
 }
 
 ACTION_LABELS_JA = {
@@ -295,6 +300,9 @@ ACTION_LABELS_JA = {
     "meeting.read": "会議・議事録の閲覧",
     "meeting.manage": "会議の登録・議事録の作成と公開",
     "meeting.approve": "議事録の承認（作成者以外）",
+    "account_review.read": "年度のアカウント棚卸しの閲覧",
+    "account_review.start": "年度のアカウント棚卸しの開始",
+    "account_review.attest": "アカウント棚卸しの判断の記録と完了の確認",
 }
 
 

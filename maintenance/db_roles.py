@@ -185,6 +185,10 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "resident_representation": ("UPDATE (ended_at, ended_by, ended_reason)",),
     # a one-time link code is used once (the portal marks it, with who used it)
     "resident_link_code": ("UPDATE (used_at, resident_id)",),
+    # the yearly account review (service.account_reviews): attested once; a person's decision may be changed
+    # until then (the entry's row written again)
+    "account_review": ("UPDATE (attested_at, attested_by)",),
+    "account_review_entry": ("UPDATE (username, decision, successor_id, last_sign_in, decided_at, decided_by)",),
     # groups (secretariat.groups): the target is a setting; a member leaves a group. Meetings
     # (governance.meetings): the minutes are written, approved and published under the meeting's row lock; a
     # meeting whose minutes are not approved is corrected (its attendees and agenda rows replaced)

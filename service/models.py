@@ -195,3 +195,38 @@ class SignInEvent(SQLModel, table=True):
     day: dt.date = Field(index=True)  # the Japan-time day
     client_id: str = Field(default="", max_length=255)
     user_id: str = Field(default="", max_length=64)
+
+
+class AccountReview(SQLModel, table=True):
+    """A tenant's yearly review of its accounts (issue 57 item 6, 年度のアカウント棚卸し): started for a fiscal
+    year by the operator (every municipality) or the municipal admin (theirs), attested done by the admin
+    (:mod:`service.account_reviews`)."""
+
+    __tablename__ = "account_review"
+    __table_args__ = (sa.UniqueConstraint("tenant_code", "fiscal_year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_code: str = Field(max_length=6, index=True)
+    fiscal_year: int = Field(index=True)
+    started_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    started_by: str = Field(default="", max_length=255)
+    attested_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    attested_by: str = Field(default="", max_length=255)
+
+
+class AccountReviewEntry(SQLModel, table=True):
+    """What the review decided for one person: kept, disabled, or handed over (their municipal-admin role
+    given to ``successor_id``, a colleague of the same tenant). The person's name as it was then."""
+
+    __tablename__ = "account_review_entry"
+    __table_args__ = (sa.UniqueConstraint("review_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: int = Field(foreign_key="account_review.id", index=True)
+    user_id: str = Field(max_length=64)
+    username: str = Field(default="", max_length=255)
+    decision: str = Field(max_length=16)  # kept / disabled / handed_over
+    successor_id: str = Field(default="", max_length=64)
+    last_sign_in: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    decided_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    decided_by: str = Field(default="", max_length=255)

@@ -261,7 +261,7 @@ def more_rows(db) -> dict:
 def fuzzed_site(app, db, monkeypatch):
     import admin.identity
 
-    for module in ("api_clients", "competition_review", "members", "onboarding", "search", "users"):
+    for module in ("account_reviews", "api_clients", "competition_review", "members", "onboarding", "search", "users"):
         monkeypatch.setattr(sys.modules[f"admin.views.{module}"], "identity_directory", NobodyInKeycloak)
     monkeypatch.setattr(admin.identity, "secretariat_people", dict)
     monkeypatch.setitem(app.config, "RENKEI_PUBLIC_FORM_HOURLY_LIMIT", 100_000)

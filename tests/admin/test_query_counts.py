@@ -249,9 +249,11 @@ def count_queries(app, roles, tenants, pages: dict[str, str]) -> dict[str, tuple
 
 def test_every_page_and_download_runs_as_many_queries_for_200_tenants_as_for_20(app, db, monkeypatch):
     import admin.identity
+    import admin.views.account_reviews
     import admin.views.users
 
     monkeypatch.setattr(admin.views.users, "identity_directory", FakeDirectory)
+    monkeypatch.setattr(admin.views.account_reviews, "identity_directory", FakeDirectory)
     monkeypatch.setattr(admin.identity, "secretariat_people", dict)  # the secretariat's people: nobody, and no Keycloak
     counts = {}
     for size in (20, 200):
