@@ -23,6 +23,7 @@ from core import audit, authz
 from core.actor import Actor
 from core.calendar import fiscal_year_of
 from core.db import utcnow
+from core.labelled import LabelledEnum
 from core.errors import Conflict, Invalid, NotFound, NotPermitted, problem
 from service.models import AccountReview, AccountReviewEntry, SignInEvent
 from tenancy.identity import operations as identity
@@ -31,9 +32,18 @@ from tenancy.registry.models import Tenant, TenantStatus
 
 UNUSED_DAYS = 90
 MAX_UNUSED_DAYS = 3660
-KEPT, DISABLED, HANDED_OVER = "kept", "disabled", "handed_over"
-DECISIONS = (KEPT, DISABLED, HANDED_OVER)
-DECISION_LABELS_JA = {KEPT: "継続", DISABLED: "無効化", HANDED_OVER: "引継ぎ（管理者の役割を後任へ）"}
+
+
+class Decision(LabelledEnum):
+    """What the municipal admin decided for an account, with its words."""
+
+    kept = "kept", "継続", "Kept"
+    disabled = "disabled", "無効化", "Disabled"
+    handed_over = "handed_over", "引継ぎ（管理者の役割を後任へ）", "Handed over (the admin role to a successor)"
+
+
+KEPT, DISABLED, HANDED_OVER = Decision.kept, Decision.disabled, Decision.handed_over
+DECISIONS = tuple(Decision)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -66,7 +66,7 @@ class AccountReviewsView(SecureView):
                            days=days_text if days_error else days, days_error=days_error, fiscal_year=fiscal_year,
                            fiscal_label=format_fiscal_year, format_date=format_date, colleagues=colleagues,
                            tenant_label=labels.tenant_label, role_label=labels.role_label,
-                           decision_labels=reviews.DECISION_LABELS_JA, admin_role=authz.MUNICIPAL_ADMIN,
+                           decisions=reviews.Decision, admin_role=authz.MUNICIPAL_ADMIN,
                            can_start=authz.allowed(g.actor, "account_review.start", code),
                            can_decide=authz.allowed(g.actor, "account_review.attest", code))
 

@@ -48,7 +48,10 @@ def test_kumamotos_admin_disables_hands_over_and_attests_and_the_operator_sees_i
     assert done.status_code == 302
     assert "municipal-admin" in site.people["colleague"].roles and "municipal-admin" not in site.people["leaver"].roles
     admin.post(f"/admin/account-reviews/{KUMAMOTO}/attest", data={"csrf_token": CSRF, "confirmed": "1"})
-    assert "完了を確認しました" in text_of(admin.get(f"/admin/account-reviews/{KUMAMOTO}"))
+    reviewed = text_of(admin.get(f"/admin/account-reviews/{KUMAMOTO}"))
+    assert "完了を確認しました" in reviewed and "引継ぎ（管理者の役割を後任へ）" in reviewed
+    in_english = text_of(admin.get(f"/admin/account-reviews/{KUMAMOTO}?lang=en"))
+    assert "Handed over (the admin role to a successor)" in in_english and "handed_over" not in in_english
     operator = app.test_client()
     sign_in(operator)
     overview = text_of(operator.get("/admin/account-reviews/"))
