@@ -116,3 +116,21 @@ def test_the_adviser_is_kept_with_field_errors_and_audited_with_before_and_after
     with pytest.raises(Invalid):  # an inactive adviser takes no booking
         _book(db, adviser)
     assert adv.list_advisers(db, OUR_ADMIN) == []
+
+
+def test_the_api_books_refuses_a_taken_slot_in_both_languages_and_records_the_outcome(open_api, db):
+    _member(db, OURS)
+    db.commit()
+    created = open_api.post("/api/v1/advisers", json={"name": "山田 太郎", "fields": "データ連携", "monthly_hours": 2})
+    assert created.status_code == 201, created.get_json()
+    body = {"adviser_id": created.get_json()["id"], "member_number": OURS, "starts_at": "2026-06-10T10:00:00",
+            "hours": 1, "topic": "API の使い方"}
+    booked = open_api.post("/api/v1/consultations", json=body)
+    assert booked.status_code == 201 and booked.get_json()["starts_at"].startswith("2026-06-10T10:00:00+09:00")
+    taken = open_api.post("/api/v1/consultations", json=body)
+    assert taken.status_code == 409 and taken.content_type == "application/problem+json"
+    assert "別の相談" in taken.get_json()["detail_ja"] and "another consultation" in taken.get_json()["detail_en"]
+    recorded = open_api.post(f"/api/v1/consultations/{booked.get_json()['id']}/record",
+                             json={"held": True, "outcome": "認証の手順を説明。"})
+    assert recorded.get_json()["status_ja"] == "実施済み"
+    assert "/api/v1/consultations" in open_api.get("/api/v1/openapi.json").get_json()["paths"]
