@@ -134,3 +134,29 @@ def test_the_api_books_refuses_a_taken_slot_in_both_languages_and_records_the_ou
                              json={"held": True, "outcome": "認証の手順を説明。"})
     assert recorded.get_json()["status_ja"] == "実施済み"
     assert "/api/v1/consultations" in open_api.get("/api/v1/openapi.json").get_json()["paths"]
+
+
+def test_the_page_keeps_what_was_typed_beside_a_refusal_and_asks_before_recording(client, db):
+    from tests.conftest import sign_in
+    csrf = "a" * 32
+    _member(db, OURS)
+    db.commit()
+    sign_in(client, csrf=csrf)
+    added = client.post("/admin/advisers/advisers", data={"csrf_token": csrf, "name": "山田 太郎", "fields": "データ連携",
+                                                          "monthly_hours": "2", "active": "y"})
+    assert added.status_code == 302
+    [adviser] = adv.list_advisers(db, OPERATOR)
+    form = {"csrf_token": csrf, "adviser_id": str(adviser.id), "member_number": OURS, "starts_at": "2026-06-10T10:00",
+            "hours": "3", "topic": "統計データの公開"}
+    refused = client.post("/admin/advisers/consultations", data=form)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "その月の残りは 2 時間です" in html and 'value="統計データの公開"' in html
+    assert client.post("/admin/advisers/consultations", data={**form, "hours": "2"}).status_code == 302
+    [booked] = adv.consultations(db, OPERATOR)
+    record = {"csrf_token": csrf, "held": "1", "outcome": "公開範囲を整理"}
+    asked = client.post(f"/admin/advisers/consultations/{booked.id}/record", data=record)
+    assert "後から変更できません" in asked.get_data(as_text=True) and booked.status is adv.ConsultationStatus.booked
+    client.post(f"/admin/advisers/consultations/{booked.id}/record", data={**record, "confirmed": "1"})
+    db.expire_all()
+    assert db.get(adv.Consultation, booked.id).status is adv.ConsultationStatus.held
+    assert "公開範囲を整理" in client.get("/admin/advisers/").get_data(as_text=True)
