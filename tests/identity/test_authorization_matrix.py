@@ -312,6 +312,14 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/progress/issues"): Rule(DESK, lambda: {"title": "matrix", "owner": "not-a-person"}),
     ("PATCH", "/api/v1/progress/issues/{issue_id}"): Rule(DESK, lambda: {"status": "in_progress"}),
     ("GET", "/api/v1/progress/report"): Rule(DESK_READ),
+    # advisers (secretariat/advisers.py): the desk keeps them; a member's admin books for their own member only
+    ("GET", "/api/v1/advisers"): Rule({**DESK_READ, "org-admin": "any"}),
+    ("POST", "/api/v1/advisers"): Rule(DESK, lambda: {"name": "matrix", "fields": "matrix", "monthly_hours": 1}),
+    ("PUT", "/api/v1/advisers/{adviser_id}"): Rule(DESK, lambda: {"name": "matrix", "fields": "matrix", "monthly_hours": 1}),
+    ("GET", "/api/v1/consultations"): Rule(DESK_READ),
+    ("POST", "/api/v1/consultations"): Rule(DESK, lambda: {  # another member's number: their admin is refused
+        "adviser_id": 1, "member_number": "9999999999999", "starts_at": "2030-06-10T10:00:00", "hours": 1, "topic": "matrix"}),
+    ("POST", "/api/v1/consultations/{consultation_id}/record"): Rule(DESK, lambda: {"held": True, "outcome": "matrix"}),
     ("GET", "/api/v1/project-groups"): Rule({"operator": "any", "auditor": "any"}),
     ("POST", "/api/v1/project-groups"): Rule(OPERATE, lambda: {
         "name": f"matrix-{uuid.uuid4().hex[:6]}", "representative": "7000012050002", "members": ["7000012050002"]}),
