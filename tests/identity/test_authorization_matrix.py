@@ -553,7 +553,7 @@ DECISIONS = {("POST", "/api/v1/gateway/check")}
 NOT_BY_BEARER = {("GET", "/api/v1/gateway/auth")}  # refused with 401: a bearer token is not its credential
 
 # placeholders for path parameters other than the tenant code and user id
-PATH_VALUES = {"{checklist}": "screening", "{item}": "no_antisocial_ties", "{plan}": "small", "{item_id}": "1",
+PATH_VALUES = {"{adviser_id}": "1", "{consultation_id}": "1", "{checklist}": "screening", "{item}": "no_antisocial_ties", "{plan}": "small", "{item_id}": "1",
                "{policy_id}": "1", "{run_id}": "1", "{fiscal_year}": "2025", "{document}": "joint_use_agreement",
                "{number}": "1", "{proposal_id}": "1", "{client_id}": "1", "{request_id}": "1",
                "{corporate_number}": "8000012050001", "{group_id}": "1", "{change_id}": "1",
@@ -573,6 +573,7 @@ INVALID_BODY = {"renkei_not_a_field": [1]}
 # refused here only because the body or the row names another party than the caller's own: these roles may call
 # the operation for their own tenant or organisation, so its body's rules are theirs to know (422 is fine)
 OWN_PARTY_IN_BODY_OR_ROW = {
+    ("POST", "/api/v1/consultations", "org-admin"),  # the member is named in the body
     ("POST", "/api/v1/members/{corporate_number}/withdraw", "org-admin"),
     ("PUT", "/api/v1/members/{corporate_number}/details", "org-admin"),
     ("PATCH", "/api/v1/api-clients/{client_id}", "municipal-admin"),
