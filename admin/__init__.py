@@ -42,6 +42,7 @@ def _import_models() -> None:
     import competition.selection  # noqa: F401
     import competition.contracts  # noqa: F401
     import secretariat.progress  # noqa: F401
+    import secretariat.advisers  # noqa: F401
     import residents.models  # noqa: F401
     import secretariat.groups  # noqa: F401
     import governance.meetings  # noqa: F401
@@ -49,14 +50,14 @@ def _import_models() -> None:
 
 def _api_blueprints():
     """Every API blueprint, listed explicitly."""
-    from admin.api import (bank, billing, clients, consent, dataset_lists, datasets, events, gateway, governance, incidents,
+    from admin.api import (advisers, bank, billing, clients, consent, dataset_lists, datasets, events, gateway, governance, incidents,
                            inquiries, letters, meetings, member_desk, members, onboarding, progress, reports, residents,
                            retention, search, service, tenants, usage, users)
     from admin.api import competition
 
     return [module.bp for module in (tenants, users, onboarding, billing, bank, letters, usage, governance, members, member_desk,
                                      clients, gateway, datasets, dataset_lists, consent, reports, retention, search, service,
-                                     incidents, inquiries, events, progress, competition, residents, meetings)]
+                                     incidents, inquiries, events, progress, competition, residents, meetings, advisers)]
 
 
 def _logging(app) -> None:

@@ -167,6 +167,10 @@ POLICY: dict[str, dict[str, Scope]] = {
     "progress.read": _DESK_READ,
     "progress.manage": _DESK,
     "progress.report": _DESK_READ,
+    # advisers and members' consultations with them (secretariat/advisers.py)
+    "adviser.read": _DESK_READ,
+    "adviser.manage": _DESK,
+    "adviser.book": {**_DESK, ORG_ADMIN: "own"},
     # the residents' side (residents/, issue 42): the municipality is the controller of its residents'
     # data, so only its own residents' desk sees them; the operator rotates the key and sees no one
     "resident.enrol": {RESIDENT_DESK: "own"},
@@ -281,6 +285,9 @@ ACTION_LABELS_JA = {
     "progress.read": "年間予定・課題の閲覧",
     "progress.manage": "年間予定・課題の管理",
     "progress.report": "進捗・課題管理報告書の作成",
+    "adviser.read": "アドバイザー・相談の閲覧",
+    "adviser.manage": "アドバイザーの管理・相談結果の記録",
+    "adviser.book": "アドバイザー相談の予約",
     "resident.enrol": "住民の登録（共通IDの発行）",
     "resident.read": "住民の検索・閲覧（理由を記録）",
     "resident.figures": "住民に関する集計（少数秘匿）",

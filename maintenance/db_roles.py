@@ -165,6 +165,9 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     # status and resolution (secretariat.progress)
     "secretariat_work_item": ("UPDATE (title, due_on, fiscal_year, owner_subject, owner_name, status, done_on)",),
     "secretariat_issue": ("UPDATE (owner_subject, owner_name, status, resolution, resolved_on)",),
+    # advisers (secretariat/advisers.py): kept by the secretariat; a consultation is recorded once
+    "secretariat_adviser": ("UPDATE (name, fields, monthly_hours, active)",),
+    "secretariat_consultation": ("UPDATE (status, outcome, recorded_by, recorded_at)",),
     # the residents' side (residents/, issue 42): a review decided issues the ID or marks the duplicate, and
     # the key rotation writes every item and hash again; the provider's identifier moves to the person it is
     # recovery (residents.recovery): a merged resident points at the survivor, its links move there, a wrong

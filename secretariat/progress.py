@@ -43,6 +43,7 @@ from core.labelled import LabelledEnum, labels
 from core.lifecycle import Lifecycle, Move
 from core.report_document import Section
 from core.validation import text_field_problem
+from secretariat import advisers
 from secretariat.member_report import MEDIA_TYPES, Period, parse_period
 from tenancy.registry.prefecture import consortium_name
 
@@ -350,6 +351,7 @@ class MonthlyReport:
     open_issues: list[Issue]    # raised by the month's end, not resolved by then
     raised: list[Issue]         # raised in the month
     resolved: list[Issue]       # resolved in the month
+    consultations: advisers.Held = advisers.Held(0, 0)  # members' consultations with advisers held in the month
 
 
 def parse_month(text: str) -> Period:
@@ -387,7 +389,8 @@ def build_report(session: Session, actor: Actor, period: Period, *, now: dt.date
         generated_on=today, through=through, done=done, late=late,
         open_issues=[i for i in every if i.resolved_on is None or i.resolved_on > period.end],
         raised=[i for i in every if _within(i.raised_on, period.start, period.end)],
-        resolved=[i for i in every if _within(i.resolved_on, period.start, period.end)])
+        resolved=[i for i in every if _within(i.resolved_on, period.start, period.end)],
+        consultations=advisers.consultations_held(session, period.start, period.end))
 
 
 def _item_rows(items: Iterable[WorkItem], *, with_done: bool) -> tuple[tuple[Any, ...], ...]:
@@ -406,7 +409,8 @@ def sections(report: MonthlyReport) -> list[Section]:
                ("当月に完了した作業項目", f"{len(report.done):,}"),
                ("遅延している作業項目", f"{len(report.late):,}（{report.through.isoformat()} までが期限で未完了）"),
                ("月末時点で未解決の課題", f"{len(report.open_issues):,}"),
-               ("当月に提起された課題", f"{len(report.raised):,}"), ("当月に解決した課題", f"{len(report.resolved):,}"))
+               ("当月に提起された課題", f"{len(report.raised):,}"), ("当月に解決した課題", f"{len(report.resolved):,}"),
+               ("当月に実施したアドバイザー相談", f"{report.consultations.consultations:,} 件（{report.consultations.hours:,} 時間）"))
     item_headers = ("番号", "作業項目", "期限", "担当者", "状況")
     issue_headers = ("番号", "課題", "提起日", "提起者", "担当者", "状況", "対応結果")
     return [

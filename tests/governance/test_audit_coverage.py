@@ -194,6 +194,43 @@ def work_item(ctx: Ctx) -> int:
     return row.id
 
 
+def adviser(ctx: Ctx) -> int:
+    """An adviser of 4 hours a month (issue 58 item 6); its id."""
+    from secretariat import advisers
+
+    row = advisers.create_adviser(ctx.db, ctx.operator, advisers.AdviserDraft("監査 網羅", "データ連携", 4))
+    ctx.db.commit()
+    return row.id
+
+
+def adviser_member(ctx: Ctx) -> str:
+    """The approved member 7000012050002, applied for if not there yet; its number."""
+    from tenancy.members import operations as members
+    from tenancy.members.models import MemberStatus, Organisation
+
+    number = "7000012050002"
+    if ctx.db.scalar(sa.select(Organisation).where(Organisation.corporate_number == number)) is None:
+        members.apply(ctx.db, members.Application(number, "監査網羅株式会社", "company", "熊本県", "代表", "担当",
+                                                  "coverage@example.jp"), confirm_url=lambda token: f"http://t/{token}")
+    ctx.db.scalar(sa.select(Organisation).where(Organisation.corporate_number == number)).status = MemberStatus.approved
+    ctx.db.commit()
+    return number
+
+
+def consultation(ctx: Ctx) -> int:
+    """A consultation booked for the approved member 7000012050002 (issue 58 item 6); its id."""
+    import datetime as dt
+
+    from core.calendar import JST
+    from secretariat import advisers
+
+    adviser_member(ctx)
+    row = advisers.book(ctx.db, ctx.operator, advisers.Booking(adviser(ctx), "7000012050002",
+                                                               dt.datetime(2030, 6, 10, 10, tzinfo=JST), 1, "監査網羅"))
+    ctx.db.commit()
+    return row.id
+
+
 def issue(ctx: Ctx) -> int:
     """An open issue (issue 40 item 7) owned by the operator; its id."""
     from secretariat import progress
@@ -1191,6 +1228,22 @@ TABLE: dict[tuple[str, str], Entry] = {
         success=lambda c: op(c, "POST", f"/api/v1/project-groups/{project_group(c)}/dissolve", {"reason": "事業終了"}),
         refused=lambda c: op(c, "POST", f"/api/v1/project-groups/{project_group(c)}/dissolve", {"reason": "   "})),
     # the secretariat's desk (issue 40 items 3-4)
+    ("POST", "/api/v1/advisers"): Entry(
+        success=lambda c: op(c, "POST", "/api/v1/advisers", {"name": "監査 網羅", "fields": "統計", "monthly_hours": 2}),
+        refused=lambda c: op(c, "POST", "/api/v1/advisers", {"name": "監査 網羅", "fields": "統計", "monthly_hours": 0})),
+    ("PUT", "/api/v1/advisers/{adviser_id}"): Entry(
+        success=lambda c: op(c, "PUT", f"/api/v1/advisers/{adviser(c)}", {"name": "監査 網羅", "fields": "統計", "monthly_hours": 3}),
+        refused=lambda c: op(c, "PUT", "/api/v1/advisers/999999", {"name": "監査 網羅", "fields": "統計", "monthly_hours": 3})),
+    ("POST", "/api/v1/consultations"): Entry(
+        success=lambda c: op(c, "POST", "/api/v1/consultations", {"adviser_id": adviser(c), "member_number": adviser_member(c),
+                                                                  "starts_at": "2030-07-01T10:00:00", "hours": 1,
+                                                                  "topic": "監査網羅"}),
+        refused=lambda c: op(c, "POST", "/api/v1/consultations", {"adviser_id": adviser(c), "member_number": "7000012050002",
+                                                                  "starts_at": "2030-07-01T10:00:00", "hours": 5,
+                                                                  "topic": "監査網羅"})),
+    ("POST", "/api/v1/consultations/{consultation_id}/record"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/consultations/{consultation(c)}/record", {"held": True, "outcome": "助言"}),
+        refused=lambda c: op(c, "POST", f"/api/v1/consultations/{consultation(c)}/record", {"held": True, "outcome": " "})),
     ("POST", "/api/v1/progress/items"): Entry(
         success=lambda c: op(c, "POST", "/api/v1/progress/items", {"title": "監査網羅", "due_on": "2030-06-01",
                                                                    "owner": secretary(c)}),

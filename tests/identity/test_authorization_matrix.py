@@ -312,6 +312,14 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/progress/issues"): Rule(DESK, lambda: {"title": "matrix", "owner": "not-a-person"}),
     ("PATCH", "/api/v1/progress/issues/{issue_id}"): Rule(DESK, lambda: {"status": "in_progress"}),
     ("GET", "/api/v1/progress/report"): Rule(DESK_READ),
+    # advisers (secretariat/advisers.py): the desk keeps them; a member's admin books for their own member only
+    ("GET", "/api/v1/advisers"): Rule({**DESK_READ, "org-admin": "any"}),
+    ("POST", "/api/v1/advisers"): Rule(DESK, lambda: {"name": "matrix", "fields": "matrix", "monthly_hours": 1}),
+    ("PUT", "/api/v1/advisers/{adviser_id}"): Rule(DESK, lambda: {"name": "matrix", "fields": "matrix", "monthly_hours": 1}),
+    ("GET", "/api/v1/consultations"): Rule(DESK_READ),
+    ("POST", "/api/v1/consultations"): Rule(DESK, lambda: {  # another member's number: their admin is refused
+        "adviser_id": 1, "member_number": "9999999999999", "starts_at": "2030-06-10T10:00:00", "hours": 1, "topic": "matrix"}),
+    ("POST", "/api/v1/consultations/{consultation_id}/record"): Rule(DESK, lambda: {"held": True, "outcome": "matrix"}),
     ("GET", "/api/v1/project-groups"): Rule({"operator": "any", "auditor": "any"}),
     ("POST", "/api/v1/project-groups"): Rule(OPERATE, lambda: {
         "name": f"matrix-{uuid.uuid4().hex[:6]}", "representative": "7000012050002", "members": ["7000012050002"]}),
@@ -545,7 +553,7 @@ DECISIONS = {("POST", "/api/v1/gateway/check")}
 NOT_BY_BEARER = {("GET", "/api/v1/gateway/auth")}  # refused with 401: a bearer token is not its credential
 
 # placeholders for path parameters other than the tenant code and user id
-PATH_VALUES = {"{checklist}": "screening", "{item}": "no_antisocial_ties", "{plan}": "small", "{item_id}": "1",
+PATH_VALUES = {"{adviser_id}": "1", "{consultation_id}": "1", "{checklist}": "screening", "{item}": "no_antisocial_ties", "{plan}": "small", "{item_id}": "1",
                "{policy_id}": "1", "{run_id}": "1", "{fiscal_year}": "2025", "{document}": "joint_use_agreement",
                "{number}": "1", "{proposal_id}": "1", "{client_id}": "1", "{request_id}": "1",
                "{corporate_number}": "8000012050001", "{group_id}": "1", "{change_id}": "1",
@@ -565,6 +573,7 @@ INVALID_BODY = {"renkei_not_a_field": [1]}
 # refused here only because the body or the row names another party than the caller's own: these roles may call
 # the operation for their own tenant or organisation, so its body's rules are theirs to know (422 is fine)
 OWN_PARTY_IN_BODY_OR_ROW = {
+    ("POST", "/api/v1/consultations", "org-admin"),  # the member is named in the body
     ("POST", "/api/v1/members/{corporate_number}/withdraw", "org-admin"),
     ("PUT", "/api/v1/members/{corporate_number}/details", "org-admin"),
     ("PATCH", "/api/v1/api-clients/{client_id}", "municipal-admin"),
