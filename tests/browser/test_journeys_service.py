@@ -99,6 +99,7 @@ def test_a_component_stops_its_incident_is_reported_and_the_month_shows_the_down
     page.get_by_role("button", name="最終報告を送って完了にする").click()
     expect(page.get_by_text(re.compile(r"最終報告（.+第\d+号）を発行し、障害を完了にしました"))).to_be_visible(timeout=SLOW)
 
+    page.wait_for_load_state("load")  # the menu's dropdown opens by Bootstrap's script, run before "load"
     page.get_by_role("button", name="運用と監査").click()
     page.get_by_role("navigation", name="メインメニュー").get_by_role("link", name="月次運用報告").click()
     expect(page.get_by_role("heading", level=1, name="月次運用報告")).to_be_visible()
