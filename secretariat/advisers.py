@@ -38,7 +38,8 @@ from core.actor import Actor
 from core.calendar import JST
 from core.db import enum_column, lock_key, timestamp_column, utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
-from core.labelled import LabelledEnum
+from core.labelled import LabelledEnum, labels
+from core.lifecycle import Lifecycle, Move
 from core.validation import text_field_problem
 
 READ, MANAGE, BOOK = "adviser.read", "adviser.manage", "adviser.book"
@@ -50,6 +51,15 @@ class ConsultationStatus(LabelledEnum):
     booked = "booked", "予約済み", "Booked"
     held = "held", "実施済み", "Held"
     cancelled = "cancelled", "中止", "Not held"
+
+
+CS = ConsultationStatus
+CONSULTATIONS = Lifecycle("アドバイザー相談", "consultation", ConsultationStatus, labels(ConsultationStatus), (
+    Move("hold", frozenset({CS.booked}), CS.held, "実施の記録", "record as held", grant="adviser.manage"),
+    Move("cancel", frozenset({CS.booked}), CS.cancelled, "中止の記録", "record as not held", reason_required=True,
+         grant="adviser.manage"),
+), initial=(CS.booked,))
+"""A consultation is booked, then recorded once as held or not held (:func:`record`)."""
 
 
 class Adviser(SQLModel, table=True):

@@ -60,6 +60,8 @@ class Site:
                   "RENKEI_VAR_DIR": str(self.tmp / var), "RENKEI_SIGNING_KEY": self.key,
                   "RENKEI_TRUSTED_KEYS": str(self.trusted),
                   "RENKEI_KEYCLOAK_ADMIN_PASSWORD": "a-real-master-password-42",
+                  # the session's realms hash passwords once (tests/conftest.py); production refuses that setting
+                  "RENKEI_KEYCLOAK_PASSWORD_HASH_ITERATIONS": None,
                   "RENKEI_RESIDENT_KEYS": self.resident_keys,
                   # production's checkpoints are copied off the host (renkei check requires it)
                   "RENKEI_CHECKPOINT_COPY_DIR": str(self.tmp / f"{var}-checkpoint-copy"), **settings}

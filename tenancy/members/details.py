@@ -25,6 +25,7 @@ from core.actor import Actor
 from core.codes import INDUSTRY_MAJOR_GROUPS
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
+from core.lifecycle import Lifecycle, Move
 from core.validation import text_field_problem
 from tenancy.members import operations as members
 from tenancy.members.models import (CHANGE_STATUS_LABELS, ChangeStatus, MemberBase, MemberChange, MemberStatus,
@@ -158,6 +159,15 @@ def change_details(session: Session, actor: Actor, number: str, details: MemberD
 def _bases(session: Session, org: Organisation) -> list[tuple[str, str]]:
     return [(base.kind.value, base.prefecture) for base in
             session.scalars(sa.select(MemberBase).where(MemberBase.organisation_id == org.id))]
+
+
+C = ChangeStatus
+CHANGES = Lifecycle("会員の登録内容の変更", "change of a member's details", ChangeStatus, CHANGE_STATUS_LABELS, (
+    Move("approve", frozenset({C.pending}), C.approved, "承認", "approve", grant="member.screen"),
+    Move("reject", frozenset({C.pending}), C.rejected, "差戻し", "reject", reason_required=True, grant="member.screen"),
+), initial=(C.applied, C.pending))
+"""A change of a member's details: written applied (what applies at once) or pending (what the secretariat checks),
+then approved or rejected once (:func:`approve_change`, :func:`reject_change`, both through :func:`_waiting`)."""
 
 
 def _waiting(session: Session, actor: Actor, change_id: int) -> tuple[MemberChange, Organisation]:
