@@ -32,7 +32,7 @@ SECTIONS: tuple[tuple[str, object, tuple[str, ...]], ...] = (
       "annual_reports")),
     ("governance", _l("Agreements and council"), ("agreements", "council", "meetings", "published_minutes", "notices")),
     ("operations", _l("Operations and audit"),
-     ("usage", "incidents", "request_log", "service_components", "service_availability", "service_maintenance",
+     ("usage", "incidents", "breaches", "request_log", "service_components", "service_availability", "service_maintenance",
       "service_monthly_reports", "outbox",
       "audit", "audit_verify", "retention")),
     ("settings", _l("Settings"), ("prefecture_settings",)),

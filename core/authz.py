@@ -82,6 +82,12 @@ POLICY: dict[str, dict[str, Scope]] = {
     "identity.incident": {OPERATOR: "all"},
     "incident.read": _SERVICE_READ,
     "incident.manage": _SERVICE,
+    # personal-data breaches (service.breaches, issue 56 item 4): the municipality is the controller of its residents'
+    # data and reports; the operator runs it with them; the vendor and the auditor read the breach, never a resident
+    "breach.read": {**_SERVICE_READ, MUNICIPAL_ADMIN: "own", RESIDENT_DESK: "own"},
+    "breach.manage": {OPERATOR: "all", MUNICIPAL_ADMIN: "own"},
+    "breach.residents": {OPERATOR: "all", MUNICIPAL_ADMIN: "own"},  # the affected residents by common ID
+    "breach.letters": {MUNICIPAL_ADMIN: "own", RESIDENT_DESK: "own"},  # their names and addresses, for letters
     "log.read": {OPERATOR: "all", AUDITOR: "all"},
     "billing.read": {**_READ_ALL, MUNICIPAL_ADMIN: "own", MUNICIPAL_STAFF: "own"},
     "billing.manage": {FINANCE: "all"},
@@ -214,6 +220,10 @@ ACTION_LABELS_JA = {
     "identity.incident": "認証サーバーの不整合の確認と解消",
     "incident.read": "障害台帳の閲覧",
     "incident.manage": "障害の登録・経過の記録・県への報告",
+    "breach.read": "個人情報の漏えい等（報告期限・報告書）の閲覧",
+    "breach.manage": "個人情報の漏えい等の記録・個人情報保護委員会への報告・本人への通知",
+    "breach.residents": "漏えい等の対象となった住民（共通ID）の閲覧",
+    "breach.letters": "漏えい等を郵送で知らせる住民の一覧（氏名・住所）",
     "log.read": "リクエストログの検索",
     "billing.read": "負担金の閲覧",
     "billing.manage": "負担金の計算・承認",

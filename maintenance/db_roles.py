@@ -82,6 +82,9 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     # its timeline, affected parties and numbered reports are insert-only
     # and its severity is changed after opening (service.incidents.operations.edit_incident: parties are only added)
     "incident": ("UPDATE (status, severity, recovered_at, closed_at, outage_key, cause, impact, response, prevention)",),
+    # a personal-data breach (service.breaches): the report's items written, the 速報 and 確報 recorded as submitted
+    "incident_breach": ("UPDATE (summary, cause, secondary_damage, response_to_persons, publication, prevention, other, "
+                        "preliminary_reported_at, preliminary_reported_by, final_reported_at, final_reported_by)",),
     # the outbox: delivery marks a message sent or failed (and locks it FOR UPDATE while sending)
     # delivery moves a message on; an inquiry's purge (secretariat.inquiries) blanks a sent reply's text and address
     "notification": ("UPDATE (status, attempts, last_error, sent_at, body, recipients)",),

@@ -13,6 +13,8 @@ Jobs, in order:
 * ``service-probe``, only when named (``--only service-probe``): probe every component of the
   platform once and record its up and down intervals. Probing is every minute, from its own timer
   running ``renkei service probe`` (docs/service.md), not from this hourly run.
+* ``breach-reminders``: a reminder to the municipality's contacts of each personal-data breach whose 速報 or 確報
+  deadline is two days away or passed and not recorded as submitted, once each (:func:`service.breaches.remind_due`).
 * ``outbox``: deliver queued notifications by SMTP (skipped when RENKEI_SMTP_HOST is not set).
 * ``usage-report``: once a month, last month's platform usage report (CSV) queued to the
   prefecture's contacts (:mod:`tenancy.usage.monthly_mail`); delivered by the next ``outbox`` run.
@@ -277,6 +279,14 @@ def _dataset_reminders(actor: Actor) -> Outcome:
                    f"queued {queued} reminder(s) for overdue datasets", {"queued": queued})
 
 
+def _breach_reminders(actor: Actor) -> Outcome:
+    from service import breaches
+
+    queued = breaches.remind_due(db.session, actor)
+    return Outcome("done", f"個人情報の漏えい等の報告期限の通知 {queued} 件を送信待ちにしました",
+                   f"queued {queued} reminder(s) of breach report deadlines", {"queued": queued})
+
+
 def _dataset_gauge(actor: Actor) -> Outcome:
     from catalogue import operations
     from tenancy.usage import metering
@@ -539,6 +549,7 @@ JOBS: list[tuple[str, Callable[[Actor], Outcome]]] = [
     ("resident-retention", _resident_retention),
     ("dataset-reminders", _dataset_reminders),  # before the outbox, which then sends them
     ("event-reminders", _event_reminders),  # before the outbox, which then sends them
+    ("breach-reminders", _breach_reminders),  # before the outbox, which then sends them
     ("inquiry-retention", _inquiry_retention),
     ("dataset-gauge", _dataset_gauge),  # the datasets gauge from the register, before the usage report
     ("outbox", _outbox),

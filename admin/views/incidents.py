@@ -20,7 +20,7 @@ from admin.views.base import SecureView, confirm_first, post_action
 from admin.views.times import local_time, parse_local, remaining_text
 from core import authz
 from core.calendar import JST
-from service import components as service_components
+from service import breaches, components as service_components
 from service.incidents import letters, operations, register
 from service.incidents.models import IncidentStatus, ReportKind, Severity
 from tenancy.identity import incidents
@@ -126,7 +126,10 @@ class IncidentsView(SecureView):
                            status_label=_pick(IncidentStatus(incident.status).label),
                            severity_label=_pick(Severity(incident.severity).label),
                            pick=_pick, local_time=local_time, log_url=log_url, recipients=report_recipients(),
-                           part_max=operations.PART_MAX, entry_max=operations.ENTRY_MAX), status
+                           part_max=operations.PART_MAX, entry_max=operations.ENTRY_MAX,
+                           breach_rows=(breaches.list_breaches(session, g.actor, incident_id=incident.id)
+                                        if self._can(breaches.READ) else None),
+                           can_mark_breach=self._can(breaches.MANAGE)), status
 
     @expose("/<int:incident_id>")
     def detail(self, incident_id: int):

@@ -132,3 +132,80 @@ class IncidentReport(SQLModel, table=True):
     issued_on: dt.date = Field(sa_column=sa.Column(sa.Date, nullable=False))
     issued_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
     issued_by: str = Field(default="", max_length=255)
+
+
+# --- personal-data breaches (個人情報保護法 漏えい等報告, service.breaches) --------------------------------
+
+class BreachKind(LabelledEnum):
+    leak = "leak", "漏えい", "Leak"
+    loss = "loss", "滅失", "Loss"
+    damage = "damage", "毀損", "Damage"
+    unauthorised_access = "unauthorised_access", "不正アクセス", "Unauthorised access"
+
+
+class BreachReportKind(LabelledEnum):
+    preliminary = "preliminary", "速報", "Preliminary report"
+    final = "final", "確報", "Final report"
+
+
+class NoticeChannel(LabelledEnum):
+    portal = "portal", "住民ポータルのお知らせ", "Notice in the residents' portal"
+    letter = "letter", "郵送（ポータルを使っていない方）", "Letter (no portal account)"
+
+
+class IncidentBreach(SQLModel, table=True):
+    """An incident marked as a personal-data breach of one municipality's residents (the controller): the
+    services whose received items are concerned, the window, when it became known (the deadlines count from
+    it), and the items the Commission's form asks; the 速報 and 確報 once submitted."""
+
+    __tablename__ = "incident_breach"
+    __table_args__ = (sa.UniqueConstraint("incident_id", "tenant_code"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    tenant_code: str = Field(max_length=6, index=True)
+    kind: BreachKind = Field(sa_column=enum_column(BreachKind, checked=True, length=24))
+    unlawful_purpose: bool = Field(default=False)  # 不正の目的をもって行われたおそれ: 確報 within 60 days
+    window_start: dt.datetime = Field(sa_column=timestamp_column(nullable=False))
+    window_end: dt.datetime = Field(sa_column=timestamp_column(nullable=False))
+    known_at: dt.datetime = Field(sa_column=timestamp_column(nullable=False))
+    marked_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    marked_by: str = Field(default="", max_length=255)
+    summary: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    cause: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    secondary_damage: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    response_to_persons: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    publication: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    prevention: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    other: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    preliminary_reported_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
+    preliminary_reported_by: str = Field(default="", max_length=255)
+    final_reported_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
+    final_reported_by: str = Field(default="", max_length=255)
+
+
+class IncidentBreachService(SQLModel, table=True):
+    """A data service (``data_service``) whose received items the breach concerns."""
+
+    __tablename__ = "incident_breach_service"
+    __table_args__ = (sa.UniqueConstraint("breach_id", "service_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    breach_id: int = Field(foreign_key="incident_breach.id", index=True)
+    service_id: int = Field(foreign_key="data_service.id")
+
+
+class IncidentBreachNotice(SQLModel, table=True):
+    """A resident told of the breach: through the portal (their notice) or put on the letter list; once each."""
+
+    __tablename__ = "incident_breach_notice"
+    __table_args__ = (sa.UniqueConstraint("breach_id", "resident_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    breach_id: int = Field(foreign_key="incident_breach.id", index=True)
+    resident_id: int = Field(foreign_key="resident.id")
+    channel: NoticeChannel = Field(sa_column=enum_column(NoticeChannel, checked=True))
+    notice_id: Optional[int] = Field(default=None, foreign_key="resident_notice.id")
+    items: str = Field(default="[]", sa_column=sa.Column(sa.Text, nullable=False, server_default="[]"))  # JSON list
+    at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    by: str = Field(default="", max_length=255)
