@@ -45,6 +45,7 @@ def _import_models() -> None:
     import secretariat.advisers  # noqa: F401
     import residents.models  # noqa: F401
     import secretariat.groups  # noqa: F401
+    import secretariat.mailings  # noqa: F401
     import governance.meetings  # noqa: F401
 
 
@@ -158,6 +159,9 @@ def create_app(config_override: dict[str, Any] | None = None, *, check_data: boo
     from admin.views.members import public as members_public
 
     app.register_blueprint(members_public)  # /join: the membership application form, no sign-in
+    from admin.views.mailings import public as mail_public
+
+    app.register_blueprint(mail_public)  # /mail/unsubscribe/<token>: a member stops announcements, no sign-in
     from admin.views.events import public as events_public
     from admin.views.inquiries import public as inquiry_public
 
