@@ -45,19 +45,20 @@ def _import_models() -> None:
     import secretariat.advisers  # noqa: F401
     import residents.models  # noqa: F401
     import secretariat.groups  # noqa: F401
+    import secretariat.mailings  # noqa: F401
     import governance.meetings  # noqa: F401
 
 
 def _api_blueprints():
     """Every API blueprint, listed explicitly."""
     from admin.api import (advisers, bank, billing, clients, consent, dataset_lists, datasets, events, gateway, governance, incidents,
-                           inquiries, letters, meetings, member_desk, members, onboarding, progress, reports, residents,
+                           inquiries, letters, mailings, meetings, member_desk, members, onboarding, progress, reports, residents,
                            retention, search, service, tenants, usage, users)
     from admin.api import competition
 
     return [module.bp for module in (tenants, users, onboarding, billing, bank, letters, usage, governance, members, member_desk,
                                      clients, gateway, datasets, dataset_lists, consent, reports, retention, search, service,
-                                     incidents, inquiries, events, progress, competition, residents, meetings, advisers)]
+                                     incidents, inquiries, events, progress, competition, residents, meetings, advisers, mailings)]
 
 
 def _logging(app) -> None:
@@ -158,6 +159,9 @@ def create_app(config_override: dict[str, Any] | None = None, *, check_data: boo
     from admin.views.members import public as members_public
 
     app.register_blueprint(members_public)  # /join: the membership application form, no sign-in
+    from admin.views.mailings import public as mail_public
+
+    app.register_blueprint(mail_public)  # /mail/unsubscribe/<token>: a member stops announcements, no sign-in
     from admin.views.events import public as events_public
     from admin.views.inquiries import public as inquiry_public
 

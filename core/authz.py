@@ -177,6 +177,11 @@ POLICY: dict[str, dict[str, Scope]] = {
     "adviser.read": _DESK_READ,
     "adviser.manage": _DESK,
     "adviser.book": {**_DESK, ORG_ADMIN: "own"},
+    # mailings to members by segment (secretariat/mailings.py): the desk writes and sends; a member's admin (or the
+    # desk) says whether the member receives announcements (the unsubscribe link needs no sign-in)
+    "mailing.read": _DESK_READ,
+    "mailing.send": _DESK,
+    "mailing.preference": {**_DESK, ORG_ADMIN: "own"},
     # the residents' side (residents/, issue 42): the municipality is the controller of its residents'
     # data, so only its own residents' desk sees them; the operator rotates the key and sees no one
     "resident.enrol": {RESIDENT_DESK: "own"},
@@ -298,6 +303,9 @@ ACTION_LABELS_JA = {
     "adviser.read": "アドバイザー・相談の閲覧",
     "adviser.manage": "アドバイザーの管理・相談結果の記録",
     "adviser.book": "アドバイザー相談の予約",
+    "mailing.read": "会員へのメール配信の閲覧",
+    "mailing.send": "会員へのメール配信の作成・送信",
+    "mailing.preference": "会員の案内メールの受信設定",
     "resident.enrol": "住民の登録（共通IDの発行）",
     "resident.read": "住民の検索・閲覧（理由を記録）",
     "resident.figures": "住民に関する集計（少数秘匿）",

@@ -55,6 +55,8 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
     "event.waitlisted": ("イベントのキャンセル待ち", "Event waiting list"),
     "event.promoted": ("イベントのキャンセル待ちからの繰り上げ", "Moved up from an event's waiting list"),
     "event.reminder": ("イベントの開催案内", "Event reminder"),
+    "mailing.advertising": ("会員へのご案内（配信停止できるもの）", "Announcement to members (may opt out)"),
+    "mailing.service": ("会員への事務連絡（配信停止の対象外）", "Service notice to members (not advertising)"),
     "resident.link_split": ("住民とサービスのIDの誤った連携の解除", "A wrong link of a resident was split"),
     "resident.merged": ("住民の共通IDの統合", "A resident's common IDs were merged"),
 }

@@ -171,6 +171,9 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     # advisers (secretariat/advisers.py): kept by the secretariat; a consultation is recorded once
     "secretariat_adviser": ("UPDATE (name, fields, monthly_hours, active)",),
     "secretariat_consultation": ("UPDATE (status, outcome, recorded_by, recorded_at)",),
+    # mailings (secretariat/mailings.py): a draft is sent once (locked FOR UPDATE); a member's preference changes
+    "secretariat_mailing": ("UPDATE (status, sent_by, sent_at, recipient_count, opted_out_count)",),
+    "secretariat_mail_preference": ("UPDATE (advertising, via, changed_by, changed_at)",),
     # the residents' side (residents/, issue 42): a review decided issues the ID or marks the duplicate, and
     # the key rotation writes every item and hash again; the provider's identifier moves to the person it is
     # recovery (residents.recovery): a merged resident points at the survivor, its links move there, a wrong

@@ -24,6 +24,7 @@ from core.spreadsheet import CSV_MIMETYPE, csv_bytes, safe_row
 from admin.views.times import local_time
 from core.codes import INDUSTRY_MAJOR_GROUPS
 from core.validation import whole_number
+from secretariat import mailings
 from tenancy.identity import operations as identity
 from tenancy.members import details as member_details
 from tenancy.members import operations as members
@@ -264,7 +265,9 @@ class MembersView(SecureView):
             size_bands=[(band.value, _pick(SIZE_BAND_LABELS[band])) for band in SizeBand],
             rows=rows, shown=_shown, local_time=local_time, pending=ChangeStatus.pending,
             can_change=authz.allowed(g.actor, "member.update", number),
-            can_decide=authz.allowed(g.actor, "member.screen")), status
+            can_decide=authz.allowed(g.actor, "member.screen"),
+            announcements=mailings.receives_announcements(db.session, number),
+            can_set_mail=authz.allowed(g.actor, mailings.PREFERENCE, number)), status
 
     @expose("/<number>/details")
     def details(self, number: str):
@@ -299,6 +302,16 @@ class MembersView(SecureView):
         else:
             saved = _("Saved.") if outcome.applied else _("Nothing was changed.")
         return post_action(lambda: None, back=url_for(".details", number=number), saved=saved)
+
+    @expose("/<number>/mail-preference", methods=("POST",))
+    def mail_preference(self, number: str):
+        wanted = request.form.get("announcements")
+        if wanted not in ("0", "1"):
+            abort(400)
+        receive = wanted == "1"
+        return post_action(lambda: mailings.set_preference(db.session, g.actor, number, receive),
+                           back=url_for(".details", number=number),
+                           saved=_("Announcements will be sent again.") if receive else _("Announcements stopped."))
 
     @expose("/<number>/changes/<int:change_id>/approve", methods=("POST",))
     def approve_change(self, number: str, change_id: int):

@@ -38,7 +38,7 @@ from tests.conftest import sign_in
 
 CSRF = "fuzz-csrf-token"
 EVERY_ROLE = sorted(authz.PEOPLE_ROLES)
-PUBLIC_PREFIXES = ("/inquiry", "/join", "/events", "/catalogue", "/catalog", "/standards", "/competition", "/status",
+PUBLIC_PREFIXES = ("/inquiry", "/join", "/mail", "/events", "/catalogue", "/catalog", "/standards", "/competition", "/status",
                    "/file-register", "/portal")
 # GET rules not opened, and why
 NOT_OPENED = {
@@ -252,9 +252,15 @@ def more_rows(db) -> dict:
                         now=EARLY)
     competition.submit_proposal(db, OPERATOR, call.id, group_id, competition.Upload("proposal", "p.pdf", pdf_of(1)),
                                 [competition.Line("人件費", 1_000_000)], 1_000_000, now=EARLY)
+    # a draft mailing (its page's send form) and the applicant's unsubscribe link (the public page's button)
+    from flask import current_app
+    from secretariat import mailings
+
+    mailing = mailings.create_mailing(db, OPERATOR, mailings.MailingDraft("service", "事務連絡", "本文"))
     db.commit()
     return {"event_id": event.id, "registration_id": registration.id, "inquiry_id": inquiry.id,
-            "member_number": NTA, "call_id": call.id}
+            "member_number": NTA, "call_id": call.id, "mailing_id": mailing.id,
+            "token": mailings.unsubscribe_token(current_app.config["SECRET_KEY"], NTA)}
 
 
 @pytest.fixture

@@ -313,6 +313,9 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("PATCH", "/api/v1/progress/issues/{issue_id}"): Rule(DESK, lambda: {"status": "in_progress"}),
     ("GET", "/api/v1/progress/report"): Rule(DESK_READ),
     # advisers (secretariat/advisers.py): the desk keeps them; a member's admin books for their own member only
+    # mailings to members by segment (secretariat/mailings.py): the desk's, the auditor reads (mailing.read)
+    ("GET", "/api/v1/mailings"): Rule(DESK_READ),
+    ("GET", "/api/v1/mailings/recipients"): Rule(DESK_READ),
     ("GET", "/api/v1/advisers"): Rule({**DESK_READ, "org-admin": "any"}),
     ("POST", "/api/v1/advisers"): Rule(DESK, lambda: {"name": "matrix", "fields": "matrix", "monthly_hours": 1}),
     ("PUT", "/api/v1/advisers/{adviser_id}"): Rule(DESK, lambda: {"name": "matrix", "fields": "matrix", "monthly_hours": 1}),
