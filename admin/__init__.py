@@ -46,6 +46,7 @@ def _import_models() -> None:
     import residents.models  # noqa: F401
     import secretariat.groups  # noqa: F401
     import governance.meetings  # noqa: F401
+    import governance.subcontracts  # noqa: F401
 
 
 def _api_blueprints():
