@@ -47,6 +47,7 @@ def _import_models() -> None:
     import secretariat.groups  # noqa: F401
     import secretariat.mailings  # noqa: F401
     import governance.meetings  # noqa: F401
+    import governance.subcontracts  # noqa: F401
 
 
 def _api_blueprints():

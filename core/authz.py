@@ -213,6 +213,12 @@ POLICY: dict[str, dict[str, Scope]] = {
     "account_review.read": {OPERATOR: "all", AUDITOR: "all", MUNICIPAL_ADMIN: "own"},
     "account_review.start": {OPERATOR: "all", MUNICIPAL_ADMIN: "own"},
     "account_review.attest": {MUNICIPAL_ADMIN: "own"},
+    # subcontracting (governance/subcontracts.py, issue 57 item 3): a contractor asks approval for a subcontractor
+    # and reads its own contractor's requests only (the operation keeps them apart by role); the prefecture decides
+    "subcontract.read": {OPERATOR: "all", AUDITOR: "all", SECRETARIAT: "all", VENDOR: "all"},
+    "subcontract.read_all": {OPERATOR: "all", AUDITOR: "all"},
+    "subcontract.request": {SECRETARIAT: "all", VENDOR: "all"},
+    "subcontract.decide": {OPERATOR: "all"},
 }
 
 ACTION_LABELS_JA = {
@@ -328,6 +334,10 @@ ACTION_LABELS_JA = {
     "account_review.read": "年度のアカウント棚卸しの閲覧",
     "account_review.start": "年度のアカウント棚卸しの開始",
     "account_review.attest": "アカウント棚卸しの判断の記録と完了の確認",
+    "subcontract.read": "再委託の承認申請の閲覧（受託事業者は自社の申請のみ）",
+    "subcontract.read_all": "すべての受託事業者の再委託の承認申請の閲覧",
+    "subcontract.request": "再委託の承認申請・取下げ・終了の報告（受託事業者）",
+    "subcontract.decide": "再委託の承認・不承認",
 }
 
 

@@ -198,6 +198,8 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     # until then (the entry's row written again)
     "account_review": ("UPDATE (attested_at, attested_by)",),
     "account_review_entry": ("UPDATE (username, decision, successor_id, last_sign_in, decided_at, decided_by)",),
+    # subcontracting (governance.subcontracts): a request is decided once, withdrawn or ended; never deleted
+    "subcontract": ("UPDATE (status, decided_at, decided_by, refusal_reason, closed_on, closed_by)",),
     # groups (secretariat.groups): the target is a setting; a member leaves a group. Meetings
     # (governance.meetings): the minutes are written, approved and published under the meeting's row lock; a
     # meeting whose minutes are not approved is corrected (its attendees and agenda rows replaced)

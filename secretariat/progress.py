@@ -15,9 +15,10 @@ Rules:
   resolution (required) and the day.
 * The **monthly report** (:func:`build_report`) for a month: the items done in it, the items late at
   its end (due on or before its last day that has passed, and not done by then; for the current month
-  the days passed so far), and the issues open at its end, raised in it and resolved in it. The same
-  sections feed the PDF and the workbook (:mod:`core.report_document`); every file handed out is
-  audited (``progress.report``) with the month, the format and the file's SHA-256.
+  the days passed so far), the issues open at its end, raised in it and resolved in it, and the
+  secretariat's subcontractors approved and in effect in it (:func:`governance.subcontracts.approved_in`,
+  issue 57 item 3). The same sections feed the page, the PDF and the workbook (:mod:`core.report_document`);
+  every file handed out is audited (``progress.report``) with the month, the format and the file's SHA-256.
 
 Every change is audited: ``progress.item.add``, ``progress.item.update``, ``progress.issue.raise``,
 ``progress.issue.update``.
@@ -43,6 +44,8 @@ from core.labelled import LabelledEnum, labels
 from core.lifecycle import Lifecycle, Move
 from core.report_document import Section
 from core.validation import text_field_problem
+from governance import subcontracts
+from governance.subcontracts import Contractor, Subcontract
 from secretariat import advisers
 from secretariat.member_report import MEDIA_TYPES, Period, parse_period
 from tenancy.registry.prefecture import consortium_name
@@ -352,6 +355,7 @@ class MonthlyReport:
     raised: list[Issue]         # raised in the month
     resolved: list[Issue]       # resolved in the month
     consultations: advisers.Held = advisers.Held(0, 0)  # members' consultations with advisers held in the month
+    subcontractors: tuple[Subcontract, ...] = ()  # the secretariat's, approved and in effect in the month
 
 
 def parse_month(text: str) -> Period:
@@ -390,7 +394,8 @@ def build_report(session: Session, actor: Actor, period: Period, *, now: dt.date
         open_issues=[i for i in every if i.resolved_on is None or i.resolved_on > period.end],
         raised=[i for i in every if _within(i.raised_on, period.start, period.end)],
         resolved=[i for i in every if _within(i.resolved_on, period.start, period.end)],
-        consultations=advisers.consultations_held(session, period.start, period.end))
+        consultations=advisers.consultations_held(session, period.start, period.end),
+        subcontractors=tuple(subcontracts.approved_in(session, Contractor.secretariat, period.start, period.end)))
 
 
 def _item_rows(items: Iterable[WorkItem], *, with_done: bool) -> tuple[tuple[Any, ...], ...]:
@@ -410,7 +415,8 @@ def sections(report: MonthlyReport) -> list[Section]:
                ("遅延している作業項目", f"{len(report.late):,}（{report.through.isoformat()} までが期限で未完了）"),
                ("月末時点で未解決の課題", f"{len(report.open_issues):,}"),
                ("当月に提起された課題", f"{len(report.raised):,}"), ("当月に解決した課題", f"{len(report.resolved):,}"),
-               ("当月に実施したアドバイザー相談", f"{report.consultations.consultations:,} 件（{report.consultations.hours:,} 時間）"))
+               ("当月に実施したアドバイザー相談", f"{report.consultations.consultations:,} 件（{report.consultations.hours:,} 時間）"),
+               ("承認済みの再委託先", f"{len(report.subcontractors):,}"))
     item_headers = ("番号", "作業項目", "期限", "担当者", "状況")
     issue_headers = ("番号", "課題", "提起日", "提起者", "担当者", "状況", "対応結果")
     return [
@@ -421,6 +427,8 @@ def sections(report: MonthlyReport) -> list[Section]:
         Section("未解決の課題", issue_headers, _issue_rows(report.open_issues), note="月末時点。"),
         Section("当月に提起された課題", issue_headers, _issue_rows(report.raised)),
         Section("当月に解決した課題", issue_headers, _issue_rows(report.resolved)),
+        Section("再委託（承認済み）", subcontracts.REPORT_HEADERS, subcontracts.report_rows(list(report.subcontractors)),
+                note="県の承認を受け、当月に再委託の期間がある再委託先。"),
     ]
 
 
@@ -439,7 +447,8 @@ def generate(session: Session, actor: Actor, period: Period, fmt: Format, *, now
             if fmt == "pdf" else report_document.to_xlsx(report.title, parts))
     audit.record(session, actor, REPORT, "period", period.key, after={
         "period": period.key, "format": fmt, "done": len(report.done), "late": len(report.late),
-        "open_issues": len(report.open_issues), "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
+        "open_issues": len(report.open_issues),
+        "subcontractors": len(report.subcontractors), "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
     return data
 
 

@@ -27,6 +27,8 @@ Each figure has one function here, which the admin page, the API, the workbook a
 * :func:`availability_rows`, :func:`incidents_in`, :func:`maintenance_in`: availability per
   component (:mod:`service.report`), the incident register's incidents detected in the month, the
   maintenance windows in it.
+* :func:`subcontractors`: the platform vendor's subcontractors approved by the prefecture and in effect in the
+  month (:func:`governance.subcontracts.approved_in`, issue 57 item 3).
 
 Each writing is kept (:class:`service.models.MonthlyReport`, one version per writing: its history);
 the operator reviews the newest and sends it to the prefecture's recipients through the outbox. Both
@@ -55,6 +57,7 @@ from core.calendar import JST, add_months, current_month, date_ja, month_start_u
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.report_document import Section
+from governance import subcontracts as subcontracts_
 from residents.consent.models import LinkageRecord
 from secretariat.inquiries import Category, Inquiry
 from service import maintenance as maintenance_, search_words as search_words_, settings as settings_
@@ -221,6 +224,15 @@ def maintenance_in(session: Session, month: dt.date):
     return maintenance_.windows(session, since=_span(month)[0], until=_span(month)[1])
 
 
+def subcontractors(session: Session, month: dt.date) -> list[dict[str, Any]]:
+    """The vendor's subcontractors approved and in effect in the month, as the writing keeps them."""
+    rows = subcontracts_.approved_in(session, subcontracts_.Contractor.vendor, month, add_months(month, 1) - dt.timedelta(days=1))
+    return [dict(zip(SUBCONTRACTOR_KEYS, values)) for values in subcontracts_.report_rows(rows)]
+
+
+SUBCONTRACTOR_KEYS = ("name", "corporate_number", "address", "scope", "period", "amount", "approved_on")
+
+
 def availability_rows(session: Session, actor: Actor, month: dt.date, now: dt.datetime | None = None):
     return month_availability(session, actor, month, now=now)
 
@@ -249,6 +261,7 @@ class Figures:
     incidents: list[Incident]
     maintenance: list
     search_words: SearchWords = SearchWords(5, [])
+    subcontractors: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """The counts kept with each writing (JSON)."""
@@ -262,6 +275,7 @@ class Figures:
             "maintenance": len(self.maintenance),
             "search_words": [[word, times] for word, times in self.search_words.top],
             "search_words_minimum": self.search_words.minimum,
+            "subcontractors": self.subcontractors,
             "downtime_minutes": {row.component.key: _down_minutes(row.measured) for row in self.availability},
             "availability_percent": {row.component.key: None if row.measured.ratio is None else percent_text(row.measured.ratio)
                                      for row in self.availability},
@@ -279,7 +293,7 @@ def figures(session: Session, actor: Actor, month: dt.date, request_log: str | P
     return Figures(month, request_counts(request_log, month), registrations(session, month), sign_ins(session, month),
                    by_tenant, by_dataset, consent_checks(session, month), inquiries(session, month),
                    availability_rows(session, actor, month, now), incidents_in(session, month),
-                   maintenance_in(session, month), search_words(session, month))
+                   maintenance_in(session, month), search_words(session, month), subcontractors(session, month))
 
 
 def title_of(month: dt.date) -> str:
@@ -322,6 +336,9 @@ def sections(f: Figures) -> list[Section]:
         Section("API 呼出し（データセット別）", ("データセット", "名称", "提供者", "呼出し"), tuple(f.by_dataset)),
         Section("同意確認と連携", ("項目", "件数"), (("同意確認", f.consent["checks"]), ("連携（許可）", f.consent["linkages"]))),
         Section("問合せ", ("分類", "件数"), tuple((Category(c).ja, n) for c, n in f.inquiries.items())),
+        Section("再委託（承認済み）", subcontracts_.REPORT_HEADERS,
+                tuple(tuple(row[key] for key in SUBCONTRACTOR_KEYS) for row in f.subcontractors),
+                note="県の承認を受け、当月に再委託の期間がある再委託先（基盤運用事業者）。"),
     ]
 
 

@@ -16,6 +16,7 @@ from admin.views.operator_forms import pick
 from core import authz
 from core.calendar import fiscal_year_of, today_jst
 from core.errors import DomainError
+from governance import subcontracts
 from secretariat import progress
 from secretariat.member_report import MEDIA_TYPES
 
@@ -40,7 +41,7 @@ class ProgressView(SecureView):
             "renkei/progress.html", year=year, year_label=progress.fiscal_year_label(year), items=items, issues=found,
             late={i.id for i in items if progress.is_late(i)}, report=report, month_text=month_text or month.key,
             error=error, people=progress.owners(g.actor, identity.secretariat_people) if can_manage else {}, can_manage=can_manage,
-            pick=pick,
+            pick=pick, subcontract_period=subcontracts.period_text, subcontract_amount=subcontracts.amount_text,
             item_statuses=list(progress.ItemStatus), issue_statuses=list(progress.IssueStatus)), 422 if error else 200
 
     def _back(self) -> str:
