@@ -202,6 +202,12 @@ POLICY: dict[str, dict[str, Scope]] = {
     "account_review.read": {OPERATOR: "all", AUDITOR: "all", MUNICIPAL_ADMIN: "own"},
     "account_review.start": {OPERATOR: "all", MUNICIPAL_ADMIN: "own"},
     "account_review.attest": {MUNICIPAL_ADMIN: "own"},
+    # the members' yearly re-screening (secretariat/rescreening.py, issue 58 item 4): the desk imports the 国税庁's
+    # difference files and decides per member; each member's own admin re-confirms its declaration
+    "rescreening.read": _DESK_READ,
+    "rescreening.manage": _DESK,
+    "rescreening.decide": _DESK,
+    "rescreening.declare": {ORG_ADMIN: "own"},
 }
 
 ACTION_LABELS_JA = {
@@ -310,6 +316,10 @@ ACTION_LABELS_JA = {
     "account_review.read": "年度のアカウント棚卸しの閲覧",
     "account_review.start": "年度のアカウント棚卸しの開始",
     "account_review.attest": "アカウント棚卸しの判断の記録と完了の確認",
+    "rescreening.read": "会員の年次再確認の閲覧",
+    "rescreening.manage": "会員の年次再確認の開始と差分データの取込み",
+    "rescreening.decide": "年次再確認での会員ごとの判断",
+    "rescreening.declare": "反社会的勢力でないことの宣誓の再確認（自団体）",
 }
 
 
