@@ -43,6 +43,7 @@ def _import_models() -> None:
     import competition.contracts  # noqa: F401
     import secretariat.progress  # noqa: F401
     import secretariat.advisers  # noqa: F401
+    import secretariat.rescreening  # noqa: F401
     import residents.models  # noqa: F401
     import secretariat.groups  # noqa: F401
     import secretariat.mailings  # noqa: F401

@@ -19,7 +19,7 @@ SECTIONS: tuple[tuple[str, object, tuple[str, ...]], ...] = (
     ("tenancy", _l("Municipalities and people"),
      ("tenants", "onboarding", "tenant_import", "users", "account_reviews", "clients")),
     ("members", _l("Members and secretariat"),
-     ("members", "member_import", "member_report", "member_checklist", "project_groups", "community_groups", "inquiries",
+     ("members", "member_import", "member_report", "member_rescreening", "member_checklist", "project_groups", "community_groups", "inquiries",
       "mailings", "events", "my_events", "progress", "advisers", "competition", "competition_entry",
       "competition_contracts", "competition_reviewers", "competition_review")),
     ("data", _l("Data and catalogue"),

@@ -219,6 +219,12 @@ POLICY: dict[str, dict[str, Scope]] = {
     "subcontract.read_all": {OPERATOR: "all", AUDITOR: "all"},
     "subcontract.request": {SECRETARIAT: "all", VENDOR: "all"},
     "subcontract.decide": {OPERATOR: "all"},
+    # the members' yearly re-screening (secretariat/rescreening.py, issue 58 item 4): the desk imports the 国税庁's
+    # difference files and decides per member; each member's own admin re-confirms its declaration
+    "rescreening.read": _DESK_READ,
+    "rescreening.manage": _DESK,
+    "rescreening.decide": _DESK,
+    "rescreening.declare": {ORG_ADMIN: "own"},
 }
 
 ACTION_LABELS_JA = {
@@ -338,6 +344,10 @@ ACTION_LABELS_JA = {
     "subcontract.read_all": "すべての受託事業者の再委託の承認申請の閲覧",
     "subcontract.request": "再委託の承認申請・取下げ・終了の報告（受託事業者）",
     "subcontract.decide": "再委託の承認・不承認",
+    "rescreening.read": "会員の年次再確認の閲覧",
+    "rescreening.manage": "会員の年次再確認の開始と差分データの取込み",
+    "rescreening.decide": "年次再確認での会員ごとの判断",
+    "rescreening.declare": "反社会的勢力でないことの宣誓の再確認（自団体）",
 }
 
 

@@ -106,6 +106,10 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "subcontract.refuse": ("再委託の不承認", "Subcontract refused"),
     "subcontract.withdraw": ("再委託の承認申請の取下げ", "Subcontract request withdrawn"),
     "subcontract.end": ("再委託の終了", "Subcontract ended"),
+    "rescreening.start": ("会員の年次再確認の開始", "Members' yearly re-screening started"),
+    "rescreening.import": ("法人番号の差分データの取込み（年次再確認）", "Corporate number difference file imported (re-screening)"),
+    "rescreening.decide": ("年次再確認の判断（継続・退会手続き・確認中）", "Re-screening decision recorded"),
+    "rescreening.declare": ("反社会的勢力でないことの宣誓の再確認", "Declaration re-confirmed by the member"),
     "user.setup.resend": ("利用者の初回設定の再送", "User set-up sent again"),
     "user.password.reset": ("利用者のパスワードの再設定", "User password reset"),
     "quota.plan.change": ("利用上限プランの変更", "Quota plan changed"),
@@ -338,6 +342,7 @@ AUDIT_ACTION_LABELS_JA = {action: labels[0] for action, labels in AUDIT_ACTION_L
 AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
     "tenant": ("参加団体", "Tenant"),
     "member": ("会員団体", "Member organisation"),
+    "rescreening": ("会員の年次再確認", "Members' yearly re-screening"),
     "screening_item": ("入会審査項目", "Screening criterion"),
     "project_group": ("提案グループ", "Project group"),
     "user": ("利用者", "User"),
@@ -399,6 +404,9 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
 
 # Japanese names of the fields that records' before/after hold (the summaries of the operations).
 AUDIT_FIELD_LABELS_JA: dict[str, str] = {
+    # the members' yearly re-screening (secretariat.rescreening)
+    "decision": "判断", "declared": "宣誓の再確認", "declaration": "宣誓の文言", "files": "ファイル",
+    "for_decision": "判断が必要な会員",
     # the secretariat's desk (secretariat.inquiries, secretariat.events)
     "inquiry_category": "問合せの分類", "inquiry_channel": "受付方法", "inquirer_kind": "問合せ者の区分",
     "inquiry_status": "問合せの状態", "member_number": "会員の法人番号", "dataset_uid": "データセット",

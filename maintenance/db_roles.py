@@ -200,6 +200,9 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "account_review_entry": ("UPDATE (username, decision, successor_id, last_sign_in, decided_at, decided_by)",),
     # subcontracting (governance.subcontracts): a request is decided once, withdrawn or ended; never deleted
     "subcontract": ("UPDATE (status, decided_at, decided_by, refusal_reason, closed_on, closed_by)",),
+    # the members' yearly re-screening (secretariat.rescreening): a member's entry records its declaration and
+    # the secretariat's decision, which may change while the round goes on; files and findings are insert-only
+    "member_rescreening_entry": ("UPDATE (declared_at, declared_by, decision, decision_reason, decided_by, decided_at)",),
     # groups (secretariat.groups): the target is a setting; a member leaves a group. Meetings
     # (governance.meetings): the minutes are written, approved and published under the meeting's row lock; a
     # meeting whose minutes are not approved is corrected (its attendees and agenda rows replaced)

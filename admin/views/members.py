@@ -9,11 +9,12 @@ import dataclasses
 import datetime as dt
 import io
 
-from flask import Blueprint, Response, abort, g, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _, lazy_gettext as _l
 
 from admin.extensions import db
+from admin.i18n import format_date, format_fiscal_year
 from admin.problems import status_of
 from admin.identity import identity_directory
 from admin.views import paging
@@ -25,6 +26,7 @@ from admin.views.times import local_time
 from core.codes import INDUSTRY_MAJOR_GROUPS
 from core.validation import whole_number
 from secretariat import mailings
+from secretariat import rescreening
 from tenancy.identity import operations as identity
 from tenancy.members import details as member_details
 from tenancy.members import operations as members
@@ -169,7 +171,12 @@ class MembersView(SecureView):
         state = members.screening_state(db.session, g.actor, number) if screening else []
         problems = members.approval_problems(db.session, g.actor, org) \
             if screening and org.status == MemberStatus.applied else []
+        declaring = authz.allowed(g.actor, rescreening.DECLARE, number) and org.status == MemberStatus.approved
+        rescreening_round, rescreening_entry = rescreening.own_round(db.session, g.actor, number) if declaring else (None, None)
         return self.render("renkei/members_detail.html", org=org, state=state, problems=problems, pick=_pick,
+                           rescreening_round=rescreening_round, rescreening_entry=rescreening_entry,
+                           declaration=_pick(rescreening.DECLARATION), fiscal_label=format_fiscal_year,
+                           format_date=format_date,
                            bases=members.member_bases(db.session, org),
                            documents=DOCUMENTS, kind=_pick(KIND_LABELS[org.kind]), status=_pick(STATUS_LABELS[org.status]),
                            screening=screening and org.status == MemberStatus.applied,
@@ -222,6 +229,15 @@ class MembersView(SecureView):
             return members.approve(db.session, g.actor, identity_directory(), number, request.form.get("reason", ""), admin)
 
         return post_action(act, back=self._back(number), saved=_("Approved; the organisation's admin was invited."))
+
+    @expose("/<number>/rescreening/declare", methods=("POST",))
+    def declare(self, number: str):
+        """The member's own admin re-confirms its declaration in this year's re-screening (issue 58 item 4)."""
+        if request.form.get("agree") != "1":
+            flash(_("Tick the box to confirm the declaration."), "error")
+            return redirect(self._back(number))
+        return post_action(lambda: rescreening.declare(db.session, g.actor, number), back=self._back(number),
+                           saved=_("The declaration was re-confirmed. Thank you."))
 
     @expose("/<number>/reject", methods=("POST",))
     def reject(self, number: str):
