@@ -26,7 +26,9 @@ keyed by target status, asked by its ``check`` after the table), API clients (``
 agreement versions (``governance.agreements.VERSIONS``), allocation policies
 (``billing.allocation_policies.POLICIES``), datasets (``catalogue.operations.DATASETS``),
 services that receive personal data (``residents.consent.lifecycle.SERVICES``), notifications
-(``core.outbox.DELIVERY``) and provisioning steps (``tenancy.onboarding.models.STEPS_LIFECYCLE``).
+(``core.outbox.DELIVERY``), provisioning steps (``tenancy.onboarding.models.STEPS_LIFECYCLE``), changes of a
+member's details (``tenancy.members.details.CHANGES``) and advisers' consultations
+(``secretariat.advisers.CONSULTATIONS``).
 """
 
 from __future__ import annotations

@@ -371,6 +371,19 @@ def _resident_by_common_id(session: Session, tenant_code: str, common_id: str) -
     return None
 
 
+def enrolled_resident(session: Session, tenant_code: str, common_id: str, field: str = "common_id") -> Resident:
+    """The enrolled (active) resident of ``tenant_code`` with ``common_id`` (a merged common ID resolves to the
+    surviving person), else NotFound with the problem on ``field``: the one look-up of a person by common ID
+    that the desk's acts on a person (links, disclosure ranges, representations, recoveries) start from. Not
+    found is the same whether the person does not exist, is not active or is another municipality's."""
+    resident = _resident_by_common_id(session, tenant_code, common_id)
+    if resident is None or resident.status is not ResidentStatus.active:
+        raise NotFound("No such resident.", "該当する住民は見つかりません。",
+                       problems=[problem(field, "No enrolled resident of this municipality has this common ID.",
+                                         "この市町村に、この共通IDの登録済みの住民はいません。")])
+    return resident
+
+
 def _resident_by_service_id(session: Session, tenant_code: str, service_id: int, service_user_id: str) -> Resident | None:
     return session.scalar(sa.select(Resident).join(ServiceLink, ServiceLink.resident_id == Resident.id).where(
         Resident.tenant_code == tenant_code, ServiceLink.service_id == service_id,
@@ -578,9 +591,7 @@ def link_service(session: Session, actor: Actor, tenant_code: str, common_id: st
     controller of the person's data: :func:`desk_services` lists them)."""
     data = validated(LinkIn, payload)
     authz.authorize(actor, "resident.link", tenant_code)
-    resident = _resident_by_common_id(session, tenant_code, common_id)
-    if resident is None or resident.status is not ResidentStatus.active:
-        raise NotFound("No such resident.", "該当する住民は見つかりません。")
+    resident = enrolled_resident(session, tenant_code, common_id)
     service = session.get(DataService, data.service_id)
     if service is None or service.status is not ServiceStatus.approved or service.owner_code != tenant_code:
         raise Invalid("No approved service of that number.", "その番号の承認済みサービスはありません。",
@@ -668,9 +679,7 @@ def set_disclosure(session: Session, actor: Actor, tenant_code: str, common_id: 
     new row (the history stays), audited with the range before and after and the reason."""
     data = validated(DisclosureIn, payload)
     authz.authorize(actor, "resident.link", tenant_code)
-    resident = _resident_by_common_id(session, tenant_code, common_id)
-    if resident is None or resident.status is not ResidentStatus.active:
-        raise NotFound("No such resident.", "該当する住民は見つかりません。")
+    resident = enrolled_resident(session, tenant_code, common_id)
     return record_disclosure(session, actor, resident, data.service_id, data.items, data.reason)
 
 

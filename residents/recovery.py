@@ -15,7 +15,7 @@ Nothing is deleted:
   the period and how many records, never the common ID or the reason) and the resident by a notice
   (:class:`~residents.models.ResidentNotice`, which the portal shows).
 * **merge**: the second common ID's resident becomes ``merged`` into the surviving one and its common ID
-  resolves to it (:func:`residents.operations._resident_by_common_id`); its links, current and ended, move
+  resolves to it (:func:`residents.operations.enrolled_resident`); its links, current and ended, move
   to the survivor with the resident they were made for (``origin_resident_id``), so translation and the
   brokerage by those links reach the survivor; its identity providers' identifiers move too (a sign-in
   with either finds the survivor); its newest disclosure range per moved service is appended for the
@@ -42,7 +42,7 @@ from residents.consent.models import DataService, LinkageRecord
 from residents.lifecycle import RECOVERIES, RESIDENTS
 from residents.models import (CURRENT_LINK, LinkageMark, RecoveryKind, RecoveryStatus, Resident, ResidentDisclosure,
                               ResidentIdentity, ResidentNotice, ResidentRecovery, ResidentStatus, ServiceLink)
-from residents.operations import _resident_by_common_id
+from residents.operations import enrolled_resident
 
 SPLIT_KIND = "resident.link_split"
 MERGE_KIND = "resident.merged"
@@ -54,15 +54,6 @@ class OwnProposal(Conflict):
 
 class NotTheProposer(Conflict):
     """Only the proposer cancels a proposal; another person refuses it."""
-
-
-def _active(session: Session, tenant_code: str, common_id: str, field: str) -> Resident:
-    resident = _resident_by_common_id(session, tenant_code, common_id)
-    if resident is None or resident.status is not ResidentStatus.active:
-        raise NotFound("No such resident.", "該当する住民は見つかりません。",
-                       problems=[problem(field, "No enrolled resident of this municipality has this common ID.",
-                                         "この市町村に、この共通IDの登録済みの住民はいません。")])
-    return resident
 
 
 def _open_for(session: Session, resident_ids: set[int], link_id: int | None = None) -> ResidentRecovery | None:
@@ -101,7 +92,7 @@ def propose_split(session: Session, actor: Actor, tenant_code: str, common_id: s
     """Propose ending the resident's current link to ``service_id``: the service's user ID is not this person."""
     authz.authorize(actor, "resident.recover", tenant_code)
     reason = _reason(reason)
-    resident = _active(session, tenant_code, common_id, "common_id")
+    resident = enrolled_resident(session, tenant_code, common_id, "common_id")
     link = session.scalar(sa.select(ServiceLink).where(ServiceLink.resident_id == resident.id,
                                                        ServiceLink.service_id == service_id, CURRENT_LINK))
     if link is None:
@@ -124,8 +115,8 @@ def propose_merge(session: Session, actor: Actor, tenant_code: str, surviving_co
     """Propose merging ``merged_common_id`` into ``surviving_common_id``: two common IDs of one person."""
     authz.authorize(actor, "resident.recover", tenant_code)
     reason = _reason(reason)
-    survivor = _active(session, tenant_code, surviving_common_id, "surviving_common_id")
-    merged = _active(session, tenant_code, merged_common_id, "merged_common_id")
+    survivor = enrolled_resident(session, tenant_code, surviving_common_id, "surviving_common_id")
+    merged = enrolled_resident(session, tenant_code, merged_common_id, "merged_common_id")
     if survivor.id == merged.id:
         raise Invalid("Two different common IDs are needed.", "異なる2つの共通IDを入力してください。",
                       problems=[problem("merged_common_id", "The same common ID as the surviving one.",

@@ -40,7 +40,7 @@ from core.validation import TenantCode
 from residents.consent.schemas import validated
 from residents.crypto import Keyring
 from residents.models import (Representation, RepresentationEvidence, RepresentationKind, Resident, ResidentStatus)
-from residents.operations import _resident_by_common_id, personal_items
+from residents.operations import enrolled_resident, personal_items
 from residents.schemas import CommonId, Reason
 
 MAJORITY = 18  # 民法4条 (since 2022-04-01)
@@ -76,15 +76,6 @@ class RepresentationIn(BaseModel):
     reason: Reason
 
 
-def _resident(session: Session, tenant_code: str, common_id: str, field: str) -> Resident:
-    resident = _resident_by_common_id(session, tenant_code, common_id)
-    if resident is None or resident.status is not ResidentStatus.active:
-        raise NotFound(f"No enrolled resident with common ID {common_id}.", f"共通ID {common_id} の住民は登録されていません。",
-                       problems=[problem(field, "No enrolled resident with this common ID.",
-                                         "この共通IDの住民は登録されていません。")])
-    return resident
-
-
 def ends_on(representation: Representation, represented: Resident, keys: Keyring) -> dt.date | None:
     """The first day the representation is no longer in force by its dates (None: open-ended): ``until``, and for a
     親権者 the day the represented person turns 18, whichever is first."""
@@ -103,8 +94,8 @@ def record_representation(session: Session, actor: Actor, keys: Keyring, payload
     if data.until is not None and data.until <= data.starts_on:
         raise Invalid("The end must come after the start.", "終了日は開始日より後にしてください。",
                       problems=[problem("until", "Must come after the start.", "開始日より後の日にしてください。")])
-    representative = _resident(session, data.tenant_code, data.representative_common_id, "representative_common_id")
-    represented = _resident(session, data.tenant_code, data.represented_common_id, "represented_common_id")
+    representative = enrolled_resident(session, data.tenant_code, data.representative_common_id, "representative_common_id")
+    represented = enrolled_resident(session, data.tenant_code, data.represented_common_id, "represented_common_id")
     if representative.id == represented.id:
         raise Invalid("A person cannot represent themself.", "本人を本人の代理人にはできません。",
                       problems=[problem("represented_common_id", "The same person as the representative.",

@@ -6,7 +6,7 @@ Rules:
 * An **adviser** has a name, fields of expertise (専門分野), the hours available per month (a whole
   number, 1–200) and whether they are active. The secretariat keeps them (``adviser.manage``).
 * A **consultation** names an adviser (an active one), a member (an approved member organisation, by
-  corporate number), a start (Japan time, on the hour or the half hour), a length in whole hours (1–8)
+  corporate number; :func:`bookable_members` lists those the actor may book for, by name), a start (Japan time, on the hour or the half hour), a length in whole hours (1–8)
   and a topic. A member's organisation admin books for their own member; the secretariat books for any
   (``adviser.book`` scoped to the member).
 * A booking is refused when the adviser's booked hours in the month of its start (Japan time), with it,
@@ -15,7 +15,10 @@ Rules:
   after the other (PostgreSQL advisory lock; SQLite's write lock).
 * The secretariat records a booked consultation (``adviser.manage``) as **held** with its outcome
   (required), or as **not held** (cancelled, a reason required); a recorded consultation is final and
-  its hours stay counted if held. A cancelled one frees its hours and its slot.
+  its hours stay counted if held. A cancelled one frees its hours and its slot. The table
+  :data:`CONSULTATIONS` is the one statement of which record may follow which status: recording a
+  recorded consultation is its refusal (:class:`AlreadyRecorded`, HTTP 409), and two records at once
+  are decided one after the other under the consultation's lock.
 * :func:`consultations_held` is the one count of consultations held in a month (and their hours): the
   monthly progress report (:mod:`secretariat.progress`) shows it.
 
@@ -39,7 +42,7 @@ from core.calendar import JST
 from core.db import enum_column, lock_key, timestamp_column, utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.labelled import LabelledEnum, labels
-from core.lifecycle import Lifecycle, Move
+from core.lifecycle import IllegalMove, Lifecycle, Move
 from core.validation import text_field_problem
 
 READ, MANAGE, BOOK = "adviser.read", "adviser.manage", "adviser.book"
@@ -53,13 +56,23 @@ class ConsultationStatus(LabelledEnum):
     cancelled = "cancelled", "中止", "Not held"
 
 
+class AlreadyRecorded(IllegalMove):
+    """A consultation is recorded once: the table has no move from held or not held."""
+
+
+def _recorded_already(move: Move, status: ConsultationStatus, consultation: Any) -> IllegalMove:
+    ja, en = status.label
+    return AlreadyRecorded(f"The consultation is recorded already ({en.lower()}); nothing was changed.",
+                           f"この相談は「{ja}」として記録済みです。変更していません。", status=status.value, move=move.name)
+
+
 CS = ConsultationStatus
 CONSULTATIONS = Lifecycle("アドバイザー相談", "consultation", ConsultationStatus, labels(ConsultationStatus), (
     Move("hold", frozenset({CS.booked}), CS.held, "実施の記録", "record as held", grant="adviser.manage"),
     Move("cancel", frozenset({CS.booked}), CS.cancelled, "中止の記録", "record as not held", reason_required=True,
          grant="adviser.manage"),
-), initial=(CS.booked,))
-"""A consultation is booked, then recorded once as held or not held (:func:`record`)."""
+), initial=(CS.booked,), refusal=_recorded_already)
+"""A consultation is booked, then recorded once as held or not held (:func:`record`, the one place its status moves)."""
 
 
 class Adviser(SQLModel, table=True):
@@ -100,10 +113,6 @@ class AdviserHoursExceeded(Conflict):
 
 class SlotTaken(Conflict):
     """The adviser has another consultation at that time."""
-
-
-class AlreadyRecorded(Conflict):
-    """A consultation is recorded once."""
 
 
 # --- advisers -------------------------------------------------------------------------------------
@@ -244,6 +253,18 @@ def _member(session: Session, number: str) -> Any:
     return org
 
 
+def bookable_members(session: Session, actor: Actor) -> list[tuple[str, str]]:
+    """(corporate number, name) of the approved member organisations the actor may book for, by reading: every
+    one for the secretariat, their own for a member's admin (the booking form's member picker)."""
+    from tenancy.members.models import MemberStatus, Organisation
+    grant = authz.authorize(actor, BOOK)
+    query = sa.select(Organisation.corporate_number, Organisation.name).where(Organisation.status == MemberStatus.approved)
+    if not grant.all_tenants:
+        query = query.where(Organisation.corporate_number.in_(sorted(grant.tenant_codes)))
+    return [(number, name) for number, name in session.execute(
+        query.order_by(Organisation.name_kana, Organisation.name, Organisation.corporate_number))]
+
+
 def book(session: Session, actor: Actor, booking: Booking) -> Consultation:
     """Book a consultation for a member (its organisation admin, or the secretariat for any member)."""
     number = booking.member_number.strip()
@@ -287,20 +308,18 @@ def book(session: Session, actor: Actor, booking: Booking) -> Consultation:
 def record(session: Session, actor: Actor, consultation_id: int, *, held: bool, outcome: str) -> Consultation:
     """The secretariat records a booked consultation as held (with its outcome) or not held (with why)."""
     authz.authorize(actor, MANAGE)
+    lock_key(session, "secretariat.consultation", consultation_id)  # two records at once: the second finds it recorded
     consultation = session.get(Consultation, consultation_id)
     if consultation is None:
         raise NotFound(f"No consultation {consultation_id}.", f"相談 {consultation_id} はありません。")
-    if consultation.status != ConsultationStatus.booked:
-        ja, en = consultation.status.label
-        raise AlreadyRecorded(f"The consultation is {en.lower()} already; nothing was changed.",
-                              f"この相談は「{ja}」として記録済みです。変更していません。")
+    move = CONSULTATIONS.move("hold" if held else "cancel", consultation.status, consultation)
     outcome = outcome.strip()
     if (wrong := text_field_problem("outcome", outcome, "outcome", "結果", OUTCOME_MAX, required=True,
                                     single_line=False)) is not None:
         raise Invalid("The record has problems; nothing was saved.", "記録の内容に誤りがあります。保存していません。",
                       problems=[wrong])
     before = consultation_summary(consultation)
-    consultation.status = ConsultationStatus.held if held else ConsultationStatus.cancelled
+    consultation.status = move.target
     consultation.outcome, consultation.recorded_by, consultation.recorded_at = outcome, actor.recorded_name, utcnow()
     session.flush()
     audit.record(session, actor, "adviser.consultation.record", "consultation", str(consultation.id),

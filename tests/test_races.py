@@ -16,7 +16,9 @@ The rules and the lock each takes (:func:`core.db.lock_key`, before its first re
 * one number per version of an agreement document (the document's numbering);
 * one number per consent text version of a service, and one status move of a service at a time (the service);
 * one ledger account per code: postings at once that need the same new account create it once (the chart);
-* one move of a competition call at a time: closes at once close it once (the call).
+* one move of a competition call at a time: closes at once close it once (the call);
+* an adviser's slot and hours of the month: two bookings of one slot at once book it once, and bookings at once
+  that together pass the adviser's hours of the month book only what fits (the adviser).
 """
 
 from __future__ import annotations
@@ -310,3 +312,49 @@ def test_a_call_closed_four_times_at_once_is_closed_once(app, db, operator):
     assert db.get(Call, call_id).status is CallStatus.closed
     assert db.scalar(sa.select(sa.func.count()).select_from(AuditRecord).where(
         AuditRecord.action == "competition.call.move")) == 1
+
+
+# --- an adviser's slot and hours of the month -----------------------------------------------------
+
+def _adviser_and_member(db, monthly_hours: int) -> int:
+    from secretariat import advisers as adv
+    from tests.conftest import OPERATOR
+    from tests.secretariat.test_advisers import OURS, _member
+
+    _member(db, OURS)
+    adviser = adv.create_adviser(db, OPERATOR, adv.AdviserDraft(name="山田 太郎", fields="データ連携",
+                                                                monthly_hours=monthly_hours))
+    db.commit()
+    return adviser.id
+
+
+def _booking(adviser_id: int, day: int, hours: int):
+    from core.calendar import JST
+    from secretariat import advisers as adv
+    from tests.secretariat.test_advisers import OURS, OUR_ADMIN
+
+    booking = adv.Booking(adviser_id, OURS, dt.datetime(2026, 6, day, 10, tzinfo=JST), hours, f"相談 {day}")
+    return lambda session: adv.book(session, OUR_ADMIN, booking).id
+
+
+def test_one_advisers_slot_booked_twice_at_once_is_booked_once(app, db):
+    from secretariat import advisers as adv
+
+    adviser_id = _adviser_and_member(db, monthly_hours=10)
+    outcomes = race(app, [_booking(adviser_id, day=10, hours=2)] * 2)
+    assert len([o for o in outcomes if o.ok]) == 1
+    assert [type(error) for error in errors_of(outcomes)] == [adv.SlotTaken]
+    db.expire_all()
+    assert db.scalar(sa.select(sa.func.count()).select_from(adv.Consultation)) == 1
+
+
+def test_bookings_at_once_past_the_advisers_hours_of_the_month_book_only_what_fits(app, db):
+    from secretariat import advisers as adv
+
+    adviser_id = _adviser_and_member(db, monthly_hours=3)
+    outcomes = race(app, [_booking(adviser_id, day=day, hours=2) for day in (10, 11)])  # 2 + 2 of 3 hours
+    assert len([o for o in outcomes if o.ok]) == 1
+    [refused] = errors_of(outcomes)
+    assert isinstance(refused, adv.AdviserHoursExceeded) and "残り時間は 3 時間中 1 時間" in refused.message_ja
+    db.expire_all()
+    assert adv.booked_hours(db, adviser_id, dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)) == 2

@@ -4,8 +4,9 @@ What the secretariat must check waits for it (:data:`REVIEWED`: the name and its
 office's prefecture and address, which the corporate number is registered with, and the
 representative); the rest (:data:`IMMEDIATE`: the contact person, the industry, the size, the public
 profile) applies at once. The secretariat (``member.screen``) changes any member, everything at once,
-and approves or rejects (with a reason) a member's waiting change. A member has at most one waiting
-change; another change of those fields is refused until it is decided.
+and approves or rejects (with a reason) a member's waiting change, once: the table :data:`CHANGES` says
+which decision may follow which status, and refuses (HTTP 409) a decision on a change decided already.
+A member has at most one waiting change; another change of those fields is refused until it is decided.
 
 Every change is a :class:`~tenancy.members.models.MemberChange` (the history: the changed fields
 before and after, who and when, the decision) and one audit record with the same before and after.
@@ -23,9 +24,9 @@ from sqlalchemy.orm import Session
 from core import audit, authz, outbox
 from core.actor import Actor
 from core.codes import INDUSTRY_MAJOR_GROUPS
-from core.db import utcnow
+from core.db import lock_key, utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
-from core.lifecycle import Lifecycle, Move
+from core.lifecycle import IllegalMove, Lifecycle, Move, require_reason
 from core.validation import text_field_problem
 from tenancy.members import operations as members
 from tenancy.members.models import (CHANGE_STATUS_LABELS, ChangeStatus, MemberBase, MemberChange, MemberStatus,
@@ -161,24 +162,32 @@ def _bases(session: Session, org: Organisation) -> list[tuple[str, str]]:
             session.scalars(sa.select(MemberBase).where(MemberBase.organisation_id == org.id))]
 
 
+def _change_refusal(move: Move, status: ChangeStatus, change: MemberChange | None) -> IllegalMove:
+    ja, en = _status_words(status)
+    verb_en, verb_ja = ("approved", "承認") if move.name == "approve" else ("rejected", "差し戻し")
+    return IllegalMove(f"This change is not awaiting approval ({en}); it cannot be {verb_en}. Nothing was changed.",
+                       f"この変更は確認待ちではないため{verb_ja}できません（{ja}）。変更していません。",
+                       status=status.value, move=move.name)
+
+
 C = ChangeStatus
 CHANGES = Lifecycle("会員の登録内容の変更", "change of a member's details", ChangeStatus, CHANGE_STATUS_LABELS, (
     Move("approve", frozenset({C.pending}), C.approved, "承認", "approve", grant="member.screen"),
     Move("reject", frozenset({C.pending}), C.rejected, "差戻し", "reject", reason_required=True, grant="member.screen"),
-), initial=(C.applied, C.pending))
+), initial=(C.applied, C.pending), refusal=_change_refusal)
 """A change of a member's details: written applied (what applies at once) or pending (what the secretariat checks),
-then approved or rejected once (:func:`approve_change`, :func:`reject_change`, both through :func:`_waiting`)."""
+then approved or rejected once (:func:`approve_change`, :func:`reject_change`, both through :func:`_decide`)."""
 
 
-def _waiting(session: Session, actor: Actor, change_id: int) -> tuple[MemberChange, Organisation]:
+def _decide(session: Session, actor: Actor, change_id: int, name: str) -> tuple[MemberChange, Organisation, Move]:
+    """The change and its member, and the move ``name`` the table allows from the change's status (else IllegalMove)."""
     authz.authorize(actor, "member.screen")
+    lock_key(session, "member.change", change_id)  # two decisions at once: the second finds it decided
     change = session.get(MemberChange, change_id)
     if change is None:
         raise NotFound(f"No change {change_id} of a member's details.", "この登録内容の変更はありません。")
-    if change.status != ChangeStatus.pending:
-        ja, en = _status_words(change.status)
-        raise Conflict(f"This change is not awaiting approval ({en}).", f"この変更は確認待ちではありません（{ja}）。")
-    return change, session.get(Organisation, change.organisation_id)
+    move = CHANGES.move(name, change.status, change)
+    return change, session.get(Organisation, change.organisation_id), move
 
 
 def _status_words(status: ChangeStatus) -> tuple[str, str]:
@@ -187,15 +196,15 @@ def _status_words(status: ChangeStatus) -> tuple[str, str]:
 
 def approve_change(session: Session, actor: Actor, change_id: int, reason: str = "") -> MemberChange:
     """The secretariat approves a member's waiting change: it applies now."""
-    change, org = _waiting(session, actor, change_id)
+    change, org, move = _decide(session, actor, change_id, "approve")
     after = json.loads(change.after)
     before = {field: getattr(org, field) for field in after}
     for field, value in after.items():
         setattr(org, field, value)
     if "prefecture" in after:
         org.in_prefecture = members.in_home_prefecture(session, org.prefecture, _bases(session, org))
-    change.status, change.decided_by, change.decided_at = ChangeStatus.approved, actor.recorded_name, utcnow()
-    change.decision_reason = (reason or "").strip()[:2000]
+    change.status, change.decided_by, change.decided_at = move.target, actor.recorded_name, utcnow()
+    change.decision_reason = require_reason(move, reason)[:2000]
     session.flush()
     audit.record(session, actor, "member.change.approve", "member", org.corporate_number, tenant_code=org.corporate_number,
                  before=before, after={**after, "change_id": change.id})
@@ -210,17 +219,15 @@ def _fields_ja(changed: dict[str, Any]) -> str:
 
 def reject_change(session: Session, actor: Actor, change_id: int, reason: str) -> MemberChange:
     """The secretariat rejects a member's waiting change, saying why; nothing of it applies."""
-    change, org = _waiting(session, actor, change_id)
-    reason = (reason or "").strip()
-    if not reason:
-        raise Invalid("Give the reason.", "理由を入力してください。",
-                      problems=[problem("reason", "Give the reason.", "理由を入力してください。")])
-    change.status, change.decided_by, change.decided_at = ChangeStatus.rejected, actor.recorded_name, utcnow()
+    change, org, move = _decide(session, actor, change_id, "reject")
+    reason = require_reason(move, reason)
+    before_status = change.status.value
+    change.status, change.decided_by, change.decided_at = move.target, actor.recorded_name, utcnow()
     change.decision_reason = reason[:2000]
     session.flush()
     audit.record(session, actor, "member.change.reject", "member", org.corporate_number, tenant_code=org.corporate_number,
-                 before={"status": "pending", **json.loads(change.after)}, after={"status": "rejected", "reason": change.decision_reason,
-                                                                                  "change_id": change.id})
+                 before={"status": before_status, **json.loads(change.after)},
+                 after={"status": move.target.value, "reason": change.decision_reason, "change_id": change.id})
     outbox.queue(session, kind="member.change.rejected", tenant=org, subject="【会員】登録内容の変更を差し戻しました",
                  body=f"{org.name} {org.contact_name} 様\n\n登録内容の変更（{_fields_ja(json.loads(change.after))}）を"
                       f"事務局が差し戻しました。\n理由: {change.decision_reason}\n")

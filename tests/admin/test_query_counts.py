@@ -162,8 +162,11 @@ def build(db, size: int) -> dict:
     meetings.write_minutes(db, writer, meeting.id, text="議事")
     meetings.approve_minutes(db, OPERATOR, meeting.id)
     community = groups.create_group(db, OPERATOR, groups.GroupDraft("community", "データ利活用コミュニティ"))
+    from secretariat import advisers
+
+    adviser = advisers.create_adviser(db, OPERATOR, advisers.AdviserDraft("山田 太郎", "データ連携", 10))  # its edit page
     db.commit()
-    return {"meeting_id": meeting.id, "community_group_id": community.id, "report_id": report.id,
+    return {"meeting_id": meeting.id, "community_group_id": community.id, "report_id": report.id, "adviser_id": adviser.id,
             "call_id": 1,  # no competition call in this data set: its pages answer 404 at both sizes
             "selection_id": 1,  # nor a selection notice (issue 41 item 5): its PDF answers 404 at both sizes
             "contract_id": 1,  # nor a commissioned project's contract (issue 41 item 6): 404 at both sizes

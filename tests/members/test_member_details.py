@@ -136,6 +136,12 @@ def test_the_api_changes_the_contact_at_once_and_the_name_after_the_secretariat(
     _as(monkeypatch, OPERATOR)
     approved = open_api.post(f"/api/v1/member-changes/{changed['pending']['id']}/approve", json={"reason": "登記を確認"})
     assert approved.status_code == 200 and approved.get_json()["status"] == "approved"
+    # a decided change is not decided again (the lifecycle's table): 409 in words, in both languages
+    for again, body in (("approve", {}), ("reject", {"reason": "やはり差し戻す"})):
+        refused = open_api.post(f"/api/v1/member-changes/{changed['pending']['id']}/{again}", json=body)
+        assert refused.status_code == 409 and refused.mimetype == "application/problem+json"
+        assert "確認待ちではないため" in refused.get_json()["detail_ja"] and "事務局が承認・反映済み" in refused.get_json()["detail_ja"]
+        assert "not awaiting approval" in refused.get_json()["detail_en"]
     _as(monkeypatch, org_admin(member))
     history = open_api.get(f"/api/v1/members/{member}/changes").get_json()["items"]
     assert [(h["status"], h["after"]) for h in history] == [("approved", {"name": "くまもとデータ研究所株式会社"}),
@@ -192,6 +198,9 @@ def test_the_details_page_keeps_what_was_typed_and_shows_the_waiting_change(clie
     change_id = db.scalar(sa.select(MemberChange.id).where(MemberChange.status == ChangeStatus.pending))
     client.post(f"/admin/members/{member}/changes/{change_id}/approve", data={"csrf_token": CSRF, "reason": ""})
     assert db.scalar(sa.select(Organisation.name).where(Organisation.corporate_number == member)) == "くまもとデータ研究所株式会社"
+    twice = client.post(f"/admin/members/{member}/changes/{change_id}/reject", data={"csrf_token": CSRF, "reason": "重複"},
+                        follow_redirects=True)  # a second window still showing the change
+    assert twice.status_code == 200 and "この変更は確認待ちではないため差し戻しできません" in twice.get_data(as_text=True)
     assert "承認待ちの会員" not in client.get("/admin/members/").get_data(as_text=True)
 
     sign_in(client, ["org-admin"], [OTHER], csrf=CSRF)

@@ -23,7 +23,7 @@ def linked(db, consent_setup, keys):
     common_id = residents.enrol(db, desk(), keys, person()).resident.common_id
     residents.link_service(db, desk(), KUMAMOTO, common_id, {"service_id": navi.id, "service_user_id": "navi-user-0001",
                                                              "assurance_level": 3})
-    resident_id = residents._resident_by_common_id(db, KUMAMOTO, common_id).id
+    resident_id = residents.enrolled_resident(db, KUMAMOTO, common_id).id
     return navi, clinic, common_id, resident_id
 
 

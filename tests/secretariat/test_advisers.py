@@ -14,6 +14,7 @@ from core.actor import Actor
 from core.audit import AuditRecord
 from core.calendar import JST
 from core.errors import Invalid, NotPermitted
+from core.lifecycle import IllegalMove
 from secretariat import advisers as adv
 from secretariat import progress
 from secretariat.member_report import parse_period
@@ -72,8 +73,9 @@ def test_the_outcome_is_recorded_once_and_required(db, adviser):
     assert empty.value.problems[0]["field"] == "outcome"
     adv.record(db, OPERATOR, booked.id, held=True, outcome="公開手順を確認し、次回までに一覧を作成。")
     assert booked.status is adv.ConsultationStatus.held and booked.outcome.startswith("公開手順")
-    with pytest.raises(adv.AlreadyRecorded):
+    with pytest.raises(IllegalMove) as again:  # the lifecycle's table has no move from held
         adv.record(db, OPERATOR, booked.id, held=False, outcome="取消")
+    assert isinstance(again.value, adv.AlreadyRecorded) and "「実施済み」として記録済み" in again.value.message_ja
     with pytest.raises(NotPermitted):
         adv.record(db, OUR_ADMIN, booked.id, held=True, outcome="x")
     entry = db.scalars(sa.select(AuditRecord).where(AuditRecord.action == "adviser.consultation.record")).one()
@@ -133,6 +135,9 @@ def test_the_api_books_refuses_a_taken_slot_in_both_languages_and_records_the_ou
     recorded = open_api.post(f"/api/v1/consultations/{booked.get_json()['id']}/record",
                              json={"held": True, "outcome": "認証の手順を説明。"})
     assert recorded.get_json()["status_ja"] == "実施済み"
+    twice = open_api.post(f"/api/v1/consultations/{booked.get_json()['id']}/record", json={"held": False, "outcome": "中止"})
+    assert twice.status_code == 409 and twice.content_type == "application/problem+json"
+    assert "記録済み" in twice.get_json()["detail_ja"] and "recorded already" in twice.get_json()["detail_en"]
     assert "/api/v1/consultations" in open_api.get("/api/v1/openapi.json").get_json()["paths"]
 
 
@@ -146,6 +151,8 @@ def test_the_page_keeps_what_was_typed_beside_a_refusal_and_asks_before_recordin
                                                           "monthly_hours": "2", "active": "y"})
     assert added.status_code == 302
     [adviser] = adv.list_advisers(db, OPERATOR)
+    page = client.get("/admin/advisers/").get_data(as_text=True)
+    assert f'<option value="{OURS}">会員02株式会社（{OURS}）</option>' in page  # the desk picks the member by name
     form = {"csrf_token": csrf, "adviser_id": str(adviser.id), "member_number": OURS, "starts_at": "2026-06-10T10:00",
             "hours": "3", "topic": "統計データの公開"}
     refused = client.post("/admin/advisers/consultations", data=form)
@@ -153,6 +160,12 @@ def test_the_page_keeps_what_was_typed_beside_a_refusal_and_asks_before_recordin
     assert refused.status_code == 422 and "その月の残りは 2 時間です" in html and 'value="統計データの公開"' in html
     assert client.post("/admin/advisers/consultations", data={**form, "hours": "2"}).status_code == 302
     [booked] = adv.consultations(db, OPERATOR)
+    empty = client.post(f"/admin/advisers/consultations/{booked.id}/record", data={"csrf_token": csrf, "held": "0",
+                                                                                  "outcome": "  "})
+    html = empty.get_data(as_text=True)  # beside the field, the choice kept; not asked first, nothing recorded
+    assert empty.status_code == 422 and f'id="outcome-{booked.id}-error"' in html and "結果（中止の場合はその理由）を入力してください" in html
+    assert '<option value="0" selected>' in html and "後から変更できません" not in html
+    assert booked.status is adv.ConsultationStatus.booked
     record = {"csrf_token": csrf, "held": "1", "outcome": "公開範囲を整理"}
     asked = client.post(f"/admin/advisers/consultations/{booked.id}/record", data=record)
     assert "後から変更できません" in asked.get_data(as_text=True) and booked.status is adv.ConsultationStatus.booked
@@ -160,3 +173,26 @@ def test_the_page_keeps_what_was_typed_beside_a_refusal_and_asks_before_recordin
     db.expire_all()
     assert db.get(adv.Consultation, booked.id).status is adv.ConsultationStatus.held
     assert "公開範囲を整理" in client.get("/admin/advisers/").get_data(as_text=True)
+
+
+def test_the_desk_changes_an_adviser_on_its_page_with_what_was_typed_kept_and_the_change_audited(client, db, adviser):
+    from tests.conftest import sign_in
+    csrf = "b" * 32
+    db.commit()
+    sign_in(client, csrf=csrf)
+    url = f"/admin/advisers/advisers/{adviser.id}/edit"
+    page = client.get(url).get_data(as_text=True)
+    assert 'value="データ連携、個人情報保護"' in page and 'value="4"' in page
+    form = {"csrf_token": csrf, "name": "山田 太郎", "fields": "統計、オープンデータ", "monthly_hours": "0"}
+    wrong = client.post(url, data=form)
+    html = wrong.get_data(as_text=True)
+    assert wrong.status_code == 422 and 'id="monthly_hours-error"' in html and 'value="統計、オープンデータ"' in html
+    assert client.post(url, data={**form, "monthly_hours": "6"}).status_code == 302  # "active" left unticked
+    db.expire_all()
+    entry = db.scalars(sa.select(AuditRecord).where(AuditRecord.action == "adviser.update")).one()
+    assert (json.loads(entry.before)["fields"], json.loads(entry.before)["active"]) == ("データ連携、個人情報保護", True)
+    assert json.loads(entry.after) == {"name": "山田 太郎", "fields": "統計、オープンデータ", "monthly_hours": 6, "active": False}
+    sign_in(client, ["org-admin"], [OURS], csrf=csrf)
+    assert client.get(url).status_code == 403
+    own = client.get("/admin/advisers/").get_data(as_text=True)  # a member's admin books for their own member only
+    assert f'<option value="{OURS}">' in own and THEIRS not in own
