@@ -168,7 +168,7 @@ def test_the_workbook_and_the_pdf_read_back_and_each_file_is_audited(db, operato
     may = progress.parse_month("2026-05")
     book = load_workbook(io.BytesIO(progress.generate(db, operator, may, "xlsx", now=_jst(2026, 6, 3, 9))))
     assert book.sheetnames == ["概要", "完了した作業項目", "遅延している作業項目", "未解決の課題", "当月に提起された課題",
-                               "当月に解決した課題"]
+                               "当月に解決した課題", "再委託（承認済み）"]
     rows = [[c.value for c in row] for row in book["遅延している作業項目"].iter_rows() if row[0].value]
     assert ["セミナーの開催案内", "2026-05-20", "鈴木 一郎", "未着手"] in [r[1:5] for r in rows]
     done_rows = [r[1:6] for r in ([c.value for c in row] for row in book["完了した作業項目"].iter_rows())]
