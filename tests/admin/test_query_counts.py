@@ -183,6 +183,8 @@ def build(db, size: int) -> dict:
             # no letter is issued in this data set, so no reminder (督促状, issue 52 item 2): its PDF answers 404 at both sizes
             "reminder_id": 1,
             "subcontract_id": 1,  # no subcontract request either (issue 57 item 3): its page answers 404 at both sizes
+            # nor a breach (issue 56 item 4) or a mailing (issue 58 item 3): their pages answer 404 at both sizes
+            "breach_id": 1, "ext": "pdf", "mailing_id": 1,
             "period": "FY2025",  # the member report of a fiscal year (issue 40)
             "month": "2025-06"}  # the monthly progress report (issue 40 item 7)
 
