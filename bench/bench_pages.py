@@ -251,7 +251,8 @@ NOT_IN_DATA_SET = {
     "service_id": "consent services", "receipt_id": "consent receipts", "proposal_id": "council proposals",
     "ident": "dataset terms", "event_id": "events", "incident_id": "incidents", "kind": "incident reports",
     "meeting_id": "meetings", "report_id": "service monthly reports", "inquiry_id": "inquiries",
-    "reminder_id": "reminders (督促状)",
+    "reminder_id": "reminders (督促状)", "adviser_id": "advisers", "breach_id": "personal-data breaches",
+    "ext": "breach reports' files", "mailing_id": "mailings", "subcontract_id": "subcontract requests",
 }
 # the formats a download route serves, where not xlsx and csv (by endpoint)
 FORMATS = {"member_report.download": ("pdf", "xlsx"), "progress.download": ("pdf", "xlsx"),
