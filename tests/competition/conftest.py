@@ -4,6 +4,7 @@ and a company in Fukuoka, its representative's person, and PDFs of a given numbe
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import pytest
 import sqlalchemy as sa
@@ -43,6 +44,7 @@ def proposals_closed(db, operator, call_id: int, moment: dt.datetime | None = No
     return moment
 
 
+@functools.cache  # the same bytes every time: each size written once per process (test modules ask at import)
 def pdf_of(pages: int) -> bytes:
     """A real PDF of ``pages`` pages, written by weasyprint (compressed object streams included)."""
     import weasyprint
