@@ -26,6 +26,8 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.conftest import seeded_database
+
 # Tenants no other test module changes in Keycloak: transitions below (suspend, withdraw) act on them.
 OWN, OTHER = "435015", "435058"
 ROLES = {
@@ -650,9 +652,8 @@ def _expected(rule: Rule, role: str, scope: str) -> bool:
 
 
 @pytest.mark.parametrize("method,path,role,scope", list(_cases()))
-def test_endpoint_role_scope(client, tenant_factory, user_factory, staff_ids, method, path, role, scope):
-    tenant_factory(OWN)
-    tenant_factory(OTHER)
+def test_endpoint_role_scope(app, client, tenant_factory, user_factory, staff_ids, method, path, role, scope):
+    seeded_database(app, "matrix-tenants", lambda: (tenant_factory(OWN), tenant_factory(OTHER)))
     rule = ENDPOINTS[(method, path)]
     roles, tenant = ROLES[role]
     _, headers = user_factory(roles, tenant)
