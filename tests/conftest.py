@@ -619,6 +619,7 @@ def seeded_database(app, key: str, build: Callable[[], object]) -> None:
         engine.dispose()  # the app's caches of rows forget what they read (engine_disposed)
         copy_sqlite(kept, engine.url.database)
         return
+    reset_database(app)  # what is kept is built on the clean database, whatever ran before in this worker
     build()
     db.session.remove()
     engine.dispose()
