@@ -14,6 +14,9 @@
 # RENKEI_TEST_MARKERS: a marker expression every test run must also match (CI's PostgreSQL pass: database).
 # RENKEI_TEST_TIMES: a path prefix; each session writes its tests' seconds there (tests/suite_times.py)
 # and prints where the time went.
+# RENKEI_TEST_CONTRACT_CASES: a directory; the contract tests (tests/admin/test_api_contract.py) write the cases they
+# generate there, one file a shard, and a later run that finds a shard's file (made from the same API document) sends
+# those cases instead of generating them again (CI: the SQLite pass writes, the PostgreSQL pass sends).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh dev

@@ -20,6 +20,10 @@ and printed too. A 401 means the token did not get through, a failure.
 ``RENKEI_CONTRACT_EXAMPLES`` changes the number of examples per operation (default 75, the municipal
 admin's run a third of it; the few slow operations (a chart, a workbook, large usage batches) get at
 most :data:`SLOW_EXAMPLES`).
+
+``RENKEI_TEST_CONTRACT_CASES`` names a directory where each shard (and the CKAN test) writes the cases it generated,
+or, when its file is there already and made from the same document and assignment, sends those again without
+generating them (CI's PostgreSQL pass sends the SQLite pass's requests): tests/contract_cases.py.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ import time
 import pytest
 
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, seed, settings
+
+from tests.contract_cases import CaseStore
 
 EXAMPLES = int(os.environ.get("RENKEI_CONTRACT_EXAMPLES", "75"))
 SLOW_EXAMPLES = 12
@@ -387,7 +392,7 @@ def _count_unstated_refusals(label, who, case, response, refused, refused_exampl
 
 
 def _report(capsys, people, elapsed, server_errors, requests, statuses, failures, refused, refused_example,
-            spent) -> None:
+            spent, source) -> None:
     """What the generated requests found, in every run's output (CI's too): counts, answers by status,
     each unstated refusal with an example, the slowest operations and each failure."""
     total = sum(requests.values())
@@ -399,7 +404,7 @@ def _report(capsys, people, elapsed, server_errors, requests, statuses, failures
         print(f"\nschemathesis: {total} requests with a bearer token ({', '.join(w for w, _, _ in people)}) over "
               f"{len(requests)} operations in {elapsed:.0f} s: {server_errors} server errors, "
               f"{count_refused} schema-valid requests refused, "
-              f"{sum(len(v) for v in failures.values())} distinct failures in {len(failures)} operations")
+              f"{sum(len(v) for v in failures.values())} distinct failures in {len(failures)} operations ({source})")
         print("answers:", ", ".join(f"{status}: {n}" for status, n in sorted(answered.items())))
     # captured, so that a failure's report shows them (a worker of pytest-xdist drops what bypasses capture)
     for label, counter in sorted(refused.items()):
@@ -472,16 +477,13 @@ def test_every_operation_keeps_the_contract_under_generated_requests(contract_ap
     mine = _shards(people, sorted(operations))[shard]
     if ONLY:  # a local look at some operations (RENKEI_CONTRACT_ONLY), never set in CI
         mine = [(index, label) for index, label in mine if label in ONLY]
+    # the cases of the shard: replayed when an earlier pass recorded them (RENKEI_TEST_CONTRACT_CASES), else generated
+    store = CaseStore(f"shard-{shard}", schema.raw_schema, [(index, label, _examples(label, people[index][2]))
+                                                            for index, label in mine], SEED)
     for index, label in mine:
         who, headers, share = people[index]
-        operation = operations[label]
-        examples = _examples(label, share)
 
-        @seed(SEED)
-        @settings(max_examples=examples, deadline=None, database=None,
-                  phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-        @given(case=operation.as_strategy())
-        def run(case):
+        def send(case):
             nonlocal server_errors
             case.headers = {**{k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"},
                             **headers}
@@ -501,10 +503,12 @@ def test_every_operation_keeps_the_contract_under_generated_requests(contract_ap
                 _count_unstated_refusals(label, who, case, response, refused, refused_example)
 
         began = time.monotonic()
-        run()
+        store.send(operations[label], (index, label), _examples(label, share), send)
         spent[label] += time.monotonic() - began
+    store.save()  # before the assertions: a failing shard's cases are the next pass's too
     elapsed = time.monotonic() - started
-    _report(capsys, people, elapsed, server_errors, requests, statuses, failures, refused, refused_example, spent)
+    _report(capsys, people, elapsed, server_errors, requests, statuses, failures, refused, refused_example, spent,
+            store.describe())
     assert server_errors == 0
     assert not failures, f"contract violations in {sorted(failures)} (details above)"
     unstated = sorted(label for label in refused if label not in NOT_YET_STATED)
@@ -575,13 +579,11 @@ def test_the_ckan_actions_keep_their_contract_under_generated_requests(contract_
     readers = [("anonymous", {})] + [(who, headers) for who, headers, _ in people[:1]]
     answered: collections.Counter[int] = collections.Counter()
     failures: dict[str, list[str]] = collections.defaultdict(list)
+    store = CaseStore("ckan", schema.raw_schema, [(who, operation.label, CKAN_EXAMPLES)
+                                                  for who, _ in readers for operation in operations], SEED)
     for who, headers in readers:
         for operation in operations:
-            @seed(SEED)
-            @settings(max_examples=CKAN_EXAMPLES, deadline=None, database=None,
-                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-            @given(case=operation.as_strategy())
-            def run(case):
+            def send(case):
                 case.headers = {**(case.headers or {}), **headers}
                 response = None
                 try:
@@ -592,10 +594,11 @@ def test_the_ckan_actions_keep_their_contract_under_generated_requests(contract_
                 if response is not None:
                     answered[response.status_code] += 1
 
-            run()
+            store.send(operation, (who, operation.label), CKAN_EXAMPLES, send)
+    store.save()
     with capsys.disabled():
-        print(f"\nschemathesis (CKAN): {sum(answered.values())} requests over {len(operations)} operations: "
-              + ", ".join(f"{status}: {n}" for status, n in sorted(answered.items())))
+        print(f"\nschemathesis (CKAN): {sum(answered.values())} requests over {len(operations)} operations "
+              f"({store.describe()}): " + ", ".join(f"{status}: {n}" for status, n in sorted(answered.items())))
         for label, items in sorted(failures.items()):
             print(f"FAIL {label}")
             for item in items:

@@ -1,0 +1,150 @@
+"""The contract tests' cases recorded by one pass are sent again by the next exactly as generated (issue 49,
+tests/contract_cases.py): every field of a case survives the round trip (a multipart body's bytes, a bytes body, a
+JSON null body, no body at all), a replay draws nothing, and a file made from another document or another list of
+operations is not replayed: the cases are generated, and recorded anew. On a small document of this module's own."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+import schemathesis
+from schemathesis.core import NOT_SET
+
+from schemathesis.transport.serialization import Binary
+
+from tests.contract_cases import CaseStore, rebuild, snapshot
+
+SEED = 20260514
+DOCUMENT = {
+    "openapi": "3.1.0",
+    "info": {"title": "cases", "version": "1"},
+    "paths": {
+        "/files/{file_id}": {"post": {
+            "parameters": [{"name": "file_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                           {"name": "note", "in": "query", "schema": {"type": "string"}},
+                           {"name": "X-Mark", "in": "header", "schema": {"type": "string", "pattern": "^[a-z]+$"}},
+                           {"name": "session", "in": "cookie", "schema": {"type": "string", "pattern": "^[a-z]+$"}}],
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["upload"],
+                "properties": {"upload": {"type": "string", "format": "binary"}, "title": {"type": "string"}}}}}},
+            "responses": {"200": {"description": "stored"}}}},
+        "/raw": {"put": {
+            "requestBody": {"required": True, "content": {"application/octet-stream": {"schema": {
+                "type": "string", "format": "binary"}}}},
+            "responses": {"200": {"description": "stored"}}}},
+        "/things": {"get": {"responses": {"200": {"description": "the things"}}}},
+    },
+}
+FIELDS = ("method", "path", "path_parameters", "query", "headers", "cookies", "body", "media_type",
+          "multipart_content_types")
+
+
+def _operations(document):
+    schema = schemathesis.openapi.from_dict(document)
+    return {result.ok().label: result.ok() for result in schema.get_all_operations()}
+
+
+def _entries(operations):
+    return [("operator", label, 5) for label in sorted(operations)]
+
+
+def _run(store, operations) -> dict[str, list]:
+    """Every case the store sends, by operation, each with an Authorization header added as the contract test adds
+    a person's token."""
+    sent: dict[str, list] = {label: [] for label in operations}
+    for label in sorted(operations):
+        def send(case, label=label):
+            case.headers = {**(case.headers or {}), "Authorization": "Bearer token-of-this-run"}
+            sent[label].append(case)
+
+        store.send(operations[label], ("operator", label), 5, send)
+    store.save()
+    return sent
+
+
+def _plain(value):
+    """``value`` with Schemathesis's Binary (a str subclass equal to every other: its bytes are in ``data``) as its
+    bytes, so that comparing two bodies compares their files."""
+    if isinstance(value, Binary):
+        return ("binary", value.data)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _fields(case) -> dict:
+    return {name: _plain(getattr(case, name)) for name in FIELDS} | {
+        "meta": (case.meta.generation.mode, case.meta.phase.name)}
+
+
+def test_a_replay_sends_every_recorded_case_with_every_field_and_draws_none(tmp_path, monkeypatch):
+    operations = _operations(DOCUMENT)
+    recording = CaseStore("shard-0", DOCUMENT, _entries(operations), SEED, directory=tmp_path)
+    assert not recording.replaying
+    generated = _run(recording, operations)
+    assert [path.name for path in tmp_path.iterdir()] == ["shard-0.pickle"]  # written whole, no temporary left
+
+    # another process: no generation at all (the strategy would fail), the same cases in the same order
+    operations = _operations(DOCUMENT)
+    for operation in operations.values():
+        monkeypatch.setattr(operation, "as_strategy", lambda *a, **k: pytest.fail("a replay generated cases"))
+    replaying = CaseStore("shard-0", DOCUMENT, _entries(operations), SEED, directory=tmp_path)
+    assert replaying.replaying and "replayed" in replaying.describe()
+    replayed = _run(replaying, operations)
+
+    assert {label: len(cases) for label, cases in replayed.items()} == \
+        {label: len(cases) for label, cases in generated.items()}
+    for label in operations:
+        assert generated[label], label
+        for original, again in zip(generated[label], replayed[label], strict=True):
+            assert again.operation is operations[label]
+            assert _fields(again) == _fields(original)
+            assert again.headers["Authorization"] == "Bearer token-of-this-run"
+    uploads = [case.body["upload"] for case in replayed["POST /files/{file_id}"]]
+    assert all(isinstance(upload.data, bytes) for upload in uploads) and any(upload.data for upload in uploads)
+    assert all(case.body is NOT_SET for case in replayed["GET /things"])  # no body: the sentinel itself
+    assert any(case.body.data for case in replayed["PUT /raw"])
+    stored = pickle.loads((tmp_path / "shard-0.pickle").read_bytes())
+    assert not any("authorization" in {name.lower() for name in fields["headers"]}
+                   for cases in stored["cases"].values() for fields in cases)  # no token kept
+
+
+@pytest.mark.parametrize("body", [b"\x00\xffbytes", None, NOT_SET, {"title": "題名", "upload": b"%PDF-1.7"},
+                                  {"upload": Binary(b"\x89PNG")}])
+def test_a_case_built_by_hand_survives_the_round_trip(body):
+    operation = _operations(DOCUMENT)["PUT /raw"]
+    case = operation.Case(body=body, query={"q": "値"}, headers={"X-Mark": "abc", "Authorization": "Bearer x"},
+                          cookies={"session": "s"}, media_type="application/octet-stream")
+    again = rebuild(operation, pickle.loads(pickle.dumps(snapshot(case))))
+    assert again.body is NOT_SET if body is NOT_SET else _plain(again.body) == _plain(body)
+    assert dict(again.headers) == {"X-Mark": "abc"}  # the token is each run's own
+    assert (again.query, again.cookies, again.media_type, again.method) == \
+        ({"q": "値"}, {"session": "s"}, "application/octet-stream", "PUT")
+
+
+@pytest.mark.parametrize("change", ["document", "operations"])
+def test_cases_of_another_document_or_assignment_are_generated_again(tmp_path, change):
+    operations = _operations(DOCUMENT)
+    _run(CaseStore("shard-1", DOCUMENT, _entries(operations), SEED, directory=tmp_path), operations)
+    before = (tmp_path / "shard-1.pickle").read_bytes()
+
+    document = DOCUMENT
+    if change == "document":  # the API changed between the passes
+        document = {**DOCUMENT, "paths": {**DOCUMENT["paths"], "/things": {"get": {
+            "parameters": [{"name": "page", "in": "query", "required": True, "schema": {"type": "integer"}}],
+            "responses": {"200": {"description": "the things"}}}}}}
+    operations = _operations(document)
+    entries = _entries(operations) if change == "document" else _entries(operations)[1:]
+    if change == "operations":
+        operations.pop(min(operations))
+    store = CaseStore("shard-1", document, entries, SEED, directory=tmp_path)
+    assert not store.replaying
+    sent = _run(store, operations)
+    assert all(sent.values())  # generated
+    if change == "document":
+        assert all("page" in case.query for case in sent["GET /things"])  # by the new document
+    assert (tmp_path / "shard-1.pickle").read_bytes() != before  # and recorded anew
+    assert CaseStore("shard-1", document, entries, SEED, directory=tmp_path).replaying
