@@ -422,7 +422,7 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "issue_resolution": "対応結果", "resolved_on": "解決日", "done": "完了した作業項目", "late": "遅延している作業項目",
     "open_issues": "未解決の課題",
     # the residents' side (residents.operations)
-    "common_id": "共通ID", "verification": "本人確認の方法", "review": "確認待ちの番号", "match": "一致した情報",
+    "common_id": "共通ID", "verification": "本人確認の方法", "match": "一致した情報",
     "matched": "一致した住民の共通ID", "issued": "発行した共通ID", "service_user_id": "サービスのID",
     "rewritten": "書き直した件数", "residents": "住民の数", "search_by": "検索の方法",
     "merged_common_id": "統合した共通ID", "proposed_by": "提案者", "decision_reason": "承認・却下の理由",
