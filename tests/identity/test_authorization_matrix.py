@@ -26,7 +26,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.conftest import seeded_database
+from tests.conftest import expires_soon, seeded_database
 
 # Tenants no other test module changes in Keycloak: transitions below (suspend, withdraw) act on them.
 OWN, OTHER = "435015", "435058"
@@ -620,6 +620,25 @@ def tokens_outlive_the_cases(app, monkeypatch):
 
 
 @pytest.fixture(scope="module")
+def callers(user_factory) -> Callable:
+    """``user_factory`` kept for this module: one Keycloak person per role, made once, its token reused
+    until it nears expiry. The session's ``user_factory`` asks Keycloak's admin events, on every call, whether a
+    cached person has been changed since (a Keycloak round trip a case, three thousand cases a pass); here
+    the answer cannot change a case: a token carries its roles and tenant, and the deny list refuses nobody
+    (:func:`tokens_outlive_the_cases`). The next test outside this module still asks, about every event
+    since its last look."""
+    made: dict[tuple, tuple] = {}
+
+    def caller(roles, tenant):
+        key = (tuple(sorted(roles)), tenant)
+        if key not in made or expires_soon(made[key][1]):
+            made[key] = user_factory(roles, tenant, fresh=True)
+        return made[key]
+
+    return caller
+
+
+@pytest.fixture(scope="module")
 def staff_ids(directory):
     """A staff account in each of the two tenants, to aim user endpoints at."""
     ids = {}
@@ -652,11 +671,11 @@ def _expected(rule: Rule, role: str, scope: str) -> bool:
 
 
 @pytest.mark.parametrize("method,path,role,scope", list(_cases()))
-def test_endpoint_role_scope(app, client, tenant_factory, user_factory, staff_ids, method, path, role, scope):
+def test_endpoint_role_scope(app, client, tenant_factory, callers, staff_ids, method, path, role, scope):
     seeded_database(app, "matrix-tenants", lambda: (tenant_factory(OWN), tenant_factory(OTHER)))
     rule = ENDPOINTS[(method, path)]
     roles, tenant = ROLES[role]
-    _, headers = user_factory(roles, tenant)
+    _, headers = callers(roles, tenant)
     code = OTHER if scope == "other" else OWN
     url = path.replace("{code}", code).replace("{user_id}", staff_ids[code])
     for placeholder, value in PATH_VALUES.items():
