@@ -188,6 +188,9 @@ class Dataset(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
     modified_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False, index=True))
     published_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    # when a distribution of it first named a route through the API gateway (catalogue/routes.py): set once by the
+    # register's write path when the first route is saved, never moved by a route removed and added again
+    first_connected_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     # what a catalogue search matches: titles, keywords and description, lower-cased (:func:`search_text_of`)
     search_text: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
     # the formats of its distributions in one text, what CKAN's res_format filter reads

@@ -472,7 +472,8 @@ def _refuse_taken_routes(session: Session, dataset: Dataset, draft: DatasetDraft
 def _summary(dataset: Dataset) -> dict[str, Any]:
     return {"name": dataset.name, "provider": dataset.provider_code, "title_ja": dataset.title_ja,
             "status": DatasetStatus(dataset.status).value, "access": Access(dataset.access).value,
-            "licence": dataset.licence_code, "standard_kind": dataset.standard_kind, "version": dataset.version}
+            "licence": dataset.licence_code, "standard_kind": dataset.standard_kind, "version": dataset.version,
+            "first_connected_at": dataset.first_connected_at.isoformat() if dataset.first_connected_at else None}
 
 
 def _next_name(session: Session, provider_code: str) -> str:
@@ -517,6 +518,8 @@ def _apply(session: Session, dataset: Dataset, draft: DatasetDraft) -> None:
     for dist in draft.distributions:
         session.add(Distribution(dataset_id=dataset.id, **dataclasses.asdict(dist)))
     search_index.set_formats(dataset, [dist.format for dist in draft.distributions])
+    if dataset.first_connected_at is None and any(dist.route_keys() for dist in draft.distributions):
+        dataset.first_connected_at = dataset.modified_at  # its first route: the gateway reaches it from now on
     session.flush()
     routes.changed()
 

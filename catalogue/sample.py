@@ -8,7 +8,8 @@ then published by :func:`catalogue.operations.publish_checked`, so they show 準
 The sample catalogue stands for one already on the platform: its datasets' first publication is dated the
 first day of the fiscal year before the demo's (:func:`on_the_platform_since`), before the sample call's
 contract period (which lies in the demo's fiscal year), so that no sample project counts the whole catalogue
-as newly connected (competition.contracts.newly_connected reads ``Dataset.published_at``)."""
+as newly connected (competition.contracts.newly_connected reads ``Dataset.published_at``; its other date,
+``Dataset.first_connected_at``, stays empty: the sample list names no route through the gateway)."""
 
 from __future__ import annotations
 

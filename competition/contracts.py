@@ -18,8 +18,10 @@ Rules:
   又は提供すること、うち少なくとも1種類は新たに基盤に接続すること) is decided from the register by
   :func:`data_rule`, its one home: the datasets the group used (the gateway's calls per dataset by the group's
   members during the period, ``usage_dataset_call``) and the datasets it newly connected (:func:`newly_connected`:
-  datasets a member of the group provides that were first published during the period; a dataset already
-  on the platform before the period, whenever renkei registered it, is not new). A kind is a dataset's standard kind, else its
+  datasets a member of the group provides that were first published during the period, or first connected by a
+  route through the API gateway during it (``Dataset.first_connected_at``); a dataset already on the platform
+  before the period, whenever renkei registered it, is not new). Each connected dataset says why it counts
+  (:class:`ConnectedBy`: 初めて公開, 初めてルート接続). A kind is a dataset's standard kind, else its
   category: the same kind from two municipalities is one kind. A project that connected none does not meet
   the rule, and says why in words.
 * The contract's cost joins the year's costs under a grant (:func:`record_cost`, ``billing.manage``): a
@@ -49,6 +51,7 @@ from competition.models import CURRENT_PROPOSAL, Call, Declaration, Proposal, Se
 from competition.operations import get_call, representative_codes
 from core import audit, authz
 from core.actor import Actor
+from core.labelled import LabelledEnum
 from core.calendar import date_ja, day_start_utc, month_of
 from core.db import enum_column, timestamp_column, utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
@@ -381,6 +384,12 @@ def deliver(session: Session, actor: Actor, contract_id: int, item_id: int, deli
 
 # --- the data rule (seed 000), decided from the dataset register ------------------------------------------
 
+class ConnectedBy(LabelledEnum):
+    """Why a dataset counts as newly connected in a period."""
+    published = "published", "初めて公開", "First published"
+    route = "route", "初めてルート接続", "First connected by route"
+
+
 @dataclasses.dataclass(frozen=True)
 class DatasetFact:
     id: int
@@ -391,6 +400,7 @@ class DatasetFact:
     kind_label: str
     personal: bool  # holds personal information (anonymised counts as personal here)
     calls: int  # the group's calls through the gateway in the period (0 for a dataset only connected)
+    connected_by: tuple[ConnectedBy, ...] = ()  # why it counts as newly connected (empty for a dataset only used)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -414,10 +424,11 @@ def dataset_kind(dataset: Dataset, category_labels: dict[str, str] | None = None
     return f"category:{dataset.category_code}", (category_labels or {}).get(dataset.category_code, dataset.category_code)
 
 
-def _fact(dataset: Dataset, calls: int, category_labels: dict[str, str]) -> DatasetFact:
+def _fact(dataset: Dataset, calls: int, category_labels: dict[str, str],
+          connected_by: tuple[ConnectedBy, ...] = ()) -> DatasetFact:
     kind, label = dataset_kind(dataset, category_labels)
     return DatasetFact(dataset.id, dataset.name, dataset.title_ja, dataset.provider_code, kind, label,
-                       dataset.personal_info is not PersonalInfo.none, calls)
+                       dataset.personal_info is not PersonalInfo.none, calls, connected_by)
 
 
 def judge(used: Sequence[DatasetFact], connected: Sequence[DatasetFact]) -> list[tuple[str, str]]:
@@ -433,19 +444,38 @@ def judge(used: Sequence[DatasetFact], connected: Sequence[DatasetFact]) -> list
         reasons.append(("データ連携基盤から取得または基盤へ提供したデータがありません。",
                         "No data was obtained from or provided to the platform."))
     if not connected:
-        reasons.append(("委託期間中にグループの構成員が新たに基盤へ接続（登録・公開）したデータセットがありません。",
-                        "No dataset was newly connected (registered and published) by a member of the group during the period."))
+        reasons.append(("委託期間中にグループの構成員が新たに基盤へ接続（初めて公開、または初めてルート接続）したデータセットがありません。",
+                        "No dataset was newly connected (first published, or first connected by route) by a member of "
+                        "the group during the period."))
     return reasons
 
 
 def newly_connected(codes: Sequence[str], start: dt.datetime, end: dt.datetime) -> sa.Select:
-    """The datasets connected to the platform in [start, end) by the providers ``codes``: first published
-    (``Dataset.published_at``, set once when the review publishes it; a published dataset never goes back to
-    draft) within the period and still published. A dataset registered in renkei during the period but
-    published before it, or registered and published before it (a catalogue that was already on the
-    platform), is not new data."""
-    return sa.select(Dataset).where(Dataset.provider_code.in_(codes), Dataset.status == DatasetStatus.published,
-                                    Dataset.published_at >= start, Dataset.published_at < end)
+    """The datasets connected to the platform in [start, end) by the providers ``codes``:
+
+    * first published (``Dataset.published_at``, set once when the review publishes it; a published dataset
+      never goes back to draft) within the period and still published; or
+    * first connected by a route through the API gateway (``Dataset.first_connected_at``, set once when a
+      distribution first names a route; removing the route and adding it again does not move it) within the
+      period, and not withdrawn since (a draft's route already carries its data through the gateway).
+
+    A dataset registered in renkei during the period but published and routed before it, or registered and
+    published before it and never routed (a catalogue that was already on the platform), is not new data."""
+    published = sa.and_(Dataset.status == DatasetStatus.published, Dataset.published_at >= start,
+                        Dataset.published_at < end)
+    routed = sa.and_(Dataset.status != DatasetStatus.withdrawn, Dataset.first_connected_at >= start,
+                     Dataset.first_connected_at < end)
+    return sa.select(Dataset).where(Dataset.provider_code.in_(codes), sa.or_(published, routed))
+
+
+def connected_by(dataset: Dataset, start: dt.datetime, end: dt.datetime) -> tuple[ConnectedBy, ...]:
+    """Why a dataset :func:`newly_connected` returned counts: its first publication, its first route or both in
+    [start, end), in the order they happened."""
+    moments = [(at, reason) for at, reason in ((dataset.published_at, ConnectedBy.published),
+                                               (dataset.first_connected_at, ConnectedBy.route))
+               if at is not None and start <= at < end
+               and (reason is ConnectedBy.route or dataset.status == DatasetStatus.published)]
+    return tuple(reason for _at, reason in sorted(moments, key=lambda m: m[0]))
 
 
 def data_rule(session: Session, contract: Contract) -> DataRule:
@@ -463,7 +493,7 @@ def data_rule(session: Session, contract: Contract) -> DataRule:
     connected_rows = session.scalars(newly_connected(codes, start, end).order_by(Dataset.name))
     labels = dict(session.execute(sa.select(DatasetCategory.code, DatasetCategory.label_ja)).all())
     used = [_fact(d, int(n or 0), labels) for d, n in used_rows]
-    connected = [_fact(d, 0, labels) for d in connected_rows]
+    connected = [_fact(d, 0, labels, connected_by(d, start, end)) for d in connected_rows]
     kinds = sorted({f.kind for f in [*used, *connected] if not f.personal})
     return DataRule(used, connected, kinds, judge(used, connected))
 

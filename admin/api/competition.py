@@ -651,6 +651,12 @@ class ContractList(BaseModel):
     total: int
 
 
+class ConnectedByOut(BaseModel):
+    code: Literal[tuple(c.value for c in contracts.ConnectedBy)]  # type: ignore[valid-type]
+    label_ja: str
+    label_en: str
+
+
 class DatasetFactOut(BaseModel):
     id: int
     name: str
@@ -660,6 +666,9 @@ class DatasetFactOut(BaseModel):
     kind_label: str
     personal: bool
     calls: int
+    connected_by: list[ConnectedByOut] = Field(
+        default_factory=list, description="Why a newly connected dataset counts (empty for one only used): "
+        "first published (初めて公開) and/or first connected by route (初めてルート接続) in the period, in that order of time")
 
 
 class ReasonOut(BaseModel):
@@ -672,7 +681,8 @@ class DataRuleOut(BaseModel):
     met: bool
     kinds: list[str] = Field(description="The distinct kinds of non-personal data (the same kind from two providers is one)")
     used: list[DatasetFactOut] = Field(description="Platform datasets the group's members called in the period")
-    connected: list[DatasetFactOut] = Field(description="Datasets a member newly registered and published in the period")
+    connected: list[DatasetFactOut] = Field(
+        description="Datasets a member newly connected in the period: first published, or first connected by route")
     reasons: list[ReasonOut] = Field(description="Why the rule is not met (empty when it is)")
 
 
@@ -692,7 +702,8 @@ def _contract(contract) -> dict:
 
 def _fact(fact) -> dict:
     return {"id": fact.id, "name": fact.name, "title_ja": fact.title_ja, "provider_code": fact.provider_code,
-            "kind": fact.kind, "kind_label": fact.kind_label, "personal": fact.personal, "calls": fact.calls}
+            "kind": fact.kind, "kind_label": fact.kind_label, "personal": fact.personal, "calls": fact.calls,
+            "connected_by": [{"code": c.value, "label_ja": c.ja, "label_en": c.en} for c in fact.connected_by]}
 
 
 @bp.get("/competition/calls/<call_id>/contracts", responses={200: ContractList}, summary="The call's contracts")

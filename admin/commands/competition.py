@@ -300,7 +300,8 @@ def data_rule_command(contract_id, actor) -> None:
     for fact in rule.used:
         click.echo(f"利用/used\t{fact.name}\t{fact.provider_code}\t{fact.kind_label}\t{fact.calls}")
     for fact in rule.connected:
-        click.echo(f"接続/connected\t{fact.name}\t{fact.provider_code}\t{fact.kind_label}")
+        why = "・".join(f"{c.ja}/{c.en}" for c in fact.connected_by)
+        click.echo(f"接続/connected\t{fact.name}\t{fact.provider_code}\t{fact.kind_label}\t{why}")
     click.echo(f"種類/kinds\t{len(rule.kinds)}")
     if rule.met:
         click.echo("データ活用の要件を満たしています / the data rule is met")

@@ -178,8 +178,49 @@ def test_only_data_first_published_in_the_period_by_a_member_counts_as_newly_con
     db.flush()
 
     rule = ct.check_data_rule(db, operator, contract.id)
-    assert [f.name for f in rule.connected] == ["kumamoto-evacuation"]
+    assert [(f.name, f.connected_by) for f in rule.connected] == [("kumamoto-evacuation", (ct.ConnectedBy.published,))]
     assert rule.used == [] and rule.kinds == ["evacuation_space"] and not rule.met  # one kind only
+
+
+def test_data_first_connected_by_route_in_the_period_counts_and_a_route_made_before_it_does_not(db, operator, call,
+                                                                                               chosen, monkeypatch):
+    """Seed 000's 「新たに基盤に接続すること」 also means a route through the API gateway first made during the
+    project: a dataset published before the period whose first route is made in it counts (初めてルート接続);
+    one routed before the period does not, even when its route is removed and made again during it."""
+    from catalogue import operations as register
+    from catalogue.operations import DistributionDraft
+    from tests.datasets.conftest import draft
+
+    contract = _contract(db, operator, call, chosen[0])
+    now = [dt.datetime(2025, 1, 10, tzinfo=JST)]  # before the period
+    monkeypatch.setattr(register, "utcnow", lambda: now[0])
+    csv = DistributionDraft(url="https://data.example.jp/shelter.csv", format="CSV", media_type="text/csv")
+
+    def routed(path):
+        return (csv, DistributionDraft(url=f"https://api.example.jp{path}", is_api=True, route_path=path))
+
+    shelter = register.register(db, operator, draft(title_ja="避難所一覧", standard_kind=None, distributions=(csv,)))
+    assert register.publish_checked(db, operator, shelter) == []
+    traffic = register.register(db, operator, draft(title_ja="交通量", category_code="transport", standard_kind=None,
+                                                    distributions=routed("/catalog/kumamoto/traffic")))
+    assert register.publish_checked(db, operator, traffic) == []
+    # during the period: the shelters get their first route; the traffic's route is removed, then made again
+    now[0] = dt.datetime(2025, 9, 1, 10, tzinfo=JST)
+    register.update(db, operator, shelter.uid, draft(title_ja="避難所一覧", standard_kind=None,
+                                                     distributions=routed("/catalog/kumamoto/shelters")))
+    register.update(db, operator, traffic.uid, draft(title_ja="交通量", category_code="transport", standard_kind=None,
+                                                     distributions=(csv,)))
+    now[0] = dt.datetime(2025, 11, 1, 10, tzinfo=JST)
+    for uid, title, category, path in ((traffic.uid, "交通量", "transport", "/catalog/kumamoto/traffic"),
+                                       (shelter.uid, "避難所一覧", "health_welfare", "/catalog/kumamoto/shelters-v2")):
+        register.update(db, operator, uid, draft(title_ja=title, category_code=category, standard_kind=None,
+                                                 distributions=routed(path)))
+
+    assert shelter.first_connected_at == dt.datetime(2025, 9, 1, 10, tzinfo=JST)  # its first route, kept
+    assert traffic.first_connected_at == dt.datetime(2025, 1, 10, tzinfo=JST)  # not moved by the new route
+    rule = ct.check_data_rule(db, operator, contract.id)
+    assert [(f.title_ja, f.connected_by) for f in rule.connected] == [("避難所一覧", (ct.ConnectedBy.route,))]
+    assert ct.ConnectedBy.route.ja == "初めてルート接続" and ct.ConnectedBy.published.ja == "初めて公開"
 
 
 def test_the_demo_sample_catalogue_is_not_newly_connected_by_a_sample_project(db, operator, tenant_factory):
@@ -275,6 +316,13 @@ def test_the_contract_through_the_api_refuses_over_the_cap_in_words_and_shows_th
     rule = client.get(f"/api/v1/competition/contracts/{contract['id']}/data-rule", headers=as_operator).get_json()
     assert rule["met"] is False and rule["connected"] == []
     assert any("新たに基盤へ接続" in r["message_ja"] for r in rule["reasons"])
+    # a dataset of 熊本市 published before the period and first connected by route in it: the reason is given
+    before, inside = dt.datetime(2025, 1, 10, tzinfo=JST), dt.datetime(2025, 9, 1, tzinfo=JST)
+    _dataset(db, "kumamoto-traffic", "431001", None, before).first_connected_at = inside
+    db.commit()
+    rule = client.get(f"/api/v1/competition/contracts/{contract['id']}/data-rule", headers=as_operator).get_json()
+    assert [(f["name"], f["connected_by"]) for f in rule["connected"]] == [
+        ("kumamoto-traffic", [{"code": "route", "label_ja": "初めてルート接続", "label_en": "First connected by route"}])]
     item = contract["items"][0]["id"]
     wrong = client.post(f"/api/v1/competition/contracts/{contract['id']}/items/{item}/delivered",
                         json={"delivered_on": "2026-02-20"}, headers=as_operator)
@@ -339,7 +387,7 @@ def test_the_contract_page_keeps_a_refused_form_shows_the_data_rule_and_finance_
     assert made.status_code == 302, made.get_data(as_text=True)[:500]
     contract = db.scalar(sa.select(ct.Contract))
     detail = client.get(made.headers["Location"]).get_data(as_text=True)
-    assert "要件を満たしていません" in detail and "新たに基盤へ接続（登録・公開）したデータセットがありません" in detail
+    assert "要件を満たしていません" in detail and "新たに基盤へ接続（初めて公開、または初めてルート接続）したデータセットがありません" in detail
     assert "交付金の対象経費として計上する" not in detail  # the operator does not enter the books
 
     grant = grants.create_grant(db, FINANCE, GrantCreate.model_validate({
@@ -353,3 +401,10 @@ def test_the_contract_page_keeps_a_refused_form_shows_the_data_rule_and_finance_
     assert entered.status_code == 302
     db.expire_all()
     assert db.get(ct.Contract, contract.id).grant_id == grant.id
+    # a member's dataset first published in the period and one first connected by route in it, each with its reason
+    _dataset(db, "kumamoto-evacuation", "431001", "evacuation_space", dt.datetime(2025, 10, 1, tzinfo=JST))
+    _dataset(db, "kumamoto-traffic", "431001", None, dt.datetime(2025, 1, 10, tzinfo=JST)).first_connected_at = (
+        dt.datetime(2025, 9, 1, tzinfo=JST))
+    db.commit()
+    shown = client.get(f"/admin/competition-contracts/{contract.id}").get_data(as_text=True)
+    assert "新たに接続（初めて公開）" in shown and "新たに接続（初めてルート接続）" in shown
