@@ -37,26 +37,26 @@ Reason = Annotated[PlainText, StringConstraints(strip_whitespace=True, max_lengt
 Number = Annotated[str, StringConstraints(pattern=r"^\d{13}$")]
 TenantCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 FiscalYear = Annotated[int, Field(ge=FIRST_FISCAL_YEAR, le=LAST_FISCAL_YEAR, description="Fiscal year (April–March)")]
-Day = Annotated[dt.date, Field(ge=dt.date(FIRST_FISCAL_YEAR, 4, 1), le=dt.date(LAST_FISCAL_YEAR + 1, 3, 31))]
+Day = Annotated[dt.date, Field(description="A day in fiscal years 1989–2100 (renkei's calendar)")]
 
 
-class ServicePath(BaseModel):
+class SmartServicePath(BaseModel):
     smart_service_id: int = Field(**ID_RANGE)
 
 
-class IdeaPath(BaseModel):
+class SmartIdeaPath(BaseModel):
     idea_id: int = Field(**ID_RANGE)
 
 
-class NeedPath(BaseModel):
+class MunicipalNeedPath(BaseModel):
     need_id: int = Field(**ID_RANGE)
 
 
-class TargetPath(BaseModel):
+class SmartTargetPath(BaseModel):
     fiscal_year: FiscalYear
 
 
-class ServiceBody(BaseModel):
+class SmartServiceBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Name
     summary: Text = ""
@@ -66,7 +66,7 @@ class ServiceBody(BaseModel):
     idea_ids: list[RowId] = Field(default_factory=list, max_length=ss.MAX_LINKS, description="The ideas it came from")
 
 
-class ServiceOut(BaseModel):
+class SmartServiceOut(BaseModel):
     id: int
     name: str
     summary: str
@@ -79,21 +79,21 @@ class ServiceOut(BaseModel):
     idea_ids: list[int]
 
 
-class ServiceList(BaseModel):
-    items: list[ServiceOut]
+class SmartServiceList(BaseModel):
+    items: list[SmartServiceOut]
 
 
-class ServiceQuery(CachedSchema):
+class SmartServiceQuery(CachedSchema):
     fiscal_year: FiscalYear | None = Field(default=None, description="Only the services found in this fiscal year")
 
 
-class ServiceMoveBody(BaseModel):
+class SmartServiceMoveBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     move: ServiceMove = Field(description="pilot (実証の開始), run (運用の開始), withdraw (取り下げ, a reason required)")
     reason: Reason = ""
 
 
-class IdeaBody(BaseModel):
+class SmartIdeaBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: Name
     description: Text = ""
@@ -104,7 +104,7 @@ class IdeaBody(BaseModel):
     need_ids: list[RowId] = Field(default_factory=list, max_length=ss.MAX_LINKS, description="The needs it answers")
 
 
-class IdeaOut(BaseModel):
+class SmartIdeaOut(BaseModel):
     id: int
     title: str
     description: str
@@ -118,17 +118,17 @@ class IdeaOut(BaseModel):
     need_ids: list[int]
 
 
-class IdeaList(BaseModel):
-    items: list[IdeaOut]
+class SmartIdeaList(BaseModel):
+    items: list[SmartIdeaOut]
 
 
-class IdeaMoveBody(BaseModel):
+class SmartIdeaMoveBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     move: IdeaMove = Field(description="study (検討の開始), adopt (サービス案に採用), drop (見送り, a reason required)")
     reason: Reason = ""
 
 
-class NeedBody(BaseModel):
+class MunicipalNeedBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     tenant_code: TenantCode | None = Field(default=None, description="Your municipality (required if you belong to several)")
     fiscal_year: FiscalYear
@@ -137,7 +137,7 @@ class NeedBody(BaseModel):
     detail: Text = ""
 
 
-class NeedOut(BaseModel):
+class MunicipalNeedOut(BaseModel):
     id: int
     tenant_code: str
     fiscal_year: int
@@ -146,21 +146,21 @@ class NeedOut(BaseModel):
     detail: str
 
 
-class NeedList(BaseModel):
-    items: list[NeedOut]
+class MunicipalNeedList(BaseModel):
+    items: list[MunicipalNeedOut]
 
 
-class NeedQuery(CachedSchema):
+class MunicipalNeedQuery(CachedSchema):
     fiscal_year: FiscalYear | None = None
     tenant_code: TenantCode | None = None
 
 
-class TargetBody(BaseModel):
+class SmartTargetBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     target: int = Field(ge=1, le=ss.MAX_TARGET, description="Services to find in the fiscal year")
 
 
-class TargetOut(BaseModel):
+class SmartTargetOut(BaseModel):
     fiscal_year: int
     target: int
     found: int
@@ -188,85 +188,85 @@ def _progress(p: ss.Progress) -> dict:
     return {"fiscal_year": p.fiscal_year, "target": p.target, "found": p.found, "percent": p.percent}
 
 
-def _service_draft(body: ServiceBody) -> ss.ServiceDraft:
+def _service_draft(body: SmartServiceBody) -> ss.ServiceDraft:
     return ss.ServiceDraft(body.name, body.summary, body.field, body.scope, body.found_on, tuple(body.idea_ids))
 
 
-def _idea_draft(body: IdeaBody) -> ss.IdeaDraft:
+def _idea_draft(body: SmartIdeaBody) -> ss.IdeaDraft:
     return ss.IdeaDraft(body.title, body.description, body.workshop, body.proposed_on, body.proposer_number or "",
                         body.proposer_name, tuple(body.need_ids))
 
 
 # --- services ------------------------------------------------------------------------------------------
 
-@bp.get("/smart-services", responses={200: ServiceList}, summary="The smart-city services, the latest found first")
-def list_services(query: ServiceQuery):
+@bp.get("/smart-services", responses={200: SmartServiceList}, summary="The smart-city services, the latest found first")
+def list_services(query: SmartServiceQuery):
     found = ss.list_services(db.session, current_actor(), fiscal_year=query.fiscal_year)
     links = ss.idea_links(db.session, [s.id for s in found])
     return jsonify({"items": [_service(s, links[s.id]) for s in found]})
 
 
-@bp.post("/smart-services", responses={201: ServiceOut}, summary="Register a service found (提案); audited")
-def create_service(body: ServiceBody):
+@bp.post("/smart-services", responses={201: SmartServiceOut}, summary="Register a service found (提案); audited")
+def create_service(body: SmartServiceBody):
     service = ss.create_service(db.session, current_actor(), _service_draft(body))
     return jsonify(_service(service, ss.idea_ids_of(db.session, service.id))), 201
 
 
-@bp.put("/smart-services/<smart_service_id>", responses={200: ServiceOut},
+@bp.put("/smart-services/<smart_service_id>", responses={200: SmartServiceOut},
         summary="Change a service's details and the ideas it came from; audited")
-def update_service(path: ServicePath, body: ServiceBody):
+def update_service(path: SmartServicePath, body: SmartServiceBody):
     service = ss.update_service(db.session, current_actor(), path.smart_service_id, _service_draft(body))
     return jsonify(_service(service, ss.idea_ids_of(db.session, service.id)))
 
 
-@bp.post("/smart-services/<smart_service_id>/transitions", responses={200: ServiceOut},
+@bp.post("/smart-services/<smart_service_id>/transitions", responses={200: SmartServiceOut},
          summary="Move a service: pilot, run or withdraw (409 names a move the table does not allow); audited")
-def move_service(path: ServicePath, body: ServiceMoveBody):
+def move_service(path: SmartServicePath, body: SmartServiceMoveBody):
     service = ss.move_service(db.session, current_actor(), path.smart_service_id, body.move, body.reason)
     return jsonify(_service(service, ss.idea_ids_of(db.session, service.id)))
 
 
 # --- ideas ---------------------------------------------------------------------------------------------
 
-@bp.get("/smart-service-ideas", responses={200: IdeaList}, summary="The workshops' ideas, the latest first")
+@bp.get("/smart-service-ideas", responses={200: SmartIdeaList}, summary="The workshops' ideas, the latest first")
 def list_ideas():
     found = ss.list_ideas(db.session, current_actor())
     links = ss.need_links(db.session, [i.id for i in found])
     return jsonify({"items": [_idea(i, links[i.id]) for i in found]})
 
 
-@bp.post("/smart-service-ideas", responses={201: IdeaOut},
+@bp.post("/smart-service-ideas", responses={201: SmartIdeaOut},
          summary="Record an idea (発案): its proposer a member organisation or free text, the needs it answers; audited")
-def create_idea(body: IdeaBody):
+def create_idea(body: SmartIdeaBody):
     idea = ss.create_idea(db.session, current_actor(), _idea_draft(body))
     return jsonify(_idea(idea, ss.need_ids_of(db.session, idea.id))), 201
 
 
-@bp.put("/smart-service-ideas/<idea_id>", responses={200: IdeaOut}, summary="Change an idea; audited")
-def update_idea(path: IdeaPath, body: IdeaBody):
+@bp.put("/smart-service-ideas/<idea_id>", responses={200: SmartIdeaOut}, summary="Change an idea; audited")
+def update_idea(path: SmartIdeaPath, body: SmartIdeaBody):
     idea = ss.update_idea(db.session, current_actor(), path.idea_id, _idea_draft(body))
     return jsonify(_idea(idea, ss.need_ids_of(db.session, idea.id)))
 
 
-@bp.post("/smart-service-ideas/<idea_id>/transitions", responses={200: IdeaOut},
+@bp.post("/smart-service-ideas/<idea_id>/transitions", responses={200: SmartIdeaOut},
          summary="Move an idea: study, adopt or drop (409 names a move the table does not allow); audited")
-def move_idea(path: IdeaPath, body: IdeaMoveBody):
+def move_idea(path: SmartIdeaPath, body: SmartIdeaMoveBody):
     idea = ss.move_idea(db.session, current_actor(), path.idea_id, body.move, body.reason)
     return jsonify(_idea(idea, ss.need_ids_of(db.session, idea.id)))
 
 
 # --- needs ---------------------------------------------------------------------------------------------
 
-@bp.get("/municipal-needs", responses={200: NeedList},
+@bp.get("/municipal-needs", responses={200: MunicipalNeedList},
         summary="The municipalities' needs (every one for the desk, your own municipality's otherwise)")
-def list_needs(query: NeedQuery):
+def list_needs(query: MunicipalNeedQuery):
     found = ss.list_needs(db.session, current_actor(), fiscal_year=query.fiscal_year, tenant_code=query.tenant_code)
     return jsonify({"items": [_need(n) for n in found]})
 
 
-@bp.post("/municipal-needs", responses={201: NeedOut},
+@bp.post("/municipal-needs", responses={201: MunicipalNeedOut},
          summary="Answer the yearly survey with a need of your own municipality; audited")
-def record_need(body: NeedBody):
+def record_need(body: MunicipalNeedBody):
     from core import authz
 
     actor = current_actor()
@@ -275,8 +275,8 @@ def record_need(body: NeedBody):
     return jsonify(_need(need)), 201
 
 
-@bp.put("/municipal-needs/<need_id>", responses={200: NeedOut}, summary="Change your municipality's need; audited")
-def update_need(path: NeedPath, body: NeedBody):
+@bp.put("/municipal-needs/<need_id>", responses={200: MunicipalNeedOut}, summary="Change your municipality's need; audited")
+def update_need(path: MunicipalNeedPath, body: MunicipalNeedBody):
     need = ss.update_need(db.session, current_actor(), path.need_id,
                           ss.NeedDraft(body.tenant_code or "", body.fiscal_year, body.field, body.title, body.detail))
     return jsonify(_need(need))
@@ -284,14 +284,14 @@ def update_need(path: NeedPath, body: NeedBody):
 
 # --- the target ------------------------------------------------------------------------------------------
 
-@bp.get("/smart-service-targets/<fiscal_year>", responses={200: TargetOut},
+@bp.get("/smart-service-targets/<fiscal_year>", responses={200: SmartTargetOut},
         summary=f"The fiscal year's target of services found (default {ss.DEFAULT_TARGET}) and how many were found")
-def get_target(path: TargetPath):
+def get_target(path: SmartTargetPath):
     return jsonify(_progress(ss.progress_of(db.session, current_actor(), path.fiscal_year)))
 
 
-@bp.put("/smart-service-targets/<fiscal_year>", responses={200: TargetOut},
+@bp.put("/smart-service-targets/<fiscal_year>", responses={200: SmartTargetOut},
         summary="Set the fiscal year's target of services found; audited")
-def set_target(path: TargetPath, body: TargetBody):
+def set_target(path: SmartTargetPath, body: SmartTargetBody):
     ss.set_target(db.session, current_actor(), path.fiscal_year, body.target)
     return jsonify(_progress(ss.progress_of(db.session, current_actor(), path.fiscal_year)))
