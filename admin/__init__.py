@@ -43,6 +43,7 @@ def _import_models() -> None:
     import competition.contracts  # noqa: F401
     import secretariat.progress  # noqa: F401
     import secretariat.advisers  # noqa: F401
+    import secretariat.smart_services  # noqa: F401
     import secretariat.rescreening  # noqa: F401
     import residents.models  # noqa: F401
     import secretariat.groups  # noqa: F401
@@ -55,12 +56,13 @@ def _api_blueprints():
     """Every API blueprint, listed explicitly."""
     from admin.api import (advisers, bank, billing, clients, consent, dataset_lists, datasets, events, gateway, governance, incidents,
                            inquiries, letters, mailings, meetings, member_desk, members, onboarding, progress, reports, residents,
-                           retention, search, service, tenants, usage, users)
+                           retention, search, service, smart_services, tenants, usage, users)
     from admin.api import competition
 
     return [module.bp for module in (tenants, users, onboarding, billing, bank, letters, usage, governance, members, member_desk,
                                      clients, gateway, datasets, dataset_lists, consent, reports, retention, search, service,
-                                     incidents, inquiries, events, progress, competition, residents, meetings, advisers, mailings)]
+                                     incidents, inquiries, events, progress, competition, residents, meetings, advisers, mailings,
+                                     smart_services)]
 
 
 def _logging(app) -> None:

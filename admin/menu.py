@@ -20,7 +20,7 @@ SECTIONS: tuple[tuple[str, object, tuple[str, ...]], ...] = (
      ("tenants", "onboarding", "tenant_import", "users", "account_reviews", "clients")),
     ("members", _l("Members and secretariat"),
      ("members", "member_import", "member_report", "member_rescreening", "member_checklist", "project_groups", "community_groups", "inquiries",
-      "mailings", "events", "my_events", "progress", "advisers", "competition", "competition_entry",
+      "mailings", "events", "my_events", "progress", "advisers", "smart_services", "municipal_needs", "competition", "competition_entry",
       "competition_contracts", "competition_reviewers", "competition_review")),
     ("data", _l("Data and catalogue"),
      ("datasets", "dataset_coverage", "dataset_use", "dataset_terms", "dataset_categories", "dataset_licences")),

@@ -177,6 +177,13 @@ POLICY: dict[str, dict[str, Scope]] = {
     "adviser.read": _DESK_READ,
     "adviser.manage": _DESK,
     "adviser.book": {**_DESK, ORG_ADMIN: "own"},
+    # smart-city services, ideas and the municipalities' needs (secretariat/smart_services.py, issue 57 item 5): the
+    # desk keeps services and ideas and reads every need; a municipality's people answer the survey for their own
+    "smartcity.read": _DESK_READ,
+    "smartcity.manage": _DESK,
+    "smartcity.target": _DESK,
+    "smartcity.need.read": {**_DESK_READ, MUNICIPAL_ADMIN: "own", MUNICIPAL_STAFF: "own"},
+    "smartcity.need.answer": {MUNICIPAL_ADMIN: "own", MUNICIPAL_STAFF: "own"},
     # mailings to members by segment (secretariat/mailings.py): the desk writes and sends; a member's admin (or the
     # desk) says whether the member receives announcements (the unsubscribe link needs no sign-in)
     "mailing.read": _DESK_READ,
@@ -315,6 +322,11 @@ ACTION_LABELS_JA = {
     "adviser.read": "アドバイザー・相談の閲覧",
     "adviser.manage": "アドバイザーの管理・相談結果の記録",
     "adviser.book": "アドバイザー相談の予約",
+    "smartcity.read": "スマートシティサービス・アイデアの閲覧",
+    "smartcity.manage": "スマートシティサービス・アイデアの登録・変更",
+    "smartcity.target": "サービス掘り起こしの年度目標の設定",
+    "smartcity.need.read": "市町の課題・ニーズの閲覧",
+    "smartcity.need.answer": "市町の課題・ニーズの回答（自団体）",
     "mailing.read": "会員へのメール配信の閲覧",
     "mailing.send": "会員へのメール配信の作成・送信",
     "mailing.preference": "会員の案内メールの受信設定",

@@ -27,8 +27,9 @@ agreement versions (``governance.agreements.VERSIONS``), allocation policies
 (``billing.allocation_policies.POLICIES``), datasets (``catalogue.operations.DATASETS``),
 services that receive personal data (``residents.consent.lifecycle.SERVICES``), notifications
 (``core.outbox.DELIVERY``), provisioning steps (``tenancy.onboarding.models.STEPS_LIFECYCLE``), changes of a
-member's details (``tenancy.members.details.CHANGES``) and advisers' consultations
-(``secretariat.advisers.CONSULTATIONS``).
+member's details (``tenancy.members.details.CHANGES``), advisers' consultations
+(``secretariat.advisers.CONSULTATIONS``) and smart-city services and their ideas
+(``secretariat.smart_services.SERVICES``, ``secretariat.smart_services.IDEAS``).
 """
 
 from __future__ import annotations

@@ -330,6 +330,15 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "mailing.send": ("会員へのメール配信の送信", "Mailing sent"),
     "mailing.unsubscribe": ("配信停止リンクによる案内メールの停止", "Announcements stopped by the unsubscribe link"),
     "mailing.preference": ("会員の案内メールの受信設定の変更", "Member's announcement preference changed"),
+    "smartcity.service.create": ("スマートシティサービスの登録", "Smart-city service registered"),
+    "smartcity.service.update": ("スマートシティサービスの変更", "Smart-city service changed"),
+    "smartcity.service.move": ("スマートシティサービスの状態の変更", "Smart-city service's status changed"),
+    "smartcity.idea.create": ("アイデアの登録", "Idea recorded"),
+    "smartcity.idea.update": ("アイデアの変更", "Idea changed"),
+    "smartcity.idea.move": ("アイデアの段階の変更", "Idea's stage changed"),
+    "smartcity.need.create": ("市町の課題・ニーズの回答", "Municipality's need answered"),
+    "smartcity.need.update": ("市町の課題・ニーズの回答の変更", "Municipality's need changed"),
+    "smartcity.target": ("サービス掘り起こしの年度目標の設定", "Target of services found set"),
     "meeting.create": ("会議の登録", "Meeting recorded"),
     "meeting.update": ("会議の修正", "Meeting corrected"),
     "meeting.minutes": ("議事録の作成・修正", "Minutes written"),
@@ -400,10 +409,17 @@ AUDIT_TARGET_LABELS: dict[str, tuple[str, str]] = {
     "resident_disclosure": ("住民の公開範囲", "Resident's disclosure range"),
     "resident_recovery": ("誤った連携の解除・共通IDの統合", "Split or merge of residents' records"),
     "file_register": ("個人情報ファイル簿", "File register"),
+    "smartcity_service": ("スマートシティサービス", "Smart-city service"),
+    "smartcity_idea": ("アイデア", "Idea"),
+    "smartcity_need": ("市町の課題・ニーズ", "Municipality's need"),
 }
 
 # Japanese names of the fields that records' before/after hold (the summaries of the operations).
 AUDIT_FIELD_LABELS_JA: dict[str, str] = {
+    # smart-city services, ideas and needs (secretariat.smart_services)
+    "summary": "概要", "scope": "実施の範囲", "found_on": "掘り起こした日", "idea_ids": "もとになったアイデア",
+    "workshop": "ワークショップ", "proposed_on": "提案日", "proposer_number": "提案した会員の法人番号",
+    "proposer_name": "提案者", "idea_stage": "アイデアの段階", "service_field": "分野", "need_ids": "応える課題・ニーズ", "detail": "詳細",
     # the members' yearly re-screening (secretariat.rescreening)
     "decision": "判断", "declared": "宣誓の再確認", "declaration": "宣誓の文言", "files": "ファイル",
     "for_decision": "判断が必要な会員",

@@ -171,6 +171,16 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     # advisers (secretariat/advisers.py): kept by the secretariat; a consultation is recorded once
     "secretariat_adviser": ("UPDATE (name, fields, monthly_hours, active)",),
     "secretariat_consultation": ("UPDATE (status, outcome, recorded_by, recorded_at)",),
+    # smart-city services, ideas and needs (secretariat/smart_services.py): a service's or idea's details are changed and
+    # its status or stage moved; a municipality changes its own answer; an idea's needs and a service's ideas are
+    # written again whole; the desk changes the year's target
+    "smartcity_service": ("UPDATE (name, summary, field, scope, found_on, status, status_reason)",),
+    "smartcity_idea": ("UPDATE (title, description, workshop, proposed_on, proposer_number, proposer_name, stage, "
+                       "stage_reason)",),
+    "smartcity_need": ("UPDATE (fiscal_year, field, title, detail, updated_at)",),
+    "smartcity_idea_need": ("DELETE",),
+    "smartcity_service_idea": ("DELETE",),
+    "smartcity_service_target": ("UPDATE (target, set_by, set_at)",),
     # mailings (secretariat/mailings.py): a draft is sent once (locked FOR UPDATE); a member's preference changes
     "secretariat_mailing": ("UPDATE (status, sent_by, sent_at, recipient_count, opted_out_count)",),
     "secretariat_mail_preference": ("UPDATE (advertising, via, changed_by, changed_at)",),

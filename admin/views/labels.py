@@ -179,6 +179,7 @@ _STATUS_BY_TARGET = {
     "agreement_version": lambda v: _pick(VersionStatus(v).label),
     "member": lambda v: _pick(MEMBER_STATUS_LABELS[MemberStatus(v)]),
     "data_service": lambda v: _pick(ServiceStatus(v).label),
+    "smartcity_service": lambda v: _pick(_smart().ServiceStatus(v).label),
 }
 
 @dataclasses.dataclass(frozen=True)
@@ -259,6 +260,10 @@ FIELD_TYPES: dict[str, FieldType] = {
     "event_audience": _text_of(lambda v: _pick(_events().Audience(v).label)),
     "registration_status": _text_of(lambda v: _pick(_events().RegistrationStatus(v).label)),
     "minutes_status": _text_of(lambda v: _pick(_meetings().MinutesStatus(v).label)),
+    # smart-city services, ideas and needs (issue 57 item 5)
+    "service_field": _text_of(lambda v: _pick(_smart().ServiceField(v).label)),
+    "scope": _text_of(lambda v: _pick(_smart().ServiceScope(v).label)),
+    "idea_stage": _text_of(lambda v: _pick(_smart().IdeaStage(v).label)),
     "form": _text_of(lambda v: _pick({"text": ("本文", "text"), "pdf": ("PDF ファイル", "PDF file")}[v])),
     # what stood for a policy's adoption (billing.operations.adopt_policy): its words are in the field labels
     "by": _text_of(lambda v: AUDIT_FIELD_LABELS_JA[v] if ja() else _english(v)),
@@ -287,6 +292,12 @@ def _meetings():
     from governance import meetings
 
     return meetings
+
+
+def _smart():
+    from secretariat import smart_services
+
+    return smart_services
 
 
 def _events():

@@ -179,6 +179,20 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
        for method, kind in (("POST", "items"), ("PATCH", "items/{item_id}"))},
     ("PATCH /api/v1/progress/issues/{issue_id}", "resolution"): ("Say how the issue was resolved",
                                                                  "whether the issue already holds one: " + ROW),
+    # smart-city services, ideas and needs (issue 57 item 5)
+    **{(label, day): ("outside the years renkei keeps", "a date's bounds (fiscal years 1989–2100): the dialect's date "
+                                                         "format has none")
+       for label, day in (("POST /api/v1/smart-services", "found_on"), ("PUT /api/v1/smart-services/{smart_service_id}", "found_on"),
+                          ("POST /api/v1/smart-service-ideas", "proposed_on"),
+                          ("PUT /api/v1/smart-service-ideas/{idea_id}", "proposed_on"))},
+    **{(label, "idea_ids"): ("No idea", ROW + " (an idea)")
+       for label in ("POST /api/v1/smart-services", "PUT /api/v1/smart-services/{smart_service_id}")},
+    **{(label, field): words for label in ("POST /api/v1/smart-service-ideas", "PUT /api/v1/smart-service-ideas/{idea_id}")
+       for field, words in (
+           ("need_ids", ("No need", ROW + " (a municipality's need)")),
+           ("proposer_number", ("Choose an approved member", ROW + " (an approved member organisation)")),
+           ("proposer_name", (("Choose a member or write who proposed it", "Leave the name empty when a member is chosen"),
+                              "one of two fields (a member or the free text): a relation between them")))},
     # running the platform (issue 39)
     ("POST /api/v1/service/components", "name_ja"): ("A component of that name exists", "unique among the components: " + ROW),
     ("POST /api/v1/service/maintenance", "starts_at"): ("must start in the future", "relative to now"),

@@ -165,8 +165,17 @@ def build(db, size: int) -> dict:
     from secretariat import advisers
 
     adviser = advisers.create_adviser(db, OPERATOR, advisers.AdviserDraft("山田 太郎", "データ連携", 10))  # its edit page
+    from secretariat import smart_services  # a need, an idea answering it and a service from it (issue 57 item 5)
+
+    clerk = Actor(issuer="urn:test", subject=f"admin-{MUNICIPALITY}", name="管理者", roles=frozenset({"municipal-admin"}),
+                  tenant_codes=frozenset({MUNICIPALITY}))
+    need = smart_services.record_need(db, clerk, smart_services.NeedDraft(MUNICIPALITY, 2025, "tourism", "観光客の回遊", ""))
+    idea = smart_services.create_idea(db, OPERATOR, smart_services.IdeaDraft(
+        "周遊ルートの提案", "", "第1回ワークショップ", dt.date(2025, 7, 1), proposer_name="県 観光課", need_ids=(need.id,)))
+    smart_service = smart_services.create_service(db, OPERATOR, smart_services.ServiceDraft(
+        "観光周遊データ連携", "", "tourism", "regional", dt.date(2025, 8, 1), (idea.id,)))
     db.commit()
-    return {"meeting_id": meeting.id, "community_group_id": community.id, "report_id": report.id, "adviser_id": adviser.id,
+    return {"smart_service_id": smart_service.id, "idea_id": idea.id, "need_id": need.id, "meeting_id": meeting.id, "community_group_id": community.id, "report_id": report.id, "adviser_id": adviser.id,
             "call_id": 1,  # no competition call in this data set: its pages answer 404 at both sizes
             "selection_id": 1,  # nor a selection notice (issue 41 item 5): its PDF answers 404 at both sizes
             "contract_id": 1,  # nor a commissioned project's contract (issue 41 item 6): 404 at both sizes

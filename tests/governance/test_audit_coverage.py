@@ -231,6 +231,38 @@ def consultation(ctx: Ctx) -> int:
     return row.id
 
 
+def smart_need(ctx: Ctx) -> int:
+    """A need 熊本市 answered (issue 57 item 5); its id."""
+    from secretariat import smart_services as ss
+
+    ctx.tenants("431001")
+    admin = Actor(issuer="urn:test", subject="admin-431001-coverage", name="熊本 管理者", roles=frozenset({"municipal-admin"}),
+                  tenant_codes=frozenset({"431001"}))
+    row = ss.record_need(ctx.db, admin, ss.NeedDraft("431001", 2030, "tourism", "監査網羅の課題", ""))
+    ctx.db.commit()
+    return row.id
+
+
+def smart_idea(ctx: Ctx) -> int:
+    """An idea from a workshop (issue 57 item 5); its id."""
+    from secretariat import smart_services as ss
+
+    row = ss.create_idea(ctx.db, ctx.operator, ss.IdeaDraft("監査網羅のアイデア", "", "", dt.date(2030, 6, 1),
+                                                            proposer_name="県 観光課"))
+    ctx.db.commit()
+    return row.id
+
+
+def smart_service(ctx: Ctx) -> int:
+    """A service found (issue 57 item 5), proposed; its id."""
+    from secretariat import smart_services as ss
+
+    row = ss.create_service(ctx.db, ctx.operator, ss.ServiceDraft("監査網羅のサービス", "", "tourism", "prefecture",
+                                                                  dt.date(2030, 6, 1)))
+    ctx.db.commit()
+    return row.id
+
+
 def issue(ctx: Ctx) -> int:
     """An open issue (issue 40 item 7) owned by the operator; its id."""
     from secretariat import progress
@@ -502,6 +534,11 @@ def manual_payment(ctx: Ctx) -> int:
         "reason": "窓口で現金納付"}))
     ctx.db.commit()
     return asked.id
+
+
+SMART_SERVICE = {"name": "監査網羅のサービス", "field": "tourism", "scope": "regional", "found_on": "2030-06-01"}
+SMART_IDEA = {"title": "監査網羅のアイデア", "proposed_on": "2030-06-01", "proposer_name": "県 観光課"}
+SMART_NEED = {"tenant_code": "431001", "fiscal_year": 2030, "field": "tourism", "title": "監査網羅の課題"}
 
 
 def op(ctx: Ctx, method: str, url: str, json=None) -> Call:
@@ -1228,6 +1265,35 @@ TABLE: dict[tuple[str, str], Entry] = {
         success=lambda c: op(c, "POST", f"/api/v1/project-groups/{project_group(c)}/dissolve", {"reason": "事業終了"}),
         refused=lambda c: op(c, "POST", f"/api/v1/project-groups/{project_group(c)}/dissolve", {"reason": "   "})),
     # the secretariat's desk (issue 40 items 3-4)
+    ("POST", "/api/v1/smart-services"): Entry(
+        success=lambda c: op(c, "POST", "/api/v1/smart-services", SMART_SERVICE),
+        refused=lambda c: op(c, "POST", "/api/v1/smart-services", {**SMART_SERVICE, "idea_ids": [999999]})),
+    ("PUT", "/api/v1/smart-services/{smart_service_id}"): Entry(
+        success=lambda c: op(c, "PUT", f"/api/v1/smart-services/{smart_service(c)}", SMART_SERVICE),
+        refused=lambda c: op(c, "PUT", "/api/v1/smart-services/999999", SMART_SERVICE)),
+    ("POST", "/api/v1/smart-services/{smart_service_id}/transitions"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/smart-services/{smart_service(c)}/transitions", {"move": "pilot"}),
+        refused=lambda c: op(c, "POST", f"/api/v1/smart-services/{smart_service(c)}/transitions", {"move": "run"})),
+    ("POST", "/api/v1/smart-service-ideas"): Entry(
+        success=lambda c: op(c, "POST", "/api/v1/smart-service-ideas", SMART_IDEA),
+        refused=lambda c: op(c, "POST", "/api/v1/smart-service-ideas", {**SMART_IDEA, "proposer_name": ""})),
+    ("PUT", "/api/v1/smart-service-ideas/{idea_id}"): Entry(
+        success=lambda c: op(c, "PUT", f"/api/v1/smart-service-ideas/{smart_idea(c)}", {**SMART_IDEA, "need_ids": [smart_need(c)]}),
+        refused=lambda c: op(c, "PUT", f"/api/v1/smart-service-ideas/{smart_idea(c)}", {**SMART_IDEA, "need_ids": [999999]})),
+    ("POST", "/api/v1/smart-service-ideas/{idea_id}/transitions"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/smart-service-ideas/{smart_idea(c)}/transitions", {"move": "study"}),
+        refused=lambda c: op(c, "POST", f"/api/v1/smart-service-ideas/{smart_idea(c)}/transitions", {"move": "drop"})),
+    ("POST", "/api/v1/municipal-needs"): Entry(
+        success=lambda c: (c.tenants("431001"), Call("POST", "/api/v1/municipal-needs", c.admin_of("431001"), SMART_NEED))[1],
+        refused=lambda c: (c.tenants("431001"), Call("POST", "/api/v1/municipal-needs", c.admin_of("431001"),
+                                                     {**SMART_NEED, "tenant_code": "432024"}))[1]),
+    ("PUT", "/api/v1/municipal-needs/{need_id}"): Entry(
+        success=lambda c: Call("PUT", f"/api/v1/municipal-needs/{smart_need(c)}", c.admin_of("431001"), SMART_NEED),
+        refused=lambda c: Call("PUT", f"/api/v1/municipal-needs/{smart_need(c)}", c.admin_of("431001"),
+                               {**SMART_NEED, "field": "not-a-field"})),
+    ("PUT", "/api/v1/smart-service-targets/{fiscal_year}"): Entry(
+        success=lambda c: op(c, "PUT", "/api/v1/smart-service-targets/2030", {"target": 3}),
+        refused=lambda c: op(c, "PUT", "/api/v1/smart-service-targets/2030", {"target": 0})),
     ("POST", "/api/v1/advisers"): Entry(
         success=lambda c: op(c, "POST", "/api/v1/advisers", {"name": "監査 網羅", "fields": "統計", "monthly_hours": 2}),
         refused=lambda c: op(c, "POST", "/api/v1/advisers", {"name": "監査 網羅", "fields": "統計", "monthly_hours": 0})),

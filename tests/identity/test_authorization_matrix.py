@@ -325,6 +325,27 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/consultations"): Rule(DESK, lambda: {  # another member's number: their admin is refused
         "adviser_id": 1, "member_number": "9999999999999", "starts_at": "2030-06-10T10:00:00", "hours": 1, "topic": "matrix"}),
     ("POST", "/api/v1/consultations/{consultation_id}/record"): Rule(DESK, lambda: {"held": True, "outcome": "matrix"}),
+    # smart-city services, ideas and needs (secretariat/smart_services.py, issue 57 item 5): the desk keeps services and
+    # ideas and the year's target; a municipality's people answer their own needs, which the desk reads
+    ("GET", "/api/v1/smart-services"): Rule(DESK_READ),
+    ("POST", "/api/v1/smart-services"): Rule(DESK, lambda: {"name": "matrix", "field": "other", "scope": "prefecture",
+                                                            "found_on": "2030-06-01"}),
+    ("PUT", "/api/v1/smart-services/{smart_service_id}"): Rule(DESK, lambda: {
+        "name": "matrix", "field": "other", "scope": "prefecture", "found_on": "2030-06-01"}),
+    ("POST", "/api/v1/smart-services/{smart_service_id}/transitions"): Rule(DESK, lambda: {"move": "pilot"}),
+    ("GET", "/api/v1/smart-service-ideas"): Rule(DESK_READ),
+    ("POST", "/api/v1/smart-service-ideas"): Rule(DESK, lambda: {"title": "matrix", "proposed_on": "2030-06-01",
+                                                                 "proposer_name": "matrix"}),
+    ("PUT", "/api/v1/smart-service-ideas/{idea_id}"): Rule(DESK, lambda: {"title": "matrix", "proposed_on": "2030-06-01",
+                                                                          "proposer_name": "matrix"}),
+    ("POST", "/api/v1/smart-service-ideas/{idea_id}/transitions"): Rule(DESK, lambda: {"move": "study"}),
+    ("GET", "/api/v1/municipal-needs"): Rule({**DESK_READ, "municipal-admin": "any", "municipal-staff": "any"}),
+    ("POST", "/api/v1/municipal-needs"): Rule(CLERKS_OWN, lambda: {"tenant_code": OWN, "fiscal_year": 2030,
+                                                                   "field": "other", "title": "matrix"}),
+    ("PUT", "/api/v1/municipal-needs/{need_id}"): Rule(CLERKS_OWN, lambda: {"fiscal_year": 2030, "field": "other",
+                                                                            "title": "matrix"}),
+    ("GET", "/api/v1/smart-service-targets/{fiscal_year}"): Rule(DESK_READ),
+    ("PUT", "/api/v1/smart-service-targets/{fiscal_year}"): Rule(DESK, lambda: {"target": 2}),
     ("GET", "/api/v1/project-groups"): Rule({"operator": "any", "auditor": "any"}),
     ("POST", "/api/v1/project-groups"): Rule(OPERATE, lambda: {
         "name": f"matrix-{uuid.uuid4().hex[:6]}", "representative": "7000012050002", "members": ["7000012050002"]}),
@@ -569,7 +590,8 @@ PATH_VALUES = {"{adviser_id}": "1", "{consultation_id}": "1", "{checklist}": "sc
                "{inquiry_id}": "1", "{event_id}": "1", "{registration_id}": "1", "{call_id}": "1", "{question_id}": "1", "{contract_id}": "1",
                "{stage}": "first", "{issue_id}": "1", "{report_id}": "1", "{common_id}": "0000000000000000",
                "{review_id}": "1", "{meeting_id}": "1", "{community_group_id}": "1",
-               "{kind}": "first", "{event_kind}": "member_seminar", "{reminder_id}": "1"}  # another organisation than the org-admin's (none registered)
+               "{kind}": "first", "{event_kind}": "member_seminar", "{reminder_id}": "1",
+               "{smart_service_id}": "1", "{idea_id}": "1", "{need_id}": "1"}  # another organisation than the org-admin's (none registered)
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 # a body no operation accepts (a field no model has): a caller the operation refuses must learn nothing of its
