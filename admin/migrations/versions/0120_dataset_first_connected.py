@@ -10,7 +10,7 @@ counts an existing route as new data (a dataset registered during a period with 
 cannot be older than it). A dataset without a route stays NULL until its first route is saved.
 
 Revision ID: 0120
-Revises: 0117
+Revises: 0119
 Create Date: 2026-11-28 09:30:00
 """
 from alembic import op
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 
 revision = '0120'
-down_revision = '0117'
+down_revision = '0119'
 branch_labels = None
 depends_on = None
 
