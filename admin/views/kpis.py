@@ -18,7 +18,6 @@ from admin.extensions import db
 from admin.i18n import format_fiscal_year
 from admin.views import operator_forms as forms
 from admin.views.base import SecureView, post_action, query_fiscal_year, with_problems_beside_fields
-from admin.views.billing.forms import _year_choices
 from core import authz
 from core.calendar import fiscal_year_of, today_jst
 from service import kpis
@@ -43,7 +42,7 @@ class TargetsForm(forms.RenkeiForm):
 
     def __init__(self, formdata=None, **kwargs):
         super().__init__(formdata, **kwargs)
-        self.fiscal_year.choices = _year_choices(self.fiscal_year.data if isinstance(self.fiscal_year.data, int) else None)
+        self.fiscal_year.choices = forms.fiscal_year_choices(self.fiscal_year.data if isinstance(self.fiscal_year.data, int) else None)
 
     def changes(self) -> dict[str, int | None]:
         return {kpi.value: self[kpi.value].data for kpi in Kpi}
@@ -72,7 +71,7 @@ class KpiView(SecureView):
                 form[line.kpi.value].data = line.target
         return self.render("renkei/kpis.html", report=report, year=year, form=form, can_manage=can_manage,
                            year_label=format_fiscal_year(year, "ja" if _ja() else "en"),
-                           years=_year_choices(year), how=lambda kpi: kpis.MEASURES[kpi].how_ja,
+                           years=forms.fiscal_year_choices(year), how=lambda kpi: kpis.MEASURES[kpi].how_ja,
                            label=lambda pair: pair[0] if _ja() else pair[1]), status
 
     @expose("/")
