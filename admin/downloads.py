@@ -11,6 +11,7 @@ from flask import Response
 from billing import annual_report
 from governance import meetings
 from secretariat import member_report, progress
+from service import kpis
 
 
 def attachment(data: bytes, mimetype: str, ascii_name: str, japanese_name: str) -> Response:
@@ -31,6 +32,12 @@ def annual_report_file(data: bytes, fiscal_year: int, fmt: str) -> Response:
     """The year's annual report in ``fmt`` (pdf or xlsx)."""
     ascii_name, japanese_name = annual_report.filename(fiscal_year, fmt)
     return attachment(data, annual_report.MEDIA_TYPES[fmt], ascii_name, japanese_name)
+
+
+def results_report_file(data: bytes, fiscal_year: int, fmt: str) -> Response:
+    """The year's results report for the grantor (実績報告書) in ``fmt`` (pdf or xlsx)."""
+    ascii_name, japanese_name = kpis.filename(fiscal_year, fmt)
+    return attachment(data, kpis.MEDIA_TYPES[fmt], ascii_name, japanese_name)
 
 
 def member_report_file(data: bytes, period: member_report.Period, fmt: str) -> Response:

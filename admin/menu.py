@@ -29,7 +29,7 @@ SECTIONS: tuple[tuple[str, object, tuple[str, ...]], ...] = (
                                          "file_register")),
     ("money", _l("Cost sharing and budget"),
      ("billing", "billing_bank", "billing_reminders", "billing_cost_items", "billing_policies", "documents", "billing_journal", "billing_accounts",
-      "annual_reports")),
+      "annual_reports", "kpis")),
     ("governance", _l("Agreements and council"), ("agreements", "council", "meetings", "published_minutes", "notices", "subcontracts")),
     ("operations", _l("Operations and audit"),
      ("usage", "incidents", "breaches", "request_log", "service_components", "service_availability", "service_maintenance",

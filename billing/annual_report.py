@@ -53,8 +53,9 @@ from core.codes import is_prefecture
 from core.calendar import date_ja, fiscal_months, fiscal_year_en, fiscal_year_ja, fiscal_year_of, fiscal_year_start, \
     jst_day, today_jst
 from catalogue import standards
-from catalogue.models import STATUS_LABELS as DATASET_STATUS_LABELS, Dataset, DatasetStatus
+from catalogue.models import STATUS_LABELS as DATASET_STATUS_LABELS, DatasetStatus
 from catalogue.conformance import conformance_state
+from catalogue.operations import published_by
 from tenancy.identity.incidents import incidents_between
 from tenancy.members.models import Organisation
 from tenancy.registry.history import histories, participation_months
@@ -139,6 +140,11 @@ class AnnualReport:
         return f"{self.era} 連携基盤共同利用事業 年度報告書"
 
     @property
+    def municipalities(self) -> int:
+        """The municipalities that took part in a month or more of the year."""
+        return len(municipalities_taking_part(self.participants))
+
+    @property
     def municipal_burden(self) -> int:
         """The municipalities' 負担金 as the statements give them (the prefecture's share left out)."""
         return sum(row.charged for row in self.burdens.rows if not is_prefecture(row.tenant_code))
@@ -148,7 +154,8 @@ def _year_bounds(fiscal_year: int) -> tuple[dt.datetime, dt.datetime]:
     return fiscal_year_start(fiscal_year), fiscal_year_start(fiscal_year + 1)
 
 
-def _participants(session: Session, fiscal_year: int) -> tuple[Participant, ...]:
+def participants(session: Session, fiscal_year: int) -> tuple[Participant, ...]:
+    """The tenants that took part in the year (a month or more), joined or withdrew during it, by code."""
     start, end = _year_bounds(fiscal_year)
     tenants = list(session.scalars(sa.select(Tenant).order_by(Tenant.code).options(sa.orm.lazyload(Tenant.contacts))))
     moves = histories(session, tenants)
@@ -164,6 +171,12 @@ def _participants(session: Session, fiscal_year: int) -> tuple[Participant, ...]
             found.append(Participant(tenant.code, tenant.name_ja, KIND_LABELS_JA[TenantKind(tenant.kind)], months,
                                      joined, left, STATUS_LABELS_JA[TenantStatus(tenant.status)]))
     return tuple(found)
+
+
+def municipalities_taking_part(found: tuple[Participant, ...]) -> tuple[Participant, ...]:
+    """The municipalities among ``found`` (the prefecture left out) that took part in a month or more of the year:
+    the annual report's count and the results report's (service.kpis)."""
+    return tuple(participant for participant in found if participant.months and not is_prefecture(participant.code))
 
 
 def _member_moves(session: Session, fiscal_year: int) -> tuple[tuple[MemberMove, ...], int]:
@@ -190,9 +203,7 @@ def _member_moves(session: Session, fiscal_year: int) -> tuple[tuple[MemberMove,
 def _datasets(session: Session, fiscal_year: int) -> tuple[DatasetLine, ...]:
     """The datasets published by the year's end, with their conformance as the catalogue labels it."""
     _, end = _year_bounds(fiscal_year)
-    rows = session.scalars(sa.select(Dataset).where(Dataset.published_at.is_not(None), Dataset.published_at < end)
-                           .order_by(Dataset.provider_code, Dataset.name))
-    found = list(rows)
+    found = published_by(session, end)
     names = _tenant_names(session, {dataset.provider_code for dataset in found})
     lines = []
     for dataset in found:
@@ -246,7 +257,7 @@ def build_annual_report(session: Session, actor: Actor, fiscal_year: int) -> Ann
     moves, members_now = _member_moves(session, fiscal_year)
     by_tenant, by_dataset = _usage(session, actor, fiscal_year)
     return AnnualReport(
-        fiscal_year=fiscal_year, issuer=_issuer(session), participants=_participants(session, fiscal_year),
+        fiscal_year=fiscal_year, issuer=_issuer(session), participants=participants(session, fiscal_year),
         member_moves=moves, members_now=members_now, datasets=_datasets(session, fiscal_year),
         calls_by_tenant=by_tenant, calls_by_dataset=by_dataset,
         accounts=year_close.accounts_of_year(session, actor, fiscal_year),
@@ -279,6 +290,7 @@ def _summary_section(report: AnnualReport) -> Section:
                      f"～{date_ja(fiscal_year_start(report.fiscal_year + 1).date() - dt.timedelta(days=1))}）"),
             ("作成者", report.issuer), ("作成日", date_ja(report.generated_on)),
             ("参加団体（年度中に参加した団体）", len(report.participants)),
+            ("うち市町村（1か月以上参加）", report.municipalities),
             ("うち年度中に参加", sum(1 for p in report.participants if p.joined_on)),
             ("うち年度中に脱退", sum(1 for p in report.participants if p.left_on)),
             ("会員の入会（年度中）", sum(1 for m in report.member_moves if m.joined)),

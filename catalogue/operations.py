@@ -198,6 +198,13 @@ def status_counts(session: Session, actor: Actor) -> dict[DatasetStatus, int]:
     return {status: int(found.get(status, found.get(status.value, 0)) or 0) for status in DatasetStatus}
 
 
+def published_by(session: Session, end: dt.datetime) -> list[Dataset]:
+    """Every dataset published before ``end`` (whatever its state now), by provider and name: what the annual
+    report lists and the results report (service.kpis) counts as the year's published datasets."""
+    return list(session.scalars(sa.select(Dataset).where(Dataset.published_at.is_not(None), Dataset.published_at < end)
+                                .order_by(Dataset.provider_code, Dataset.name)))
+
+
 def search_datasets(session: Session, actor: Actor, query: search_rules.Query,
                     limit: int = search_rules.LIMIT) -> search_rules.Found:
     """The datasets of the register the actor may read (the register list's scope) whose title

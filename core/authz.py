@@ -150,6 +150,10 @@ POLICY: dict[str, dict[str, Scope]] = {
     "consent.linkage.read": {OPERATOR: "all", AUDITOR: "all"},
     "consent.check": {METERING: "all", OPERATOR: "all"},
     "report.annual": dict(_READ_ALL),
+    # the grant's results report (service/kpis.py, issue 57 item 7): read as the annual report is; the operator
+    # declares the year's targets
+    "kpi.read": dict(_READ_ALL),
+    "kpi.manage": {OPERATOR: "all"},
     "retention.read": {OPERATOR: "all", AUDITOR: "all"},
     "retention.dispose": {OPERATOR: "all"},
     # the consortium secretariat's desk (secretariat/): the operator or the contracted secretariat (docs/identity.md)
@@ -304,6 +308,8 @@ ACTION_LABELS_JA = {
     "consent.linkage.read": "連携記録の検索（全団体）",
     "consent.check": "同意確認（データ連携の可否判定）",
     "report.annual": "年度報告書の作成",
+    "kpi.read": "成果指標（KPI）と実績報告書の閲覧・作成",
+    "kpi.manage": "成果指標（KPI）の目標値の設定",
     "retention.read": "記録の保存期間と廃棄対象の閲覧・年度の記録の書き出し",
     "retention.dispose": "保存期間を過ぎた記録の廃棄",
     "inquiry.read": "問合せの閲覧",

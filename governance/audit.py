@@ -204,6 +204,8 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "member.target": ("新規会員募集目標の設定", "Recruitment target set"),
     "member.export": ("会員一覧の出力", "Members list exported"),
     "report.annual.generate": ("年度報告書の作成", "Annual report generated"),
+    "kpi.target": ("成果指標（KPI）の目標値の設定", "KPI targets set"),
+    "report.results.generate": ("実績報告書（成果指標）の作成", "Results report generated"),
     "project.form": ("提案グループの結成", "Project group formed"),
     "project.change": ("提案グループの変更", "Project group changed"),
     "project.dissolve": ("提案グループの解散", "Project group dissolved"),
@@ -576,6 +578,8 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "member_count": "期末の会員数", "joined": "入会", "left": "退会", "sha256": "ファイルのハッシュ値",
     "bytes": "ファイルの大きさ（バイト）", "target": "新規会員の募集目標", "industry": "業種", "size_band": "規模",
     "employees": "従業員数", "capital_yen": "資本金", "municipality_code": "市区町村コード", "joined_on": "入会日",
+    # the grant's results report (service.kpis): a year's targets and actual figures per indicator
+    "targets": "目標値", "actual": "実績値", "municipalities": "参加市町村数", "services": "データ利用サービス数",
     # the incident register (service.incidents)
     "severity": "重大度", "detected_at": "検知日時", "recovered_at": "復旧日時", "affected_components": "影響を受けた構成要素",
     "affected_tenants": "影響を受けた市町村", "affected_members": "影響を受けた会員",

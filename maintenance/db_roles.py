@@ -222,6 +222,8 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
                 "written_by_name, approved_by, approved_at, published_at, notice_id)",),
     "meeting_attendee": ("DELETE",),
     "meeting_agenda_item": ("DELETE",),
+    # the grant's indicators (service.kpis): the operator changes a year's target or takes it away (audited)
+    "kpi_target": ("UPDATE (target, set_at, set_by)", "DELETE"),
 }
 
 

@@ -76,6 +76,14 @@ def _enrolments(session: Session, tenant_code: str, fiscal_year: int) -> list[tu
     return list(zip(fiscal_months(fiscal_year), row))
 
 
+def enrolled_by(session: Session, end: dt.datetime) -> int:
+    """The residents enrolled before ``end`` and enrolled now (active), every municipality together: the results
+    report's (service.kpis) enrolled residents. A count of everyone, with no breakdown, tells about no person, so it
+    is not suppressed; the per-municipality figures below are."""
+    return int(session.scalar(sa.select(sa.func.count()).select_from(Resident).where(
+        Resident.status == ResidentStatus.active, Resident.enrolled_at < end)) or 0)
+
+
 def _links(session: Session, tenant_code: str) -> list[tuple[int, str, int]]:
     rows = session.execute(sa.select(DataService.id, DataService.name, sa.func.count(ServiceLink.id))
                            .join(ServiceLink, ServiceLink.service_id == DataService.id)

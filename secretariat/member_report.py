@@ -197,6 +197,17 @@ def _register(session: Session) -> list[Organisation]:
         Organisation.status.in_((MemberStatus.approved, MemberStatus.withdrawn)), Organisation.joined_on.is_not(None))))
 
 
+def current_members(register: list[Organisation], day: dt.date) -> list[Organisation]:
+    """The organisations of ``register`` that were members on ``day`` (joined by it, not left by it)."""
+    return [org for org in register if _is_member_on(org, day)]
+
+
+def members_on(session: Session, day: dt.date) -> int:
+    """The consortium's members on ``day``: the member report's 会員数 at its period's end, and the results
+    report's (service.kpis) at the year's end."""
+    return len(current_members(_register(session), day))
+
+
 def progress_of(session: Session, fiscal_year: int, until: dt.date, register: list[Organisation] | None = None) -> Progress:
     start = dt.date(fiscal_year, 4, 1)
     orgs = _register(session) if register is None else register
@@ -208,7 +219,7 @@ def build_report(session: Session, actor: Actor, period: Period) -> MemberReport
     authz.authorize(actor, ACTION)
     register = _register(session)
     places = Places(session)
-    current = [org for org in register if _is_member_on(org, period.end)]
+    current = current_members(register, period.end)
     by_location = Counter(_location(org, places.home) for org in current)
     names = {key: (places.name_of(key) or key) if key else UNKNOWN for key in by_location}
     joined = sorted((Mover(org.corporate_number, org.name, org.joined_on) for org in register

@@ -230,3 +230,28 @@ class AccountReviewEntry(SQLModel, table=True):
     last_sign_in: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     decided_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
     decided_by: str = Field(default="", max_length=255)
+
+
+class Kpi(LabelledEnum):
+    """The indicators (成果指標) the grant's plan declares per year (issue 57 item 7); what each counts is
+    :data:`service.kpis.MEASURES`'s."""
+
+    municipalities = "municipalities", "参加市町村数", "Participating municipalities"
+    services = "services", "データ利用サービス数", "Data services in use"
+    datasets = "datasets", "公開データセット数", "Published datasets"
+    api_calls = "api_calls", "API 呼び出し回数", "API calls"
+    members = "members", "コンソーシアム会員数", "Consortium members"
+    residents = "residents", "登録住民数", "Enrolled residents"
+
+
+class KpiTarget(SQLModel, table=True):
+    """A fiscal year's target of one indicator, set by the operator (:func:`service.kpis.set_targets`); an indicator
+    without a row has no target that year (未設定)."""
+
+    __tablename__ = "kpi_target"
+
+    fiscal_year: int = Field(primary_key=True)
+    kpi: Kpi = Field(sa_column=enum_column(Kpi, primary_key=True))
+    target: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    set_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
+    set_by: str = Field(default="", max_length=255)

@@ -70,6 +70,7 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/members/checklist"): "member.screen",
     ("POST", "/api/v1/members/import"): "member.import",
     ("PUT", "/api/v1/members/recruitment-targets/{fiscal_year}"): "member.target",
+    ("PUT", "/api/v1/fiscal-years/{fiscal_year}/kpi-targets"): "kpi.manage",
     ("POST", "/api/v1/progress/items"): "progress.manage",
     ("PATCH", "/api/v1/progress/items/{item_id}"): "progress.manage",
     ("POST", "/api/v1/progress/issues"): "progress.manage",

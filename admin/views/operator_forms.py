@@ -17,6 +17,7 @@ from wtforms import (BooleanField, DateField, Form, IntegerField, SelectField, S
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from core import safe_html
+from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_ja, fiscal_year_of, today_jst
 from tenancy.usage.models import ENFORCEMENT_LABELS, METRICS, Enforcement
 
 REQUIRED = _l("This field is required.")  # an InputRequired's message on the operator's forms
@@ -78,6 +79,21 @@ class InRange(NumberRange):
 class CheckboxListField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+
+# --- the fiscal-year picker ------------------------------------------------------------------------------
+
+def fiscal_year_choice_label(year: int) -> str:
+    """「令和7年度（2025年度）」 in Japanese, ``FY2025`` in English: a picker's words for a fiscal year."""
+    return f"{fiscal_year_ja(year)}（{year}年度）" if ja() else f"FY{year}"
+
+
+def fiscal_year_choices(*around: int | None) -> list[tuple[int, str]]:
+    """The fiscal years a picker offers: two before the earliest of ``around`` and this year, three after the latest."""
+    this_year = fiscal_year_of(today_jst())
+    known = [year for year in around if year is not None] + [this_year]
+    first, last = max(FIRST_FISCAL_YEAR, min(known) - 2), min(LAST_FISCAL_YEAR, max(known) + 3)
+    return [(year, fiscal_year_choice_label(year)) for year in range(first, last + 1)]
 
 
 # --- safe Markdown ---------------------------------------------------------------------------------

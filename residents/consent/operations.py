@@ -18,6 +18,7 @@ were shown); a new version needs new consent (the check refuses consents to olde
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import uuid
 from typing import Any
@@ -107,6 +108,13 @@ def list_services(session: Session, actor: Actor, *, status: ServiceStatus | Non
     if status is not None:
         query = query.where(DataService.status == status)
     return list(session.scalars(query))
+
+
+def services_in_use(session: Session, end: dt.datetime) -> int:
+    """The data services registered before ``end`` and approved (in use) now: the consent services page's
+    "approved" list of the operator (for the running year), and the results report's (service.kpis) services."""
+    return int(session.scalar(sa.select(sa.func.count()).select_from(DataService).where(
+        DataService.status == ServiceStatus.approved, DataService.created_at < end)) or 0)
 
 
 def approved_services(session: Session, actor: Actor, *, approved_only: bool = True) -> list[DataService]:

@@ -416,6 +416,12 @@ def usage_totals(session: Session, metric: str, fiscal_year: int) -> dict[str, i
     return {code: int(total) for code, total in rows}
 
 
+def usage_grand_total(session: Session, metric: str, fiscal_year: int) -> int:
+    """Every tenant's :func:`usage_total` of ``metric`` over the fiscal year, added up: the sum of the usage page's
+    monthly total rows, and the results report's (service.kpis) API calls."""
+    return sum(usage_totals(session, metric, fiscal_year).values())
+
+
 def monthly_values(session: Session, months: Sequence[dt.date], tenant_codes: Sequence[str] | None = None,
                    metrics: Sequence[str] | None = None) -> dict[tuple[str, str, dt.date], int]:
     """(tenant, metric, month) → the month's figure, for the months and tenants asked (absent = no usage)."""

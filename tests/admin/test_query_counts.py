@@ -205,7 +205,7 @@ def urls(app, arguments: dict) -> dict[str, str]:
     formats = {"billing.statement_file": ["csv", "xlsx"], "billing.summary_file": ["csv", "xlsx"],
                "usage.download": ["csv", "xlsx"], "members.export": ["csv", "xlsx"],
                "dataset_coverage.export": ["csv", "xlsx"], "consent_history.export": ["csv", "xlsx"],
-               "billing.accounts_file": ["xlsx", "pdf"], "annual_reports.download": ["xlsx", "pdf"],
+               "billing.accounts_file": ["xlsx", "pdf"], "annual_reports.download": ["xlsx", "pdf"], "kpis.download": ["xlsx", "pdf"],
                "member_import.template": ["xlsx", "csv"], "member_report.download": ["xlsx", "pdf"],
                "progress.download": ["xlsx", "pdf"], "service_monthly_reports.download": ["pdf", "xlsx"]}
     result = {}

@@ -1250,6 +1250,11 @@ TABLE: dict[tuple[str, str], Entry] = {
         success=lambda c: op(c, "PUT", "/api/v1/members/recruitment-targets/2026", {"target": 60}),
         refused=lambda c: (c.tenants("431001"), Call("PUT", "/api/v1/members/recruitment-targets/2026",
                                                      c.admin_of("431001"), {"target": 60}))[1]),
+    # the grant's indicators (service.kpis): the year's targets, one record with before and after
+    ("PUT", "/api/v1/fiscal-years/{fiscal_year}/kpi-targets"): Entry(
+        success=lambda c: op(c, "PUT", "/api/v1/fiscal-years/2026/kpi-targets", {"municipalities": 21, "members": None}),
+        refused=lambda c: (c.tenants("431001"), Call("PUT", "/api/v1/fiscal-years/2026/kpi-targets",
+                                                     c.admin_of("431001"), {"municipalities": 21}))[1]),
     ("POST", "/api/v1/project-groups"): Entry(
         success=lambda c: (c.tenants("431001"), c.tenants("432024"),
                            op(c, "POST", "/api/v1/project-groups", {"name": "提案A", "representative": "9000020431001",
@@ -1734,6 +1739,10 @@ AUDITED_READS = {
     ("GET", "/api/v1/fiscal-years/{fiscal_year}/annual-report"): Entry(
         success=lambda c: (c.tenants("431001"), fin(c, "GET", "/api/v1/fiscal-years/2026/annual-report?format=xlsx"))[1],
         refused=lambda c: Call("GET", "/api/v1/fiscal-years/2026/annual-report", c.admin_of("431001"))),
+    ("GET", "/api/v1/fiscal-years/{fiscal_year}/results-report"): Entry(
+        success=lambda c: fin(c, "GET", "/api/v1/fiscal-years/2026/results-report?format=xlsx"),
+        refused=lambda c: (c.tenants("431001"), Call("GET", "/api/v1/fiscal-years/2026/results-report",
+                                                     c.admin_of("431001")))[1]),
     ("GET", "/api/v1/members/report"): Entry(
         success=lambda c: op(c, "GET", "/api/v1/members/report?period=2026-Q1&format=xlsx"),
         refused=lambda c: (c.tenants("431001"), Call("GET", "/api/v1/members/report?period=2026-Q1",

@@ -184,6 +184,10 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/billing/fiscal-years/{fiscal_year}/accounts"): Rule(EVERYONE_READS),
     # the annual report (年度報告書): every tenant's figures, for the operator, finance and the auditor
     ("GET", "/api/v1/fiscal-years/{fiscal_year}/annual-report"): Rule(READ_ALL),
+    # the grant's indicators and results report (実績報告書): read as the annual report is; the operator sets targets
+    ("GET", "/api/v1/fiscal-years/{fiscal_year}/kpis"): Rule(READ_ALL),
+    ("PUT", "/api/v1/fiscal-years/{fiscal_year}/kpi-targets"): Rule(OPERATE, lambda: {"members": 60}),
+    ("GET", "/api/v1/fiscal-years/{fiscal_year}/results-report"): Rule(READ_ALL),
     ("GET", "/api/v1/billing/grants"): Rule(EVERYONE_READS),
     ("GET", "/api/v1/billing/grants/{grant_id}"): Rule(EVERYONE_READS),
     ("POST", "/api/v1/billing/grants"): Rule(FINANCE, lambda: {

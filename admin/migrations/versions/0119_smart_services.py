@@ -4,7 +4,7 @@ smartcity_need (a municipality's answer to the yearly survey), the links smartci
 smartcity_service_idea (service → idea), and smartcity_service_target (the fiscal year's target of services found).
 
 Revision ID: 0119
-Revises: 0117
+Revises: 0118
 Create Date: 2026-11-28 09:00:00
 """
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = '0119'
-down_revision = '0117'
+down_revision = '0118'
 branch_labels = None
 depends_on = None
 

@@ -25,7 +25,7 @@ from billing.errors import AllocationError
 from billing.ledger_errors import InvalidBillingData
 from billing.models import CATEGORY_LABELS_JA, TAX_LABELS_JA, CostCategory, GrantRounding, TaxTreatment
 from billing.schemas import CostItemCreate, GrantCreate, GrantFix, PaymentCreate, PolicyCreate, fraction_text
-from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_ja, fiscal_year_of, to_jst, today_jst
+from core.calendar import to_jst, today_jst
 from core.errors import problem
 from core.validation import field_path, messages_of, whole_number
 from tenancy.registry.models import Tenant
@@ -85,15 +85,8 @@ def _percent_problem() -> str:
     return _("Enter a percentage between 0 and 100 (up to four decimals), e.g. 33.33.")
 
 
-def fiscal_year_choice_label(year: int) -> str:
-    return f"{fiscal_year_ja(year)}（{year}年度）" if _ja() else f"FY{year}"
-
-
-def _year_choices(*around: int | None) -> list[tuple[int, str]]:
-    this_year = fiscal_year_of(today_jst())
-    known = [year for year in around if year is not None] + [this_year]
-    first, last = max(FIRST_FISCAL_YEAR, min(known) - 2), min(LAST_FISCAL_YEAR, max(known) + 3)
-    return [(year, fiscal_year_choice_label(year)) for year in range(first, last + 1)]
+# the fiscal-year picker is shared with the other yearly pages (admin/views/operator_forms.py)
+fiscal_year_choice_label, _year_choices = forms.fiscal_year_choice_label, forms.fiscal_year_choices
 
 
 def _category_choices():
