@@ -54,15 +54,15 @@ def _import_models() -> None:
 
 def _api_blueprints():
     """Every API blueprint, listed explicitly."""
-    from admin.api import (advisers, bank, billing, clients, consent, dataset_lists, datasets, events, gateway, governance, incidents,
+    from admin.api import (advisers, bank, billing, breaches, clients, consent, dataset_lists, datasets, events, gateway, governance, incidents,
                            inquiries, letters, mailings, meetings, member_desk, members, onboarding, progress, reports, residents,
                            retention, search, service, smart_services, tenants, usage, users)
     from admin.api import competition
 
     return [module.bp for module in (tenants, users, onboarding, billing, bank, letters, usage, governance, members, member_desk,
                                      clients, gateway, datasets, dataset_lists, consent, reports, retention, search, service,
-                                     incidents, inquiries, events, progress, competition, residents, meetings, advisers, mailings,
-                                     smart_services)]
+                                     incidents, breaches, inquiries, events, progress, competition, residents, meetings, advisers,
+                                     mailings, smart_services)]
 
 
 def _logging(app) -> None:

@@ -143,6 +143,17 @@ def list_breaches(session: Session, actor: Actor, *, incident_id: int | None = N
     return list(session.scalars(query.order_by(IncidentBreach.known_at.desc(), IncidentBreach.id.desc()).limit(limit)))
 
 
+def open_deadlines(session: Session, actor: Actor, *, today: dt.date | None = None) -> list[tuple[IncidentBreach, Deadline]]:
+    """Each deadline not yet met (its report not recorded as submitted) of the breaches the actor may read, soonest
+    due first: what the home page lists (:func:`deadlines` computes each)."""
+    today = today or today_jst()
+    query = (sa.select(IncidentBreach).where(_visible(actor, READ), IncidentBreach.final_reported_at.is_(None))
+             .order_by(IncidentBreach.known_at, IncidentBreach.id))
+    found = [(breach, due) for breach in session.scalars(query) for due in deadlines(breach, today=today)
+             if due.reported_at is None]
+    return sorted(found, key=lambda pair: (pair[1].due_on, pair[0].id))
+
+
 def services(session: Session, breach_id: int) -> list[tuple[int, str]]:
     return [(sid, name) for sid, name in session.execute(
         sa.select(DataService.id, DataService.name).join(IncidentBreachService, IncidentBreachService.service_id == DataService.id)

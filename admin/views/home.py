@@ -5,6 +5,8 @@ where it is handled.
   alerts, open votes, unresolved identity incidents, unpaid statements, current notices;
 * finance: runs awaiting review or approval, unpaid statements, the latest year's cost items;
 * auditor: the audit log's counts and the chain verification;
+* whoever may read personal-data breaches (service.breaches; a municipality's people their own only): each 速報 or
+  確報 not yet submitted, its deadline (era date) and the days left or 期限超過;
 * municipal admin and staff: their own tenant's status, usage against quota this month, their
   statements, pending agreement acceptances, open votes, and the notices addressed to them.
 
@@ -42,7 +44,7 @@ from billing import attention as billing_attention
 from billing import operations as billing_operations
 from billing.models import RunStatus
 from core import authz, charts
-from core.calendar import current_month, fiscal_year_of, today_jst
+from core.calendar import current_month, date_ja, fiscal_year_of, today_jst
 from secretariat import member_report
 from governance import agreements, audit as audit_log, council
 from governance.models import AgreementDocument
@@ -351,6 +353,23 @@ def home_charts(actor) -> list[charts.Chart]:
     return [chart for chart in (build(actor) for build in CHARTS) if chart is not None]
 
 
+def _breach_deadlines(actor) -> list[dict[str, Any]]:
+    """Each report to the Commission (速報, 確報) of a personal-data breach not yet recorded as submitted, soonest first:
+    for those who may read breaches (a municipality's people their own only); service.breaches.deadlines computes
+    each."""
+    from service import breaches
+
+    if not authz.allowed(actor, breaches.READ):
+        return []
+    rows = []
+    for breach, due in breaches.open_deadlines(db.session, actor):
+        rows.append({"breach": breach, "kind": _pick(due.kind.label), "due_on": date_ja(due.due_on),
+                     "overdue": due.overdue, "days_left": due.days_left,
+                     "municipality": labels.tenant_label(breach.tenant_code),
+                     "url": _url("breaches.detail", breach_id=breach.id)})
+    return rows
+
+
 # --- the view ----------------------------------------------------------------------------------------
 
 class HomeView(AdminIndexView):
@@ -399,6 +418,7 @@ class HomeView(AdminIndexView):
                       for clock in incident_operations.running_clocks(db.session, actor, first_report_hours=first_report_hours())]
         return self.render(
             "renkei/home.html",
+            breach_deadlines=_breach_deadlines(actor),
             recruitment=_recruitment(actor),
             format_fy=_fy,
             actor=actor,

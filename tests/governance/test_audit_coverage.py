@@ -784,6 +784,27 @@ def platform_incident(ctx: Ctx, *, first: bool = False, recovered: bool = False)
 FINAL_REPORT = {"cause": "原因", "impact": "影響", "response": "対応", "prevention": "再発防止策"}
 
 
+def breach_body(ctx: Ctx) -> dict:
+    """A breach of 熊本市's residents as the API marks it (issue 56 item 4), on a service of 熊本市."""
+    known = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)
+    return {"tenant_code": "431001", "kind": "leak", "window_start": (known - dt.timedelta(days=2)).isoformat(),
+            "window_end": (known - dt.timedelta(days=1)).isoformat(), "known_at": known.isoformat(),
+            "service_ids": [consent_service(ctx)]}
+
+
+def marked_breach(ctx: Ctx) -> int:
+    """An incident marked as a breach of 熊本市's residents; the breach's id."""
+    from service import breaches
+
+    body = breach_body(ctx)
+    breach = breaches.mark_breach(ctx.db, ctx.operator, platform_incident(ctx), breaches.BreachDraft(
+        tenant_code=body["tenant_code"], kind=body["kind"], window_start=dt.datetime.fromisoformat(body["window_start"]),
+        window_end=dt.datetime.fromisoformat(body["window_end"]), known_at=dt.datetime.fromisoformat(body["known_at"]),
+        service_ids=body["service_ids"]))
+    ctx.db.commit()
+    return breach.id
+
+
 
 # --- the project competition (issue 41): calls of a year whose deadlines are ahead (2040) or passed (2025)
 
@@ -1620,6 +1641,13 @@ TABLE: dict[tuple[str, str], Entry] = {
         success=lambda c: op(c, "POST", f"/api/v1/incidents/{platform_incident(c, first=True, recovered=True)}/close",
                              FINAL_REPORT),
         refused=lambda c: op(c, "POST", f"/api/v1/incidents/{platform_incident(c, first=True)}/close", FINAL_REPORT)),
+    ("POST", "/api/v1/incidents/{incident_id}/breaches"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/incidents/{platform_incident(c)}/breaches", breach_body(c)),
+        refused=lambda c: op(c, "POST", f"/api/v1/incidents/{platform_incident(c)}/breaches",
+                             {**breach_body(c), "service_ids": [999999]})),
+    ("POST", "/api/v1/breaches/{breach_id}/submissions"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/breaches/{marked_breach(c)}/submissions", {"kind": "preliminary"}),
+        refused=lambda c: op(c, "POST", f"/api/v1/breaches/{marked_breach(c)}/submissions", {"kind": "final"})),
     ("POST", "/api/v1/competition/calls"): Entry(
         success=lambda c: op(c, "POST", "/api/v1/competition/calls", {"fiscal_year": 2041}),
         refused=lambda c: (competition_call(c, 2041), op(c, "POST", "/api/v1/competition/calls", {"fiscal_year": 2041}))[1]),

@@ -82,6 +82,9 @@ REVIEWERS = {role: "any" for role in ROLES if role not in ("auditor", *CONTRACTO
 CONSENT_READERS = {"operator": "any", "auditor": "any", "municipal-admin": "any", "municipal-staff": "any"}
 # the residents' side (issue 42): the municipality's own residents' desk, no one else (not the operator)
 RESIDENT_DESK = {"resident-desk": "own"}
+# personal-data breaches (issue 56 item 4): no code in the path; a municipality's people get their own only
+BREACH_READ = {"operator": "any", "vendor": "any", "auditor": "any", "municipal-admin": "any", "resident-desk": "any"}
+BREACH_MANAGE = {"operator": "any", "municipal-admin": "any"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -464,6 +467,14 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/incidents/{incident_id}/close"): Rule(SERVICE, lambda: {
         "cause": "原因", "impact": "影響", "response": "対応", "prevention": "再発防止策"}),
     ("GET", "/api/v1/incidents/{incident_id}/reports/{kind}"): Rule(SERVICE_READ),
+    # personal-data breaches (issue 56 item 4): the municipality reports its residents' breach, the operator with it;
+    # the vendor and the auditor read it; the residents' desk reads its own municipality's
+    ("GET", "/api/v1/breaches"): Rule(BREACH_READ),
+    ("GET", "/api/v1/breaches/{breach_id}"): Rule(BREACH_READ),
+    ("POST", "/api/v1/incidents/{incident_id}/breaches"): Rule(BREACH_MANAGE, lambda: {
+        "tenant_code": OWN, "kind": "leak", "window_start": "2026-11-01T00:00:00+09:00",
+        "window_end": "2026-11-02T00:00:00+09:00", "known_at": "2026-11-03T00:00:00+09:00", "service_ids": [1]}),
+    ("POST", "/api/v1/breaches/{breach_id}/submissions"): Rule(BREACH_MANAGE, lambda: {"kind": "preliminary"}),
     ("GET", "/api/v1/request-log"): Rule(AUDIT),
     # the project competition (issue 41): the operator runs the call and answers, the auditor reads; members' and
     # municipalities' people ask; a group's representative (an org's or a municipality's admin) submits
@@ -594,7 +605,7 @@ PATH_VALUES = {"{adviser_id}": "1", "{consultation_id}": "1", "{checklist}": "sc
                "{inquiry_id}": "1", "{event_id}": "1", "{registration_id}": "1", "{call_id}": "1", "{question_id}": "1", "{contract_id}": "1",
                "{stage}": "first", "{issue_id}": "1", "{report_id}": "1", "{common_id}": "0000000000000000",
                "{review_id}": "1", "{meeting_id}": "1", "{community_group_id}": "1",
-               "{kind}": "first", "{event_kind}": "member_seminar", "{reminder_id}": "1",
+               "{kind}": "first", "{breach_id}": "1", "{event_kind}": "member_seminar", "{reminder_id}": "1",
                "{smart_service_id}": "1", "{idea_id}": "1", "{need_id}": "1"}  # another organisation than the org-admin's (none registered)
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
