@@ -279,8 +279,11 @@ def summary_of(session: Session, breach: IncidentBreach) -> dict:
 
 def mark_breach(session: Session, actor: Actor, incident_id: int, draft: BreachDraft, *,
                 now: dt.datetime | None = None) -> IncidentBreach:
-    """Mark an incident as a personal-data breach of ``draft.tenant_code``'s residents; audited ``incident.breach.mark``."""
+    """Mark an incident as a personal-data breach of ``draft.tenant_code``'s residents; audited ``incident.breach.mark``.
+    Whoever marks must also read the incident register (``incident.read``): a municipality's people, who record
+    and report their residents' breaches once marked, never learn from here which incidents exist."""
     authz.authorize(actor, MANAGE, draft.tenant_code or None)
+    authz.authorize(actor, "incident.read")
     incident = session.get(Incident, incident_id)
     if incident is None:
         raise NotFound(f"No incident {incident_id}.", f"番号 {incident_id} の障害はありません。")

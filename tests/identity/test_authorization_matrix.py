@@ -85,6 +85,7 @@ RESIDENT_DESK = {"resident-desk": "own"}
 # personal-data breaches (issue 56 item 4): no code in the path; a municipality's people get their own only
 BREACH_READ = {"operator": "any", "vendor": "any", "auditor": "any", "municipal-admin": "any", "resident-desk": "any"}
 BREACH_MANAGE = {"operator": "any", "municipal-admin": "any"}
+BREACH_MARK = {"operator": "any"}  # breach.manage and incident.read: the municipality's admin does not see the incidents
 
 
 @dataclasses.dataclass(frozen=True)
@@ -471,7 +472,7 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     # the vendor and the auditor read it; the residents' desk reads its own municipality's
     ("GET", "/api/v1/breaches"): Rule(BREACH_READ),
     ("GET", "/api/v1/breaches/{breach_id}"): Rule(BREACH_READ),
-    ("POST", "/api/v1/incidents/{incident_id}/breaches"): Rule(BREACH_MANAGE, lambda: {
+    ("POST", "/api/v1/incidents/{incident_id}/breaches"): Rule(BREACH_MARK, lambda: {
         "tenant_code": OWN, "kind": "leak", "window_start": "2026-11-01T00:00:00+09:00",
         "window_end": "2026-11-02T00:00:00+09:00", "known_at": "2026-11-03T00:00:00+09:00", "service_ids": [1]}),
     ("POST", "/api/v1/breaches/{breach_id}/submissions"): Rule(BREACH_MANAGE, lambda: {"kind": "preliminary"}),
