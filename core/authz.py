@@ -86,6 +86,7 @@ POLICY: dict[str, dict[str, Scope]] = {
     # data and reports; the operator runs it with them; the vendor and the auditor read the breach, never a resident
     "breach.read": {**_SERVICE_READ, MUNICIPAL_ADMIN: "own", RESIDENT_DESK: "own"},
     "breach.manage": {OPERATOR: "all", MUNICIPAL_ADMIN: "own"},
+    "breach.mark": {OPERATOR: "all"},  # an incident is marked by who runs the incident register, never by number from outside
     "breach.residents": {OPERATOR: "all", MUNICIPAL_ADMIN: "own"},  # the affected residents by common ID
     "breach.letters": {MUNICIPAL_ADMIN: "own", RESIDENT_DESK: "own"},  # their names and addresses, for letters
     "log.read": {OPERATOR: "all", AUDITOR: "all"},
@@ -250,6 +251,7 @@ ACTION_LABELS_JA = {
     "incident.manage": "障害の登録・経過の記録・県への報告",
     "breach.read": "個人情報の漏えい等（報告期限・報告書）の閲覧",
     "breach.manage": "個人情報の漏えい等の記録・個人情報保護委員会への報告・本人への通知",
+    "breach.mark": "障害を個人情報の漏えい等として登録",
     "breach.residents": "漏えい等の対象となった住民（共通ID）の閲覧",
     "breach.letters": "漏えい等を郵送で知らせる住民の一覧（氏名・住所）",
     "log.read": "リクエストログの検索",

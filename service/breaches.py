@@ -24,7 +24,8 @@ Rules:
   notice there naming the service and their own items; the others are put on the letter list (:func:`letter_list`,
   their name and address decrypted for the municipality's own people only). Each resident is told once.
 * Who may: the breach and its deadlines and report (no resident named) ``breach.read`` (the operator, the auditor,
-  the platform vendor, the municipality's admin and residents' desk); marking it, the report's items, the submissions and the notices
+  the platform vendor, the municipality's admin and residents' desk); marking an incident as one ``breach.mark`` (the
+  operator, who runs the incident register); the report's items, the submissions and the notices
   ``breach.manage`` (the operator, the municipality's admin); the affected residents by common ID ``breach.residents``
   (the operator, the municipality's admin); the letter list with names and addresses ``breach.letters`` (the
   municipality's admin and residents' desk). Every act, and every reading of the letter list, is audited.
@@ -56,6 +57,7 @@ from tenancy.registry.models import Tenant
 
 READ = "breach.read"
 MANAGE = "breach.manage"
+MARK = "breach.mark"  # an incident marked as a breach: the incident register's people (the operator)
 RESIDENTS = "breach.residents"
 LETTERS = "breach.letters"
 
@@ -280,10 +282,9 @@ def summary_of(session: Session, breach: IncidentBreach) -> dict:
 def mark_breach(session: Session, actor: Actor, incident_id: int, draft: BreachDraft, *,
                 now: dt.datetime | None = None) -> IncidentBreach:
     """Mark an incident as a personal-data breach of ``draft.tenant_code``'s residents; audited ``incident.breach.mark``.
-    Whoever marks must also read the incident register (``incident.read``): a municipality's people, who record
+    Marking is ``breach.mark`` (the operator, who runs the incident register): a municipality's people, who record
     and report their residents' breaches once marked, never learn from here which incidents exist."""
-    authz.authorize(actor, MANAGE, draft.tenant_code or None)
-    authz.authorize(actor, "incident.read")
+    authz.authorize(actor, MARK, draft.tenant_code or None)
     incident = session.get(Incident, incident_id)
     if incident is None:
         raise NotFound(f"No incident {incident_id}.", f"番号 {incident_id} の障害はありません。")

@@ -142,7 +142,7 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("PATCH", "/api/v1/incidents/{incident_id}"): "incident.manage",
     ("POST", "/api/v1/incidents/{incident_id}/entries"): "incident.manage",
     ("POST", "/api/v1/incidents/{incident_id}/close"): "incident.manage",
-    ("POST", "/api/v1/incidents/{incident_id}/breaches"): "breach.manage",
+    ("POST", "/api/v1/incidents/{incident_id}/breaches"): "breach.mark",
     ("POST", "/api/v1/breaches/{breach_id}/submissions"): "breach.manage",
     ("POST", "/api/v1/inquiries"): "inquiry.manage",
     ("POST", "/api/v1/inquiries/{inquiry_id}/assign"): "inquiry.manage",

@@ -47,12 +47,12 @@ class BreachesView(SecureView):
         incident = incidents.get_incident(db.session, g.actor, incident_id)  # who marks sees the incident
         services = db.session.execute(sa.select(DataService.id, DataService.name).order_by(DataService.id)).all()
         return self.render("renkei/breach_new.html", incident=incident, form=form or {}, errors=errors or {},
-                           kinds=list(BreachKind), services=services, tenants=tenants_for(breaches.MANAGE),
+                           kinds=list(BreachKind), services=services, tenants=tenants_for(breaches.MARK),
                            pick=_pick), status
 
     @expose("/new/<int:incident_id>", methods=("GET", "POST"))
     def new(self, incident_id: int):
-        if not authz.allowed(g.actor, breaches.MANAGE):
+        if not authz.allowed(g.actor, breaches.MARK):
             abort(403)
         if request.method == "GET":
             return self._new_page(incident_id)

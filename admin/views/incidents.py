@@ -129,7 +129,7 @@ class IncidentsView(SecureView):
                            part_max=operations.PART_MAX, entry_max=operations.ENTRY_MAX,
                            breach_rows=(breaches.list_breaches(session, g.actor, incident_id=incident.id)
                                         if self._can(breaches.READ) else None),
-                           can_mark_breach=self._can(breaches.MANAGE)), status
+                           can_mark_breach=self._can(breaches.MARK)), status
 
     @expose("/<int:incident_id>")
     def detail(self, incident_id: int):
