@@ -253,6 +253,7 @@ NOT_IN_DATA_SET = {
     "meeting_id": "meetings", "report_id": "service monthly reports", "inquiry_id": "inquiries",
     "reminder_id": "reminders (督促状)", "adviser_id": "advisers", "breach_id": "personal-data breaches",
     "ext": "breach reports' files", "mailing_id": "mailings", "subcontract_id": "subcontract requests",
+    "smart_service_id": "smart-city services", "idea_id": "smart-city service ideas", "need_id": "municipalities' needs",
 }
 # the formats a download route serves, where not xlsx and csv (by endpoint)
 FORMATS = {"member_report.download": ("pdf", "xlsx"), "progress.download": ("pdf", "xlsx"),
