@@ -40,6 +40,14 @@ def _as(client, who: str) -> None:
         sign_in(client, ("municipal-admin",), ({"admin of A": A, "admin of B": B}[who],))
 
 
+@pytest.fixture(autouse=True)
+def no_reader_thread(app, monkeypatch):
+    """These tests read the admin events themselves (:func:`_read_events`), when they say. The process's own
+    reader thread (started by any earlier API request of this worker, every second) would otherwise index a
+    person made in Keycloak at a moment of its choosing: whether a test saw the index drift would depend on time."""
+    monkeypatch.setitem(app.config, "RENKEI_ADMIN_EVENTS_INTERVAL", 0)
+
+
 @pytest.fixture
 def places(tenant_factory, directory, db):
     tenant_factory(A)
