@@ -167,6 +167,8 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
                                                        ROW + " (a proposal decided and not linked to another meeting)"),
     ("PUT /api/v1/meetings/{meeting_id}/minutes", "minutes_text"): (
         "Enter the minutes", "one of two fields (text or pdf_base64): a relation between them"),
+    ("PUT /api/v1/meetings/{meeting_id}/minutes", "minutes_pdf"): (
+        ("is not a PDF", "is larger than", "Attach the minutes"), "the file's content: a PDF (its first bytes) and its size"),
     ("POST /api/v1/community-groups", "name"): ("A group has this name already", "unique among the groups: " + ROW),
     # the secretariat's year (issue 40 item 7)
     **{(f"{method} /api/v1/progress/{kind}", "owner"): (
