@@ -320,13 +320,17 @@ def move_service(session: Session, actor: Actor, service_id: int, move: str, rea
     return service
 
 
+def _found_during(fiscal_year: int) -> sa.ColumnElement[bool]:
+    """A service's day found lies in ``fiscal_year`` (April to March)."""
+    return sa.and_(SmartService.found_on >= dt.date(fiscal_year, 4, 1), SmartService.found_on < dt.date(fiscal_year + 1, 4, 1))
+
+
 def list_services(session: Session, actor: Actor, *, fiscal_year: int | None = None) -> list[SmartService]:
     """Every service, or those found in ``fiscal_year``; the latest found first."""
     authz.authorize(actor, READ)
     query = sa.select(SmartService).order_by(SmartService.found_on.desc(), SmartService.id.desc())
     if fiscal_year is not None:
-        query = query.where(SmartService.found_on >= dt.date(fiscal_year, 4, 1),
-                            SmartService.found_on < dt.date(fiscal_year + 1, 4, 1))
+        query = query.where(_found_during(fiscal_year))
     return list(session.scalars(query))
 
 
@@ -601,8 +605,7 @@ def target_of(session: Session, fiscal_year: int) -> int:
 def found_in(session: Session, fiscal_year: int) -> int:
     """The services found in ``fiscal_year`` (their day found in it), withdrawn ones not counted."""
     return session.scalar(sa.select(sa.func.count(SmartService.id)).where(
-        SmartService.found_on >= dt.date(fiscal_year, 4, 1), SmartService.found_on < dt.date(fiscal_year + 1, 4, 1),
-        SmartService.status != ServiceStatus.withdrawn)) or 0
+        _found_during(fiscal_year), SmartService.status != ServiceStatus.withdrawn)) or 0
 
 
 def progress_of(session: Session, actor: Actor, fiscal_year: int) -> Progress:
