@@ -70,12 +70,34 @@ SMOKE_HELP = ("the smallest form, for CI's smoke test (tests/test_bench_smoke.py
               "smallest size and fewest rounds; figures printed, never judged (the exit code tells only of an error)")
 
 
+SMOKE = False  # set when a benchmark's --smoke is parsed: the shared helpers (bench/inprocess.py) then skip warm-ups
+
+
+class _SmokeAction(argparse.Action):
+    """``--smoke`` as ``store_true``, which also sets :data:`SMOKE` for the helpers a benchmark calls."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=False, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        global SMOKE
+        SMOKE = True
+        setattr(namespace, self.dest, True)
+
+
 def add_smoke_option(parser: argparse.ArgumentParser, what: str) -> None:
-    """``--smoke``: the benchmark's smallest form (``what``: its size in words), which fails on an error, never on a figure."""
-    parser.add_argument("--smoke", action="store_true", help=f"{SMOKE_HELP}: {what}")
+    """``--smoke``: the benchmark's smallest form (``what``: its size in words), which fails on an error, never on a
+    figure. Parsed, it sets :data:`SMOKE`: no warm-up calls (:func:`warm_up_calls`), the figures are not judged."""
+    parser.add_argument("--smoke", action=_SmokeAction, help=f"{SMOKE_HELP}: {what}")
 
 
-SMOKE_CALLS = 50  # a latency benchmark's calls per side in its smoke form
+def warm_up_calls(count: int, most: int = 200) -> int:
+    """How many untimed calls warm a side up before ``count`` timed ones: up to ``most``; none in the smoke form,
+    whose figures are printed but never judged (it proves the path runs, and the timed calls run it)."""
+    return 0 if SMOKE else min(most, count)
+
+
+SMOKE_CALLS = 20  # a latency benchmark's calls per side in its smoke form
 
 
 def latency_arguments(doc: str, *, requests: int, quick: int, prefix: str) -> tuple[argparse.Namespace, int, str]:

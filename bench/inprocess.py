@@ -61,7 +61,10 @@ def caller(app, path: str, headers: dict[str, str] | None = None, *, method: str
 
 
 def cpu_per_call(call: Callable[[], object], count: int) -> float:
-    """CPU microseconds per call (this process), over ``count`` calls; stdout (the request log) to /dev/null."""
+    """CPU microseconds per call (this process), over ``count`` calls (none: 0.0, a warm-up the smoke form leaves
+    out); stdout (the request log) to /dev/null."""
+    if count == 0:
+        return 0.0
     with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
         started = time.process_time()
         for _ in range(count):
@@ -81,12 +84,12 @@ def latencies_ms(call: Callable[[], object], count: int) -> list[float]:
 
 def latency(call: Callable[[], object], count: int) -> tuple[float, float, float]:
     """p50, p99 (ms) and calls per second of ``count`` sequential calls, after up to 200 to warm
-    up; stdout (the request log) to /dev/null."""
+    up (none in the smoke form: :func:`bench.common.warm_up_calls`); stdout (the request log) to /dev/null."""
     from bench import common
 
     samples = []
     with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-        for _ in range(min(200, count)):
+        for _ in range(common.warm_up_calls(count)):
             call()
         started = time.perf_counter()
         for _ in range(count):
@@ -99,7 +102,7 @@ def latency(call: Callable[[], object], count: int) -> tuple[float, float, float
 
 def interleaved_latency(calls: dict[str, Callable[[], object]], count: int) -> dict[str, tuple[float, float, float]]:
     """p50, p99 (ms) and calls per second of each of ``calls``, measured together: up to 200 calls of
-    each to warm them all up, then ``count`` calls of each taken in turn call by call, the order
+    each to warm them all up (none in the smoke form), then ``count`` calls of each taken in turn call by call, the order
     reversed every other turn (A B, B A, ...), so that a burst of the shared machine's other load, or
     what one call leaves for the next (a cache, a collection of garbage), falls on every side alike.
     Calls per second: ``count`` over the side's own time. Stdout (the request log) to /dev/null."""
@@ -108,7 +111,7 @@ def interleaved_latency(calls: dict[str, Callable[[], object]], count: int) -> d
     names = list(calls)
     samples: dict[str, list[float]] = {name: [] for name in names}
     with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-        for _ in range(min(200, count)):
+        for _ in range(common.warm_up_calls(count)):
             for name in names:
                 calls[name]()
         for turn in range(count):
