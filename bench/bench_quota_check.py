@@ -88,7 +88,8 @@ def bare_app():
     return app
 
 
-def prepare(url: str) -> None:
+def prepare(url: str):
+    """The data set (Kumamoto's tenants, the default plans, a batch of usage); returns the app that made it."""
     from admin import create_app
     from admin.extensions import db
     from core.actor import console_actor
@@ -100,6 +101,7 @@ def prepare(url: str) -> None:
             sys.exit("this benchmark needs PostgreSQL (--database-url postgresql+psycopg://...)")
         common.kumamoto_with_plans(db, actor, usage=True)
         db.engine.dispose()
+    return app
 
 
 def free_port() -> int:
@@ -147,7 +149,7 @@ def call(connection: http.client.HTTPConnection, path: str) -> None:
 
 def latency(port: int, path: str, count: int) -> tuple[float, float]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    for _ in range(min(200, count)):
+    for _ in range(common.warm_up_calls(count)):
         call(connection, path)
     samples = []
     for _ in range(count):
@@ -184,29 +186,30 @@ def throughput(port: int, path: str, count: int, threads: int) -> float:
     return each * threads / elapsed
 
 
-def in_process_cpu(url: str, count: int, rounds: int) -> dict[str, list[float]]:
+def in_process_cpu(url: str, count: int, rounds: int, app=None) -> dict[str, list[float]]:
     """CPU microseconds per request (this process) of renkei's quota check and of the bare app,
-    alternated for ``rounds`` rounds (:mod:`bench.inprocess`)."""
+    alternated for ``rounds`` rounds (:mod:`bench.inprocess`); ``app``: renkei's app (default a new one)."""
     from admin import create_app
     from bench import inprocess
 
-    renkei = inprocess.caller(create_app(_settings(url)), RENKEI_PATH, _headers(RENKEI_PATH))
+    renkei = inprocess.caller(app or create_app(_settings(url)), RENKEI_PATH, _headers(RENKEI_PATH))
     bare = inprocess.caller(bare_app(), BARE_PATH)
     for side in (renkei, bare):
-        inprocess.cpu_per_call(side, min(500, count))
+        inprocess.cpu_per_call(side, common.warm_up_calls(count, 500))
     return common.alternate({"renkei quota-check": lambda n: inprocess.cpu_per_call(renkei, count),
                              "bare Flask": lambda n: inprocess.cpu_per_call(bare, count)}, rounds)
 
 
-def in_process(url: str, count: int) -> tuple[float, float]:
+def in_process(url: str, count: int, app=None) -> tuple[float, float]:
     """p50 and p99 (ms) of the endpoint called in this process, as a WSGI server calls it: the
     request's environ is built once by werkzeug's test builder (as gunicorn would parse it) and
     the app is called with a fresh copy each time, so the figure is the app's work, not the test
-    client's. The request log line is written as in production, into /dev/null."""
+    client's. The request log line is written as in production, into /dev/null. ``app``: renkei's app (default a
+    new one)."""
     from admin import create_app
     from bench import inprocess
 
-    call = inprocess.caller(create_app(_settings(url)), RENKEI_PATH, _headers(RENKEI_PATH))
+    call = inprocess.caller(app or create_app(_settings(url)), RENKEI_PATH, _headers(RENKEI_PATH))
     p50, p99, _rate = inprocess.latency(call, count)
     return p50, p99
 
@@ -230,16 +233,18 @@ def main() -> None:
     issuer = LocalIssuer()  # lives as long as this process; the servers fetch its JWKS on first use
     os.environ.update(issuer.settings())
     os.environ["RENKEI_BENCH_TOKEN"] = issuer.token(roles=["metering-client"], subject="bench-gateway")
-    prepare(args.database_url)
+    prepared = prepare(args.database_url)
+    # the smoke form builds the app once (its start is seconds of CPU), the full run a fresh one for each part
+    app = prepared if args.smoke else None
     print(common.noisy_machine_note())
-    cpu = in_process_cpu(args.database_url, count, args.rounds)
+    cpu = in_process_cpu(args.database_url, count, args.rounds, app)
     medians = {name: common.median(runs) for name, runs in cpu.items()}
     print(f"in-process CPU per request (time.process_time; {args.rounds} alternating rounds of {count:,} calls):")
     for name, runs in cpu.items():
         print(f"  {name:<20} median {medians[name]:8,.1f} us CPU (rounds {', '.join(f'{r:,.1f}' for r in runs)})")
     common.report("quota check in-process (requests per CPU s)", 1e6 / medians["renkei quota-check"],
                   1e6 / medians["bare Flask"], "quota-check", "req/CPU s")
-    p50, p99 = in_process(args.database_url, count)
+    p50, p99 = in_process(args.database_url, count, app)
     print(f"in-process wall time (the WSGI app called in this process, {count:,} calls): p50 {p50:.3f} ms")
     common.report("quota check p99 in-process", p99, None, "quota-check-p99", "ms", higher_is_better=False)
     if args.in_process_only:

@@ -63,7 +63,8 @@ def synthetic_codes(count: int) -> list[str]:
     return sorted(with_check_digit(f"{base:05d}") for base in bases)
 
 
-def load_tenants(database_url: str, var: Path, token_settings: dict) -> list[str]:
+def load_tenants(database_url: str, var: Path, token_settings: dict) -> tuple[list[str], object]:
+    """The tenants written; returns their codes and the app that wrote them."""
     os.environ.update({"RENKEI_ENV": "development", "RENKEI_DATABASE_URL": database_url, "RENKEI_VAR_DIR": str(var),
                        **token_settings})
     from admin import create_app
@@ -93,7 +94,7 @@ def load_tenants(database_url: str, var: Path, token_settings: dict) -> list[str
         # them only a minute later, after the timed part: a plan for empty tables is no one's figure)
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(sa.text("ANALYZE"))
-    return codes
+    return codes, app
 
 
 def serve(target: str, port: int, env: dict, workers: int = 2) -> subprocess.Popen:
@@ -104,12 +105,14 @@ def serve(target: str, port: int, env: dict, workers: int = 2) -> subprocess.Pop
     )
 
 
-def in_process(codes: list[str], token: str, var: Path, calls: int, rounds: int) -> None:
-    """CPU per request of renkei's two reads and of the bare app's same bodies, in this process."""
+def in_process(codes: list[str], token: str, var: Path, calls: int, rounds: int, renkei=None) -> None:
+    """CPU per request of renkei's two reads and of the bare app's same bodies, in this process (``renkei``: the
+    app, default a new one)."""
     from admin import create_app
     from bench.bare_app import create
 
-    renkei = create_app()  # the settings load_tenants put in the environment: same database, same token issuer
+    # the settings load_tenants put in the environment: same database, same token issuer
+    renkei = renkei or create_app()
     headers = {"Authorization": f"Bearer {token}"}
     one = inprocess.caller(renkei, f"/api/v1/tenants/{codes[0]}", headers)
     page = inprocess.caller(renkei, "/api/v1/tenants?per_page=100&page=3", headers)
@@ -138,7 +141,7 @@ def in_process(codes: list[str], token: str, var: Path, calls: int, rounds: int)
         "bare Flask, same page body": (inprocess.caller(bare, "/page"), max(50, calls // 10)),
     }
     for call, count in sides.values():  # warm up
-        inprocess.cpu_per_call(call, min(200, count))
+        inprocess.cpu_per_call(call, common.warm_up_calls(count))
     results = common.alternate({label: (lambda n, call=call, count=count: inprocess.cpu_per_call(call, count))
                                 for label, (call, count) in sides.items()}, rounds)
     cpu = {label: common.median(runs) for label, runs in results.items()}
@@ -203,12 +206,13 @@ def main() -> None:
     var = Path(tempfile.mkdtemp(prefix="renkei-bench-"))
     database_url = args.database_url or f"sqlite:///{var / 'bench.db'}"
     issuer = LocalIssuer()
-    codes = load_tenants(database_url, var, issuer.settings())
+    codes, loader = load_tenants(database_url, var, issuer.settings())
     token = issuer.token()
     print(f"bench_tenant_api: {TENANTS} tenants (2 contacts each) on {database_url.split(':')[0]}; "
           f"a real RS256 bearer token on every renkei request")
     print(common.noisy_machine_note())
-    in_process(codes, token, var, args.calls, args.rounds)
+    # the smoke form builds the app once (its start is seconds of CPU), the full run a fresh one to measure
+    in_process(codes, token, var, args.calls, args.rounds, loader if args.smoke else None)
     if args.in_process_only:
         return
     headers = {"Authorization": f"Bearer {token}"}
