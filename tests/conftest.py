@@ -600,26 +600,37 @@ def _empty_postgres(tables: list[str]) -> None:
     test that wrote to a few dozen tables paid a fifth of a second to be forgotten. Where the owner may set
     ``session_replication_role`` (a superuser, or PostgreSQL 15's ``GRANT SET ON PARAMETER``, which .ci/run gives),
     a DELETE of every table in one round trip does it in a few milliseconds: in that mode neither the foreign keys'
-    triggers nor the guards' (billing, audit: no row of theirs may be deleted by anyone else) fire. The tables are
-    locked first, in TRUNCATE's order, so that a writer still running (the admin-events reader's thread) finishes
-    before its rows are deleted and none of them outlives the test. Elsewhere, TRUNCATE of the tables in use.
+    triggers nor the guards' (billing, audit: no row of theirs may be deleted by anyone else) fire. Elsewhere,
+    TRUNCATE of the tables in use.
+
+    The people index's tables are locked first, as TRUNCATE locks what it empties: the admin-events reader's thread
+    may still be writing them, and a DELETE alone would leave the rows it commits afterwards to the next test. Its
+    writers lock the state row before its other tables (tenancy/identity/people_index.py), so the state table is
+    named first; in another order the two can deadlock. Should PostgreSQL still find a deadlock (with another
+    thread the test left running), the reset is tried again.
     """
-    with owner_engine().begin() as connection:  # the owner's: the app's role may neither delete guarded rows nor lock
-        # TRUNCATE and LOCK take their locks in the order they name the tables. The people index's writers (the
-        # admin-events reader's thread may still be writing) lock its state row before its other tables
-        # (tenancy/identity/people_index.py), so the state table is named first; in any other order the
-        # two can deadlock, and PostgreSQL then aborts the reset and the next test finds this one's rows
-        if _may_skip_triggers():
-            ordered = sorted(tables, key=lambda name: name != "person_index_state")
-            connection.exec_driver_sql(
-                "SET LOCAL session_replication_role = replica; "
-                f"LOCK TABLE {', '.join(ordered)} IN ACCESS EXCLUSIVE MODE; "
-                + "".join(f"DELETE FROM {name}; " for name in ordered)
-                + _RESTART_SEQUENCES)
-            return
-        used = sorted(_used_tables(connection, tables), key=lambda name: name != "person_index_state")
-        if used:
-            connection.execute(sa.text(f"TRUNCATE {', '.join(used)} RESTART IDENTITY CASCADE"))
+    for attempt in range(3):
+        try:
+            with owner_engine().begin() as connection:  # the owner's: the app's role may not delete guarded rows
+                if _may_skip_triggers():
+                    locked = [name for name in _PEOPLE_INDEX_TABLES if name in tables]
+                    connection.exec_driver_sql(
+                        "SET LOCAL session_replication_role = replica; "
+                        + (f"LOCK TABLE {', '.join(locked)} IN ACCESS EXCLUSIVE MODE; " if locked else "")
+                        + "".join(f"DELETE FROM {name}; " for name in tables)
+                        + _RESTART_SEQUENCES)
+                    return
+                used = sorted(_used_tables(connection, tables), key=lambda name: name != "person_index_state")
+                if used:
+                    connection.execute(sa.text(f"TRUNCATE {', '.join(used)} RESTART IDENTITY CASCADE"))
+                return
+        except sa.exc.OperationalError as error:
+            if attempt == 2 or getattr(error.orig, "sqlstate", None) != "40P01":  # deadlock_detected
+                raise
+
+
+# the people index's tables in the order its writers lock them (the state first): see _empty_postgres
+_PEOPLE_INDEX_TABLES = ("person_index_state", "person_index", "person_index_tenant", "person_index_word")
 
 
 # every sequence of the schema back at its start, not yet drawn from (RESTART IDENTITY's effect)
