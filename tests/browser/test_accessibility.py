@@ -140,7 +140,7 @@ class Visit:
     violations: list[dict] = dataclasses.field(default_factory=list)
     raw_codes: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # code -> snippets
     sideways: dict[int, dict] = dataclasses.field(default_factory=dict)  # width -> how the page scrolls sideways
-    seconds: dict[str, float] = dataclasses.field(default_factory=dict)  # load, axe
+    seconds: dict[str, float] = dataclasses.field(default_factory=dict)  # load, inject, axe, read, at <width>, links
 
 
 def page_key(url: str) -> tuple[str, str]:
@@ -280,8 +280,9 @@ def downloads_of(page, urls: dict[str, str], codes: re.Pattern) -> list[Visit]:
     """Each offered CSV/xlsx fetched with the person's session: its first rows checked like a page."""
     checked = []
     for url in urls.values():
+        started = time.perf_counter()
         answer = page.evaluate(FETCH_JS, url)
-        visit = Visit(f"(download) {url}", answer["status"])
+        visit = Visit(f"(download) {url}", answer["status"], seconds={"fetch": round(time.perf_counter() - started, 3)})
         checked.append(visit)
         if answer["status"] < 400:
             body = base64.b64decode(answer["body"])
@@ -302,6 +303,7 @@ def examine(page, visit: Visit, origin: str, codes: re.Pattern, offered: dict[st
     started = time.perf_counter()
     visit.violations.extend(page.evaluate(AXE_JS, AXE_TAGS))
     visit.seconds["axe"] = round(time.perf_counter() - started, 3)
+    started = time.perf_counter()
     sideways = page.evaluate(SIDEWAYS_JS)
     if sideways:
         visit.sideways[page.viewport_size["width"]] = sideways
@@ -317,6 +319,7 @@ def examine(page, visit: Visit, origin: str, codes: re.Pattern, offered: dict[st
         if ENGLISH_LABEL.fullmatch(label) and not set(label.split()) <= NOT_ENGLISH_LABELS \
                 and label not in visit.raw_codes:
             visit.raw_codes[label] = [f"(English label) {label}"]
+    visit.seconds["read"] = round(time.perf_counter() - started, 3)  # sideways, text, labels, downloads
 
 
 # where the crawl starts: the home page, and the search results the header's search box opens (a form:
@@ -381,6 +384,7 @@ def crawl(page, origin: str, axe: str, codes: re.Pattern) -> tuple[list[Visit], 
             page.evaluate(axe)
         visit.seconds["inject"] = round(time.perf_counter() - started, 3)
         at_widths(page, visit, lambda: examine(page, visit, origin, codes, offered))
+        started = time.perf_counter()
         for href in page.evaluate(LINKS_JS):
             target = wanted(href, origin)
             if target is None:
@@ -392,6 +396,7 @@ def crawl(page, origin: str, axe: str, codes: re.Pattern) -> tuple[list[Visit], 
             queued.add(key)
             per_path[shape] += 1
             queue.append(target)
+        visit.seconds["links"] = round(time.perf_counter() - started, 3)
     return visits, left_aside, downloads_of(page, offered, codes)
 
 
