@@ -234,8 +234,7 @@ def main() -> None:
     os.environ.update(issuer.settings())
     os.environ["RENKEI_BENCH_TOKEN"] = issuer.token(roles=["metering-client"], subject="bench-gateway")
     prepared = prepare(args.database_url)
-    # the smoke form builds the app once (its start is seconds of CPU), the full run a fresh one for each part
-    app = prepared if args.smoke else None
+    app = common.reused_in_smoke(prepared)  # the full run times a fresh app in each part
     print(common.noisy_machine_note())
     cpu = in_process_cpu(args.database_url, count, args.rounds, app)
     medians = {name: common.median(runs) for name, runs in cpu.items()}

@@ -197,7 +197,7 @@ def main() -> None:
     parser.add_argument("--frozen-seconds", type=float, default=8.0,
                         help="seconds per round with Keycloak answering and frozen (at least the two 3 s timeouts)")
     common.add_smoke_option(parser, "50 calls in process, then over HTTP 0.5 s per side, 2 client processes, one round, "
-                                    "Keycloak frozen 0.5 s (shorter than the timeouts: the path, not the figure)")
+                                    "no warm-up, Keycloak frozen 0.5 s (shorter than the timeouts: the path, not the figure)")
     common.add_database_option(parser, None)
     args = parser.parse_args()
     if args.smoke:
@@ -211,8 +211,7 @@ def main() -> None:
     print(f"bench_tenant_api: {TENANTS} tenants (2 contacts each) on {database_url.split(':')[0]}; "
           f"a real RS256 bearer token on every renkei request")
     print(common.noisy_machine_note())
-    # the smoke form builds the app once (its start is seconds of CPU), the full run a fresh one to measure
-    in_process(codes, token, var, args.calls, args.rounds, loader if args.smoke else None)
+    in_process(codes, token, var, args.calls, args.rounds, common.reused_in_smoke(loader))  # the full run: a fresh app
     if args.in_process_only:
         return
     headers = {"Authorization": f"Bearer {token}"}
@@ -236,8 +235,8 @@ def main() -> None:
                 "renkei GET /tenants?per_page=100": (renkei_port, pages, headers),
                 "bare Flask, same page body (limit)": (bare_port, ["/page"], {}),
             }
-            for port, paths, sent in sides.values():
-                loadgen.run(port, paths, seconds=min(1.0, args.seconds), concurrency=args.concurrency, headers=sent)  # warm up
+            for port, paths, sent in sides.values() if not args.smoke else ():  # warm up (not in the smoke form)
+                loadgen.run(port, paths, seconds=min(1.0, args.seconds), concurrency=args.concurrency, headers=sent)
             results = common.alternate({
                 label: (lambda n, port=port, paths=paths, sent=sent: loadgen.run(
                     port, paths, seconds=args.seconds, concurrency=args.concurrency, headers=sent))

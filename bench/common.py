@@ -100,6 +100,12 @@ def warm_up_calls(count: int, most: int = 200) -> int:
 SMOKE_CALLS = 20  # a latency benchmark's calls per side in its smoke form
 
 
+def reused_in_smoke(app):
+    """The app that loaded a benchmark's data, to be timed again in the smoke form only (an app's start is seconds of
+    CPU); None in the full run, whose caller times a fresh app, started as a server starts one."""
+    return app if SMOKE else None
+
+
 def latency_arguments(doc: str, *, requests: int, quick: int, prefix: str) -> tuple[argparse.Namespace, int, str]:
     """The options of a latency benchmark of in-process calls (``--requests``, ``--rounds``, ``--quick``,
     ``--smoke``, ``--database-url``), parsed: (the arguments, the calls per side and round, the database's URL: the
