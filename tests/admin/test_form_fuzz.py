@@ -147,15 +147,26 @@ def at_limit(field: Field) -> str:
 TEXTUAL = ("text", "textarea", "email", "url", "search", "tel", "hidden", "password")
 
 
+_ROW_COUNTS: dict[str, tuple[list[str], str]] = {}  # dialect → (tables, the statement's SQL)
+
+
 def row_counts(app) -> dict[str, int]:
-    """Rows in every table, in one statement (a post's before and after are compared)."""
+    """Rows in every table, in one statement (a post's before and after are compared).
+
+    The statement (a count of each of the app's tables) is built and compiled once a dialect: building its
+    select of a few hundred subqueries again for each post took a third of the test's CPU."""
     from admin.extensions import db as database
 
-    tables = database.metadata.sorted_tables
-    counts = sa.select(*(sa.select(sa.func.count()).select_from(table).scalar_subquery().label(table.name)
-                         for table in tables))
-    with app.app_context(), database.engine.connect() as connection:
-        return dict(connection.execute(counts).one()._mapping)
+    with app.app_context():
+        engine = database.engine
+        if engine.dialect.name not in _ROW_COUNTS:
+            tables = database.metadata.sorted_tables
+            counts = sa.select(*(sa.select(sa.func.count()).select_from(table).scalar_subquery().label(table.name)
+                                 for table in tables))
+            _ROW_COUNTS[engine.dialect.name] = ([table.name for table in tables], str(counts.compile(engine)))
+        names, statement = _ROW_COUNTS[engine.dialect.name]
+        with engine.connect() as connection:
+            return dict(zip(names, connection.exec_driver_sql(statement).one(), strict=True))
 
 
 # --- the app's rules -----------------------------------------------------------------------------------
