@@ -62,8 +62,8 @@ if [ "$quick" = 1 ]; then
 fi
 workers="${RENKEI_TEST_WORKERS:-auto}"
 parallel=()
-# work stealing: a worker that runs out takes tests queued for another, so the slow tests sorted last (Keycloak,
-# then the browser) never leave one worker running alone
+# work stealing: a worker that runs out takes tests queued for another; the long tests (marker long) start first
+# (tests/conftest.py run_order), so that the run ends on short tests and no worker sits idle waiting on one
 [ "$workers" = 0 ] || parallel=(-n "$workers" --dist worksteal)
 
 # pytest's exit 5 is "no test selected": a selection (a path, -k) may hold none of one session's tests

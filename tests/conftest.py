@@ -262,9 +262,27 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.own_keycloak)
         if touches_the_database(item) and item.get_closest_marker("database") is None:
             item.add_marker(pytest.mark.database)
-    items.sort(key=lambda item: (item.get_closest_marker("keycloak") is not None,
-                                 item.get_closest_marker("stops_keycloak") is not None,
-                                 item.get_closest_marker("ends_keycloak") is not None))
+    items.sort(key=run_order)
+
+
+def run_order(item) -> tuple:
+    """Where a test runs in its session: the long ones (marker ``long``) first, those that need no Keycloak before
+    those that do, then the others, the Keycloak ones after them, ``stops_keycloak`` after those and
+    ``ends_keycloak`` last of all. The sort is stable: otherwise the collection's order, each module's tests
+    together.
+
+    Long tests first, because a worker cannot share the test it is running: one of several minutes begun when
+    the rest is nearly done left the other worker idle until it ended. Begun first, the long tests run on one
+    worker while the other takes the short ones, and work stealing (scripts/test.sh) evens out the end with short
+    tests. The Keycloak ones among them come after those that need none, by when the session's Keycloak, booting
+    in the background, is up."""
+    long = item.get_closest_marker("long") is not None
+    keycloak = item.get_closest_marker("keycloak") is not None
+    stops = item.get_closest_marker("stops_keycloak") is not None
+    ends = item.get_closest_marker("ends_keycloak") is not None
+    if long and not (stops or ends):
+        return (0, keycloak, False, False)
+    return (1, keycloak, stops or ends, ends)
 
 
 def pytest_collection_finish(session):

@@ -35,17 +35,29 @@ class _Recorder:
         self.markers: dict[str, tuple[str, ...]] = {}
         self.seconds: dict[str, float] = collections.defaultdict(float)
         self.outcome: dict[str, str] = {}
+        self.worker: dict[str, str] = {}
+        self.span: dict[str, tuple[float, float]] = {}
 
     def pytest_runtest_logreport(self, report):
         # a report's keywords hold its markers, also those added at collection, also from xdist's workers
         self.markers[report.nodeid] = tuple(name for name in MARKERS if name in report.keywords)
         self.seconds[report.nodeid] += report.duration
+        # which worker ran it (xdist sets the report's node in the controller), and when: set-up start to tear-down end
+        gateway = getattr(getattr(report, "node", None), "gateway", None)
+        self.worker[report.nodeid] = getattr(gateway, "id", "main")
+        start, stop = getattr(report, "start", None), getattr(report, "stop", None)
+        if start is not None and stop is not None:
+            earlier = self.span.get(report.nodeid, (start, stop))
+            self.span[report.nodeid] = (min(earlier[0], start), max(earlier[1], stop))
         if report.failed or (report.skipped and self.outcome.get(report.nodeid) != "failed"):
             self.outcome[report.nodeid] = report.outcome
 
     def pytest_terminal_summary(self, terminalreporter):
         rows = [{"id": nodeid, "package": package_of(nodeid), "markers": list(self.markers.get(nodeid, ())),
-                 "seconds": round(seconds, 3), "outcome": self.outcome.get(nodeid, "passed")}
+                 "seconds": round(seconds, 3), "outcome": self.outcome.get(nodeid, "passed"),
+                 "worker": self.worker.get(nodeid, "main"),
+                 **({"start": round(self.span[nodeid][0], 3), "stop": round(self.span[nodeid][1], 3)}
+                    if nodeid in self.span else {})}
                 for nodeid, seconds in self.seconds.items()]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
@@ -66,7 +78,7 @@ def package_of(nodeid: str) -> str:
     return parts[1] if len(parts) > 2 else parts[-1]
 
 
-def breakdown(rows: list[dict], slowest: int = 25) -> list[str]:
+def breakdown(rows: list[dict], slowest: int = 25, workers: bool = True) -> list[str]:
     lines = []
     total = sum(row["seconds"] for row in rows)
     lines.append(f"{len(rows)} tests, {total:.0f} s of test time")
@@ -82,9 +94,32 @@ def breakdown(rows: list[dict], slowest: int = 25) -> list[str]:
 
     table("by package", lambda row: [row["package"]])
     table("by marker", lambda row: row["markers"] or ["(none)"])
+    if workers:
+        lines.extend(by_worker(rows))
     lines.append(f"the {slowest} slowest")
     for row in sorted(rows, key=lambda row: -row["seconds"])[:slowest]:
         lines.append(f"  {row['seconds']:>8.2f} s  {row['id']}")
+    return lines
+
+
+def by_worker(rows: list[dict]) -> list[str]:
+    """Each worker's tests, its seconds in them, and when it ran its last: a worker done long before the other sat
+    idle (the end of a run waiting on one long test). Times from the session's first test's start: the rows of
+    one session (one file)."""
+    timed = [row for row in rows if "start" in row and "stop" in row]
+    if not timed:
+        return []
+    origin = min(row["start"] for row in timed)
+    end = max(row["stop"] for row in timed)
+    workers: dict[str, list[dict]] = collections.defaultdict(list)
+    for row in timed:
+        workers[row.get("worker", "main")].append(row)
+    lines = [f"{'by worker':<28} {'tests':>6} {'seconds':>9} {'last end':>9} {'idle after':>10}"]
+    for name, mine in sorted(workers.items()):
+        last = max(row["stop"] for row in mine)
+        lines.append(f"  {name:<26} {len(mine):>6} {sum(row['seconds'] for row in mine):>9.1f} "
+                     f"{last - origin:>9.0f} {end - last:>10.0f}")
+    lines.append(f"  first start to last end: {end - origin:.0f} s")
     return lines
 
 
@@ -93,8 +128,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("--slowest", type=int, default=25)
     args = parser.parse_args(argv)
-    rows = [json.loads(line) for path in args.files for line in path.read_text(encoding="utf-8").splitlines() if line]
-    print("\n".join(breakdown(rows, args.slowest)))
+    sessions = {path: [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+                for path in args.files}
+    print("\n".join(breakdown([row for rows in sessions.values() for row in rows], args.slowest, workers=False)))
+    for path, rows in sessions.items():
+        table = by_worker(rows)
+        if table:
+            print(f"{path.name}:")
+            print("\n".join(table))
     return 0
 
 

@@ -54,7 +54,9 @@ def test_every_benchmark_is_run_here():
     assert (POSTGRES_ONLY | KEYCLOAK_ONLY | KEYCLOAK_TOO) <= set(BENCHES)
 
 
-@pytest.mark.parametrize("name", [name for name in BENCHES if name not in KEYCLOAK_ONLY])
+# bench_pages renders every page of the app at its smallest size, a minute: begun first (tests/conftest.py run_order)
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.long) if name == "bench_pages" else name
+                                  for name in BENCHES if name not in KEYCLOAK_ONLY])
 def test_smoke(name):
     if name in POSTGRES_ONLY and not os.environ.get("RENKEI_BENCH_DATABASE_URL", "").startswith("postgresql"):
         pytest.skip(f"{name} runs on PostgreSQL only: set RENKEI_BENCH_DATABASE_URL to a scratch database it may empty")

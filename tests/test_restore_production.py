@@ -159,6 +159,7 @@ def test_the_runbooks_restore_into_an_empty_database_for_a_service_account(site,
     assert issuer == f"{keycloak_settings.url}/realms/{keycloak_settings.realm}"
 
 
+@pytest.mark.long
 def test_with_keycloak_down_the_maintenance_identity_backs_up_checks_checkpoints_and_restores(site):
     """Keycloak does not answer (its address is a port nobody listens on): a service account cannot
     sign in, the owner's maintenance identity runs every maintenance command, audited as such."""

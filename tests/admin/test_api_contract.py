@@ -465,6 +465,7 @@ def _shards(people, labels: list[str]) -> list[list[tuple[int, str]]]:
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the WSGI transport's spooled uploads
 @pytest.mark.filterwarnings("ignore:Glyph:UserWarning")  # a generated tenant name in the chart: a warning, not an error
+@pytest.mark.long
 @pytest.mark.parametrize("shard", range(SHARDS))
 def test_every_operation_keeps_the_contract_under_generated_requests(contract_app, capsys, shard):
     from schemathesis.checks import load_all_checks
@@ -569,6 +570,7 @@ CKAN_CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_co
                "response_schema_conformance")
 
 
+@pytest.mark.long
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_the_ckan_actions_keep_their_contract_under_generated_requests(contract_app, db, operator, tenant_factory,
                                                                        capsys):

@@ -202,6 +202,7 @@ def records(db) -> list[AuditRecord]:
     return list(db.scalars(sa.select(AuditRecord).order_by(AuditRecord.seq)))
 
 
+@pytest.mark.long
 def test_renkei_login_by_the_device_flow_acts_for_the_person_until_logout(
         db, tmp_path, command_env, renkei, user_factory, keycloak_settings):
     from tenancy.errors import IdentityUnavailable

@@ -339,6 +339,7 @@ def variations(form: FormOnPage):
         yield "surrogate", encoded(base, {name: b"a\xed\xa0\x80b" for name in textual})
 
 
+@pytest.mark.long
 def test_every_html_form_refuses_hostile_fields_without_a_5xx_or_a_half_write(app, fuzzed_site):
     pages, _skipped = get_urls(app, fuzzed_site)
     seen: dict[str, FormOnPage] = {}
@@ -382,6 +383,7 @@ def test_every_html_form_refuses_hostile_fields_without_a_5xx_or_a_half_write(ap
     assert not failures, "\n".join(failures)
 
 
+@pytest.mark.long
 def test_every_page_survives_hostile_query_values(app, fuzzed_site):
     pages, skipped = get_urls(app, fuzzed_site)
     failures, requests = [], 0

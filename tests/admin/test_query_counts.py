@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 
 from core.actor import Actor
@@ -292,6 +293,7 @@ def count_queries(app, roles, tenants, pages: dict[str, str]) -> dict[str, tuple
     return result
 
 
+@pytest.mark.long
 def test_every_page_and_download_runs_as_many_queries_for_200_tenants_as_for_20(app, db, monkeypatch):
     import admin.identity
     import admin.views.account_reviews

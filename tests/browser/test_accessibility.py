@@ -613,6 +613,7 @@ def competition_world(db, operator, people) -> None:
     db.commit()
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("role", ROLES)
 def test_every_page_a_person_reaches_meets_wcag_aa_and_shows_no_raw_code(
         role, world, people, page, login_as, live_server, axe, db, tmp_path_factory, request):

@@ -141,7 +141,8 @@ def signed_in_before_keeps_working(person, unseen) -> None:
     assert person.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
 
 
-@pytest.mark.keycloak  # runs with the Keycloak tests (late); it starts and stops a Keycloak of its own
+@pytest.mark.keycloak  # runs with the Keycloak tests; it starts and stops a Keycloak of its own
+@pytest.mark.long
 def test_keycloak_stopped_and_started_again_under_one_running_renkei(own_keycloak, tmp_path, caplog):
     from admin.extensions import db
     from tenancy.identity.keycloak import password_token

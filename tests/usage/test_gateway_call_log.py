@@ -403,6 +403,7 @@ class Worker:
         self.log.close()
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("sync", ["each", "interval"])
 def test_a_worker_killed_while_counting_loses_no_call_answered_200_and_counts_none_twice(
         app, db, tenant_factory, operator, tmp_path, sync):
