@@ -237,36 +237,6 @@ class FakeDirectory:
         return []
 
 
-class RenderedOnce:
-    """``weasyprint.HTML`` for this test: a document's PDF is laid out once, however often it is asked for.
-
-    Every download is asked twice a role (warm-up, counted) by four roles, and the same HTML comes out each
-    time: laying it out again (a quarter of the test's CPU, the annual report's 200-row table the most) runs
-    no SQL and shows nothing the count reads. Each different document is still laid out by WeasyPrint, so a
-    download that cannot be rendered still fails at either size."""
-
-    rendered: dict[tuple, bytes] = {}
-    real = None  # weasyprint.HTML itself (set where it is replaced by this class)
-
-    def __init__(self, *args, **kwargs):
-        self._args, self._kwargs, self._html = args, kwargs, None
-        self._key = tuple(sorted((k, repr(v)) for k, v in kwargs.items())) if "string" in kwargs and not args else None
-
-    def __getattr__(self, name):  # render(), for instance: the real document
-        if name.startswith("_"):
-            raise AttributeError(name)
-        if self._html is None:
-            self._html = self.real(*self._args, **self._kwargs)
-        return getattr(self._html, name)
-
-    def write_pdf(self, *args, **kwargs):
-        if self._key is None or args or kwargs:
-            return self.__getattr__("write_pdf")(*args, **kwargs)
-        if self._key not in self.rendered:
-            self.rendered[self._key] = self.__getattr__("write_pdf")()
-        return self.rendered[self._key]
-
-
 def count_queries(app, roles, tenants, pages: dict[str, str]) -> dict[str, tuple[int, int]]:
     """page → (status, statements run) for each page, each asked once before it is counted."""
     from admin.extensions import db
@@ -302,11 +272,7 @@ def test_every_page_and_download_runs_as_many_queries_for_200_tenants_as_for_20(
     monkeypatch.setattr(admin.views.users, "identity_directory", FakeDirectory)
     monkeypatch.setattr(admin.views.account_reviews, "identity_directory", FakeDirectory)
     monkeypatch.setattr(admin.identity, "secretariat_people", dict)  # the secretariat's people: nobody, and no Keycloak
-    import weasyprint
-
-    monkeypatch.setattr(RenderedOnce, "real", weasyprint.HTML)
-    monkeypatch.setattr(RenderedOnce, "rendered", {})
-    monkeypatch.setattr(weasyprint, "HTML", RenderedOnce)
+    # every download is asked twice a role by four roles: each different PDF is laid out once (tests/pdf_once.py)
     counts = {}
     for size in (20, 200):
         reset_database(app)
