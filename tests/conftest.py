@@ -270,23 +270,30 @@ def pytest_collection_modifyitems(config, items):
 
 
 def run_order(item) -> tuple:
-    """Where a test runs in its session: the long ones (marker ``long``) first, those that need no Keycloak before
-    those that do, then the others, the Keycloak ones after them, ``stops_keycloak`` after those and
-    ``ends_keycloak`` last of all. The sort is stable: otherwise the collection's order, each module's tests
-    together.
+    """Where a test runs in its session:
 
-    Long tests first, because a worker cannot share the test it is running: one of several minutes begun when
-    the rest is nearly done left the other worker idle until it ended. Begun first, the long tests run on one
-    worker while the other takes the short ones, and work stealing (scripts/test.sh) evens out the end with short
-    tests. The Keycloak ones among them come after those that need none, by when the session's Keycloak, booting
-    in the background, is up."""
+    1. the long ones (marker ``long``), those that need no Keycloak before those that do;
+    2. the others that need no Keycloak;
+    3. those that need Keycloak, the browser's last (their people, made once a session, join the tenant groups
+       of the worker's realm that other modules count), the long crawls first among them;
+    4. ``stops_keycloak``, then ``ends_keycloak`` (the server stopped for good) last of all.
+
+    The sort is stable: otherwise the collection's order, each module's tests together.
+
+    Long tests first, because a worker cannot share the test it is running, nor the one queued after it (xdist's
+    work stealing takes the queue's end): four contract shards queued one after another ran one after another on
+    one worker for the last 430 s of the SQLite pass while the other sat idle for 121 s. Begun first, they run on the
+    worker that starts at the front of the list, the other starting at its middle, and stealing evens out the end
+    with short tests. Those that need Keycloak come after those that need none, by when the session's Keycloak,
+    booting in the background, is up."""
     long = item.get_closest_marker("long") is not None
     keycloak = item.get_closest_marker("keycloak") is not None
+    browser = item.get_closest_marker("browser") is not None
     stops = item.get_closest_marker("stops_keycloak") is not None
     ends = item.get_closest_marker("ends_keycloak") is not None
-    if long and not (stops or ends):
-        return (0, keycloak, False, False)
-    return (1, keycloak, stops or ends, ends)
+    if long and not (browser or stops or ends):
+        return (0, keycloak, False, False, False, False)
+    return (1, keycloak, stops or ends, ends, browser, not long)
 
 
 def pytest_collection_finish(session):

@@ -24,7 +24,21 @@ def test_long_tests_start_first_those_needing_no_keycloak_before_and_the_keycloa
              Item("long keycloak", "long", "keycloak"), Item("long", "long"), Item("plain 2"), Item("long 2", "long")]
     items.sort(key=run_order)
     assert [item.name for item in items] == ["long", "long 2", "long keycloak", "plain", "plain 2", "keycloak",
-                                             "stops", "long stopper", "ends"]
+                                             "long stopper", "stops", "ends"]
+
+
+def test_the_browser_tests_come_after_every_other_keycloak_test_their_long_crawls_first():
+    items = [Item("page", "browser", "keycloak"), Item("stops", "stops_keycloak", "keycloak"),
+             Item("crawl", "long", "browser", "keycloak"), Item("keycloak", "keycloak"), Item("plain"),
+             Item("long keycloak", "long", "keycloak")]
+    items.sort(key=run_order)
+    assert [item.name for item in items] == ["long keycloak", "plain", "keycloak", "crawl", "page", "stops"]
+
+
+def test_the_session_runs_the_long_tests_first_and_the_crawls_after_the_other_keycloak_tests(request):
+    """The order this very session got (whatever -k or -m selected): the sort is the one that ran."""
+    items = request.session.items
+    assert [run_order(item) for item in items] == sorted(run_order(item) for item in items)
 
 
 def test_the_worker_table_shows_how_long_each_worker_sat_idle_at_the_end():

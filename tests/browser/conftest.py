@@ -55,20 +55,16 @@ def _in_this_folder(item) -> bool:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(config, items):
-    """Mark the tests here ``browser`` and ``keycloak`` (before ``-m`` selects); then run them after
-    every other Keycloak test (they add accounts to tenant groups that other modules count) but
-    before ``stops_keycloak``."""
+    """Mark the tests here ``browser`` and ``keycloak``: before every other implementation of this hook (a wrapper's
+    first half), so before ``-m`` selects and before tests/conftest.py's ``run_order`` sorts them after every other
+    Keycloak test (they add accounts to tenant groups that other modules count)."""
     for item in items:
         if _in_this_folder(item):
             item.add_marker(pytest.mark.browser)
             item.add_marker(pytest.mark.keycloak)
             if BROWSER_OFF:
                 item.add_marker(pytest.mark.skip(reason="RENKEI_TEST_BROWSER=0: browser tests left out on purpose"))
-    result = yield
-    items.sort(key=lambda item: (item.get_closest_marker("keycloak") is not None,
-                                 item.get_closest_marker("stops_keycloak") is not None,
-                                 item.get_closest_marker("browser") is not None))
-    return result
+    return (yield)
 
 
 def pytest_terminal_summary(terminalreporter, config):
