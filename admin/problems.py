@@ -96,7 +96,10 @@ def problem_response(
         "errors": errors or [],
         **extra,
     }
-    response = Response(json.dumps(body, ensure_ascii=False, default=str), status=status, mimetype="application/problem+json")
+    # the request's own words echoed back (a refused key, a field's name) may hold a lone surrogate (a body's
+    # "\ud800"), which UTF-8 cannot carry: that one is written as its JSON escape, the rest as it is
+    text = json.dumps(body, ensure_ascii=False, default=str).encode("utf-8", "backslashreplace")
+    response = Response(text, status=status, mimetype="application/problem+json")
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="renkei"'
     return response

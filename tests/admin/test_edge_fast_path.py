@@ -332,6 +332,7 @@ def test_the_count_is_the_nesting_of_the_value(raw):
 
 @PROPERTY
 @given(raw=BODIES)
+@example(raw=b'{"\\ud800": "\\u0007"}')  # a refused value under a key of a lone surrogate: found by this test in CI (a 500)
 def test_strict_loads_answers_the_same_without_its_fast_checks(raw):
     answer = outcome(raw)
     with no_fast_checks():

@@ -102,6 +102,15 @@ def test_duplicate_keys_are_refused_naming_the_key(open_api, db):
     assert db.scalar(sa.select(sa.func.count()).select_from(Tenant)) == 0
 
 
+def test_a_refused_value_under_a_key_of_a_lone_surrogate_is_a_422_in_utf_8_not_a_500(open_api, db):
+    raw = json.dumps(tenant_body())[:-1] + ', "\\ud800": "\\u0007"}'
+    answer = open_api.post("/api/v1/tenants", data=raw, content_type="application/json")
+    body = problem_of(answer, 422)
+    answer.get_data().decode("utf-8")  # UTF-8 that any client reads: the lone surrogate written as its JSON escape
+    assert "\ud800" in fields(body)
+    assert db.scalar(sa.select(sa.func.count()).select_from(Tenant)) == 0
+
+
 @pytest.mark.parametrize("value", [False, "7", 7.5])
 def test_a_quota_limit_must_be_a_real_integer(open_api, tenant_factory, value):
     tenant_factory("431001")
