@@ -210,11 +210,13 @@ def wait_for_the_controllers_keycloak(status: Path, deadline_seconds: float = 90
 
 
 def pytest_configure(config):
-    """Each distinct PDF laid out once a process (tests/pdf_once.py). The controller of an xdist run starts the
-    Keycloak that its workers share (unless no test may need it)."""
-    from tests import pdf_once
+    """Each distinct PDF laid out once a process that runs tests (tests/pdf_once.py): not in the controller of an
+    xdist run, which runs none (importing WeasyPrint costs half a second). The controller starts the Keycloak that
+    its workers share (unless no test may need it)."""
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        from tests import pdf_once
 
-    pdf_once.install()
+        pdf_once.install()
     if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None) or KEYCLOAK.given_url:
         return
     if "not keycloak" in (config.option.markexpr or ""):
