@@ -1,11 +1,12 @@
 """Where the suite's time goes: a pytest plugin (loaded by tests/conftest.py) and a command.
 
 * ``--times-report FILE`` writes, at the end of a run, one JSON line per test: its id, package, the
-  markers that cost time (keycloak, browser, database) and its seconds (set-up, call and tear-down
-  together), and prints the breakdown below the summary: tests and seconds per package and per
-  marker, and the slowest tests.
+  markers that cost time (keycloak, browser, database), its seconds (set-up, call and tear-down
+  together), the worker that ran it and when (``start``, ``stop``), and prints the breakdown below the
+  summary: tests and seconds per package and per marker, per worker (and how long it sat idle at the
+  end), and the slowest tests.
 * ``python -m tests.suite_times FILE [FILE ...]`` prints the same breakdown from such files (the two
-  passes of CI together, for example), with ``--slowest N``.
+  passes of CI together, for example), the worker table once per file, with ``--slowest N``.
 
 It measures and prints; it never fails a test (a loaded machine must not change an outcome).
 """
