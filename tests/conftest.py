@@ -601,6 +601,7 @@ def app(tmp_path_factory):
         db.engine.dispose()
         if db.engine.dialect.name == "sqlite":
             copy_sqlite(var / "test.db", var / "template.db")
+            hold_connects_during_resets(db.engine)
     app.config["RENKEI_TEST_TEMPLATE"] = str(var / "template.db")
     # backups and audit checkpoints are signed (docs/operations.md): the operator's key, made once
     from core.signing import generate_key
@@ -641,6 +642,34 @@ def copy_sqlite(source, target) -> None:
         original.backup(copy)
 
 
+_SQLITE_RESET = threading.Lock()
+
+
+def hold_connects_during_resets(engine) -> None:
+    """``engine``'s new SQLite connections wait while a reset writes the file (reset_sqlite), and have read the file
+    before they are handed out.
+
+    A thread of the session's app outlives the test that started it (the admin-events poller reads Keycloak every
+    second and writes what it finds). When it opens a connection while copy_sqlite writes the template's bytes, it
+    reads a file half old and half new, and what it writes then leaves the next test a malformed database (CI met
+    'database disk image is malformed' so). Opening the file under the reset's lock closes that window: a connection
+    that exists has made its ``-wal`` beside the file, and the reset then takes SQLite's backup API, which locks."""
+
+    @sa.event.listens_for(engine, "do_connect")
+    def connect_between_resets(dialect, _record, cargs, cparams):
+        with _SQLITE_RESET:
+            connection = dialect.loaded_dbapi.connect(*cargs, **cparams)
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchall()  # the file read now: its -wal made
+            return connection
+
+
+def reset_sqlite(engine, template) -> None:
+    """``engine``'s database made the template again (see hold_connects_during_resets)."""
+    with _SQLITE_RESET:
+        engine.dispose()
+        copy_sqlite(template, engine.url.database)
+
+
 _SQLITE_TEMPLATES: dict[Path, tuple[tuple[int, int, int], bytes]] = {}
 
 
@@ -666,8 +695,7 @@ def reset_database(app) -> None:
     gateway_calls.forget(app)  # the gateway's calls logged for it, not folded yet
     engine = db.engine
     if engine.dialect.name == "sqlite":
-        engine.dispose()
-        copy_sqlite(app.config["RENKEI_TEST_TEMPLATE"], engine.url.database)
+        reset_sqlite(engine, app.config["RENKEI_TEST_TEMPLATE"])
         return
     _empty_postgres([table.name for table in db.metadata.sorted_tables])
 
@@ -745,14 +773,14 @@ def seeded_database(app, key: str, build: Callable[[], object]) -> None:
     kept = Path(app.config["RENKEI_TEST_TEMPLATE"]).with_name(f"template-{key}.db")
     db.session.remove()
     if kept.exists():
-        engine.dispose()  # the app's caches of rows forget what they read (engine_disposed)
-        copy_sqlite(kept, engine.url.database)
+        reset_sqlite(engine, kept)  # disposed: the app's caches of rows forget what they read (engine_disposed)
         return
     reset_database(app)  # what is kept is built on the clean database, whatever ran before in this worker
     build()
     db.session.remove()
-    engine.dispose()
-    copy_sqlite(engine.url.database, kept)
+    with _SQLITE_RESET:  # no thread writes while the file is read
+        engine.dispose()
+        copy_sqlite(engine.url.database, kept)
 
 
 # The tables of the given names whose sequence has been drawn from (a row was inserted, even one
