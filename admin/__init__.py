@@ -22,47 +22,22 @@ _HTML_TAG = re.compile(rb"<html>", re.IGNORECASE)
 
 
 def _import_models() -> None:
-    """Every table model, so that the one metadata knows every table."""
-    import billing.models  # noqa: F401
-    import billing.bank_models  # noqa: F401
-    import governance.models  # noqa: F401
-    import tenancy.identity.models  # noqa: F401
-    import tenancy.usage.models  # noqa: F401
-    import tenancy.registry.models  # noqa: F401
-    import tenancy.onboarding.models  # noqa: F401
-    import tenancy.members.models  # noqa: F401
-    import catalogue.models  # noqa: F401
-    import residents.consent.models  # noqa: F401
-    import service.models  # noqa: F401
-    import service.incidents.models  # noqa: F401
-    import secretariat.inquiries  # noqa: F401
-    import secretariat.events  # noqa: F401
-    import competition.models  # noqa: F401
-    import competition.review  # noqa: F401
-    import competition.selection  # noqa: F401
-    import competition.contracts  # noqa: F401
-    import secretariat.progress  # noqa: F401
-    import secretariat.advisers  # noqa: F401
-    import secretariat.smart_services  # noqa: F401
-    import secretariat.rescreening  # noqa: F401
-    import residents.models  # noqa: F401
-    import secretariat.groups  # noqa: F401
-    import secretariat.mailings  # noqa: F401
-    import governance.meetings  # noqa: F401
-    import governance.subcontracts  # noqa: F401
+    """Every table model (the jobs table names their modules), so that the one metadata knows every table."""
+    import importlib
+
+    from admin import jobs
+
+    for module in jobs.model_modules():
+        importlib.import_module(module)
 
 
 def _api_blueprints():
-    """Every API blueprint, listed explicitly."""
-    from admin.api import (advisers, bank, billing, breaches, clients, consent, dataset_lists, datasets, events, gateway, governance, incidents,
-                           inquiries, letters, mailings, meetings, member_desk, members, onboarding, progress, reports, residents,
-                           retention, search, service, smart_services, tenants, usage, users)
-    from admin.api import competition
+    """Every API blueprint, in the jobs table's order (admin/jobs.py)."""
+    import importlib
 
-    return [module.bp for module in (tenants, users, onboarding, billing, bank, letters, usage, governance, members, member_desk,
-                                     clients, gateway, datasets, dataset_lists, consent, reports, retention, search, service,
-                                     incidents, breaches, inquiries, events, progress, competition, residents, meetings, advisers,
-                                     mailings, smart_services)]
+    from admin import jobs
+
+    return [importlib.import_module(module).bp for module in jobs.api_modules()]
 
 
 def _logging(app) -> None:

@@ -13,59 +13,11 @@ import importlib
 
 import click
 
-# name -> ("module:attribute" of the click command, one-line help shown by ``renkei --help``).
-# tests/admin/test_cli_startup.py checks that each help line is the command's own.
-COMMANDS: dict[str, tuple[str, str]] = {
-    "audit": ("admin.commands.audit:group", "The audit log (操作ログ): verification, export, retention."),
-    "backup": ("admin.commands.backup:group",
-               "Write one archive: database, Keycloak realm, audit chain head, manifest with checksums."),
-    "billing": ("admin.commands.billing:group", "Cost allocation (按分計算) tools."),
-    "check": ("admin.commands.check:group", "Check the whole system; exit 1 naming the first problem."),
-    "clients": ("admin.commands.clients:group", 'API clients of tenants: create, list, rotate the secret, revoke.'),
-    "competition": ("admin.commands.competition:group",
-                    "The data-utilisation project competition (企画コンペ): calls, questions, declarations, proposals."),
-    "consent": ("admin.commands.consent:group",
-                "Personal data by consent (本人同意・連携記録): services, histories, linkage records, chains."),
-    "datasets": ("admin.commands.datasets:group", "The dataset register (データセット台帳) and the standard datasets' coverage."),
-    "db": ("admin.commands.db:group", "Database schema (Alembic migrations)."),
-    "demo": ("admin.commands.demo:demo",
-             "The main job on a developer machine: Keycloak, database, Kumamoto sample data, demo logins, server."),
-    "events": ("admin.commands.events:group", "Events, seminars, community meetings and training (イベント・セミナー・研修)."),
-    "groups": ("admin.commands.meetings:groups_group",
-               "The data-utilisation community and working groups (コミュニティ・ワーキンググループ)."),
-    "gateway": ("admin.commands.gateway:group", "The API gateway (nginx in front of the platform's APIs)."),
-    "inquiries": ("admin.commands.inquiries:group", "Inquiries to the secretariat (問合せ窓口)."),
-    "meetings": ("admin.commands.meetings:group", "Meetings and minutes (会議・議事録)."),
-    "jobs": ("admin.commands.jobs:group", "Periodic jobs (定期処理)."),
-    "keycloak": ("admin.commands.keycloak:group", "Local Keycloak (development) and the platform realm."),
-    "login": ("admin.commands.signin:login_command",
-              "Sign in at Keycloak; the following commands act for you until you log out or stay idle too long."),
-    "logout": ("admin.commands.signin:logout_command",
-               "End the command line's sign-in session: Keycloak's session ends and the kept tokens are deleted."),
-    "incidents": ("admin.commands.incidents:group",
-                  "The incident register (障害台帳): incidents, their timeline and the reports to the prefecture."),
-    "members": ("admin.commands.members:group", 'Consortium members: organisations (by corporate number) and municipalities.'),
-    "onboarding": ("admin.commands.onboarding:group", "Onboarding and offboarding of municipalities (参加・脱退の手続き)."),
-    "progress": ("admin.commands.progress:group",
-                 "The secretariat's schedule, progress and issues (年間予定・進捗・課題) and the monthly report."),
-    "report": ("admin.commands.report:group", "Documents made from the records (年度報告書)."),
-    "residents": ("admin.commands.residents:group",
-                  "The residents' side (住民の共通ID・暗号鍵・確認待ち): the key, its rotation, the review queue."),
-    "restore": ("admin.commands.backup:restore_command",
-                "Restore an archive into an EMPTY database and recreate the Keycloak realm, then check the result."),
-    "retention": ("admin.commands.retention:group",
-                  "How long records are kept (保存期間): the table, what is due for disposal, a closed year's archive."),
-    "routes": ("flask.cli:routes_command", "Show the routes for the app."),
-    "run": ("flask.cli:run_command", "Run a development server."),
-    "shell": ("flask.cli:shell_command", "Run a shell in the app context."),
-    "service": ("admin.commands.service:group",
-                "Running the platform: availability, planned maintenance (稼働監視・計画メンテナンス)."),
-    "signing-key": ("admin.commands.signing:group", "The key that signs backups and audit checkpoints (署名鍵)."),
-    "tenants": ("admin.commands.tenants:group", "The tenant registry."),
-    "usage": ("admin.commands.usage:group", "Usage metering and quotas (利用実績・利用上限)."),
-    "verify-receipt": ("admin.commands.receipts:verify_receipt_command",
-                       "Check a printed receipt (or a resident's download) without a database."),
-}
+from admin import jobs
+
+# name -> ("module:attribute" of the click command, one-line help shown by ``renkei --help``), from the jobs
+# table (admin/jobs.py). tests/admin/test_cli_startup.py checks that each help line is the command's own.
+COMMANDS: dict[str, tuple[str, str]] = {command.name: (command.target, command.help) for command in jobs.commands()}
 
 # commands that import not even Flask: they must run where nothing of the app can (a receipt checked
 # by anyone, with no database reachable)

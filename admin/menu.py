@@ -1,6 +1,7 @@
 """The admin UI's navigation: sections by the work they belong to (issue 38), one definition.
 
-Every view the admin registers has its place here, by endpoint; :func:`place` sets the view's
+Every view the admin registers has its place, by endpoint, in its job's menu (admin/jobs.py), and the
+sections are defined here; :func:`place` sets the view's
 section before Flask-Admin builds its menu, and a view with no place stops start-up (a new page
 cannot forget its place). A section shows to a person only where they may open one of its pages
 (Flask-Admin lists a category's accessible, visible children only). The page of a search hit (:func:`page_of`) is
@@ -12,35 +13,28 @@ from __future__ import annotations
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 
+from admin import jobs
 from core.search import Hit
 
-# (key, label, endpoints in menu order)
-SECTIONS: tuple[tuple[str, object, tuple[str, ...]], ...] = (
-    ("tenancy", _l("Municipalities and people"),
-     ("tenants", "onboarding", "tenant_import", "users", "account_reviews", "clients")),
-    ("members", _l("Members and secretariat"),
-     ("members", "member_import", "member_report", "member_rescreening", "member_checklist", "project_groups", "community_groups", "inquiries",
-      "mailings", "events", "my_events", "progress", "advisers", "smart_services", "municipal_needs", "competition", "competition_entry",
-      "competition_contracts", "competition_reviewers", "competition_review")),
-    ("data", _l("Data and catalogue"),
-     ("datasets", "dataset_coverage", "dataset_use", "dataset_terms", "dataset_categories", "dataset_licences")),
-    ("consent", _l("Residents' consent"), ("consent_services", "consent_records", "consent_history", "consent_linkages")),
-    ("residents", _l("Residents"), ("residents", "resident_figures", "resident_notices", "resident_representations",
-                                         "file_register")),
-    ("money", _l("Cost sharing and budget"),
-     ("billing", "billing_bank", "billing_reminders", "billing_cost_items", "billing_policies", "documents", "billing_journal", "billing_accounts",
-      "annual_reports", "kpis")),
-    ("governance", _l("Agreements and council"), ("agreements", "council", "meetings", "published_minutes", "notices", "subcontracts")),
-    ("operations", _l("Operations and audit"),
-     ("usage", "incidents", "breaches", "request_log", "service_components", "service_availability", "service_maintenance",
-      "service_monthly_reports", "outbox",
-      "audit", "audit_verify", "retention")),
-    ("settings", _l("Settings"), ("prefecture_settings",)),
+# the sections in menu order: (key, label); each section's pages are the jobs' (admin/jobs.py), job by job
+SECTION_LABELS: tuple[tuple[str, object], ...] = (
+    ("tenancy", _l("Municipalities and people")),
+    ("members", _l("Members and secretariat")),
+    ("data", _l("Data and catalogue")),
+    ("consent", _l("Residents' consent")),
+    ("residents", _l("Residents")),
+    ("money", _l("Cost sharing and budget")),
+    ("governance", _l("Agreements and council")),
+    ("operations", _l("Operations and audit")),
+    ("settings", _l("Settings")),
 )
+# (key, label, endpoints in menu order)
+SECTIONS: tuple[tuple[str, object, tuple[str, ...]], ...] = tuple(
+    (key, label, jobs.menu_pages(key)) for key, label in SECTION_LABELS)
 
-# pages outside the menu: the home page (the brand links it), the search results (the header's search
-# box opens them, admin/views/search.py) and the error frame
-UNLISTED = frozenset({"admin", "search", "frame"})
+# pages outside the menu (the jobs table names them): the home page (the brand links it), the search results
+# (the header's search box opens them, admin/views/search.py) and the error frame
+UNLISTED = jobs.unlisted()
 # pages of a section that are reached from another page of it, not from the menu (their views say
 # so: is_visible False); the breadcrumb still names their section. The letters: from a run or a statement.
 REACHED_FROM_PAGES = frozenset({"documents", "published_minutes"})  # the minutes: from a notice
@@ -57,7 +51,8 @@ def section_of(endpoint: str) -> tuple[str, object] | None:
             return key, label
     if endpoint in UNLISTED:
         return None
-    raise Unplaced(f"the admin view {endpoint!r} has no section in admin/menu.py SECTIONS: give it its place")
+    raise Unplaced(f"the admin view {endpoint!r} has no place in the menu: give it one in its job's entry "
+                   "(admin/jobs.py)")
 
 
 def place(view) -> None:

@@ -427,10 +427,10 @@ def test_checker_names_every_pair_that_imports_each_other_in_a_group(tmp_path):
 # two of them share lives in a named shared module of their package, and the pages never import the API.
 
 # The shell's own modules at admin/'s top: the app factory (__init__), configuration, the API's edge, sign-in,
-# problems, languages, the composition root, the command line's entry, the menu, the identity directory, the
+# problems, languages, the composition root, the command line's entry, the jobs table, the menu, the identity directory, the
 # proxies believed, the security headers, the request log, downloads named in two languages, the demo's mail
 # catcher, Keycloak's admin events, the residents' key ring (read by the desk, the portal, the API and the commands).
-ADMIN_SHELL = frozenset({"__init__", "config", "edge", "auth", "problems", "i18n", "wiring", "cli", "menu", "identity",
+ADMIN_SHELL = frozenset({"__init__", "config", "edge", "auth", "problems", "i18n", "wiring", "cli", "jobs", "menu", "identity",
                          "proxies", "security_headers", "request_log", "downloads", "devmail", "admin_events",
                          "extensions", "resident_keys"})
 # The jobs' packages: the REST API, the admin pages, the commands, the residents' portal, the published catalogue

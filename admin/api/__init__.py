@@ -1,5 +1,5 @@
-"""The REST API under /api/v1: one module per domain, each an ``APIBlueprint`` (listed in
-``admin/__init__``); this package holds what they share.
+"""The REST API under /api/v1: one module per domain, each an ``APIBlueprint`` (named by its job in
+``admin/jobs.py``); this package holds what they share.
 
 An endpoint is three steps: parse and validate (flask-openapi3 with pydantic models), authorise
 (:func:`admin.auth.require`), call the operation. The request commits once (see ``admin/__init__``).

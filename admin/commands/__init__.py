@@ -1,4 +1,5 @@
-"""CLI command groups of the domains that need the app (database, Keycloak), one module each."""
+"""CLI command groups of the domains that need the app (database, Keycloak), one module each; the jobs
+table (admin/jobs.py) names them."""
 
 from __future__ import annotations
 
@@ -9,21 +10,11 @@ if TYPE_CHECKING:  # a command that needs no app (verify-receipt) imports this p
 
 
 def groups():
-    """Every command group, listed explicitly (imported when the app is built, not when ``renkei`` starts)."""
-    from admin.commands import (audit, backup, billing, check, clients, competition, consent, datasets, db, events, incidents,
-                                inquiries, jobs, keycloak, meetings, members, onboarding, progress, report, residents,
-                                retention, service, signing, tenants, usage)
+    """Every command the app adds to ``app.cli``, from the jobs table (imported when the app is built, not when
+    ``renkei`` starts)."""
+    from admin import jobs
 
-    return [module.group for module in (db, tenants, keycloak, onboarding, billing, usage, audit, jobs, backup, check,
-                                        members, clients, signing, datasets, consent, report, retention, service,
-                                        incidents, inquiries, events, progress, competition, residents, meetings)] \
-        + [meetings.groups_group, backup.restore_command] + _signin_commands()
-
-
-def _signin_commands():
-    from admin.commands import signin
-
-    return [signin.login_command, signin.logout_command]
+    return [command.load() for command in jobs.commands() if command.in_app]
 
 
 def register(app: Flask) -> None:
