@@ -40,6 +40,24 @@ def _api_blueprints():
     return [importlib.import_module(module).bp for module in jobs.api_modules()]
 
 
+def _register_blueprints(app) -> None:
+    """The jobs' pages outside the console and the REST API (admin/jobs.py): each a Flask blueprint, or the
+    ``init_app`` that registers one with its route modules (the residents' portal)."""
+    import importlib
+
+    from flask import Blueprint
+
+    from admin import jobs
+
+    for target in jobs.blueprints():
+        module, attribute = target.split(":")
+        served = getattr(importlib.import_module(module), attribute)
+        if isinstance(served, Blueprint):
+            app.register_blueprint(served)
+        else:
+            served(app)
+
+
 def _logging(app) -> None:
     """Every log record carries the request id of its request or job run (core/request_context.py);
     outside the tests, with no logging set up by the host, records go to standard error in
@@ -67,7 +85,6 @@ def create_app(config_override: dict[str, Any] | None = None, *, check_data: boo
     from flask_openapi3 import Info
 
     from admin import api, auth, edge, i18n, problems, request_log, security_headers, views, wiring
-    from admin.service import health
     from admin.views import charts as chart_pages
     from admin.extensions import db
     from admin.views.home import HomeView
@@ -134,43 +151,11 @@ def create_app(config_override: dict[str, Any] | None = None, *, check_data: boo
 
     app.add_template_global(search_box_shown)  # the header's search box (renkei/layout.html)
     app.add_url_rule("/", "root", _root)
-    app.register_blueprint(health.bp)  # /healthz, /readyz: no sign-in
-    from admin.views.members import public as members_public
-
-    app.register_blueprint(members_public)  # /join: the membership application form, no sign-in
-    from admin.views.mailings import public as mail_public
-
-    app.register_blueprint(mail_public)  # /mail/unsubscribe/<token>: a member stops announcements, no sign-in
-    from admin.views.events import public as events_public
-    from admin.views.inquiries import public as inquiry_public
-
-    app.register_blueprint(inquiry_public)  # /inquiry: the public inquiry form, no sign-in
-    from admin.views.file_register import public as file_register_public
-
-    app.register_blueprint(file_register_public)  # /file-register/<code>: a municipality's published file register
-    app.register_blueprint(events_public)  # /events: registration for open events, no sign-in
-    from admin.views.competition import public as competition_public
-    app.register_blueprint(competition_public)  # /competition: the published call of the project competition
+    _register_blueprints(app)  # the pages outside the console and the REST API (the jobs table names them)
     if app.config["RENKEI_ENV"] == "development":
         from admin import devmail
 
         app.register_blueprint(devmail.blueprint)  # /dev/mail: the demo's caught mail (404 unless the demo set it up)
-    from admin.catalogue import ckan
-
-    app.register_blueprint(ckan.bp)  # /api/3/action/ (CKAN, read only) and /catalog.ttl: anonymous readers welcome
-    from admin.catalogue import standards as standard_schemas
-
-    app.register_blueprint(standard_schemas.bp)  # /standards/<kind>/schema.json: the Table Schemas, for anyone
-
-    from admin.catalogue import pages as catalogue_pages
-
-    app.register_blueprint(catalogue_pages.bp)  # /catalogue/...: every IRI the feed mints, a page and RDF, anonymous
-    from admin.service import status_page
-
-    app.register_blueprint(status_page.bp)  # /status, /status.json: the platform's state, for anyone
-    from admin.portal import door as portal
-
-    portal.init_app(app)  # /portal: the residents' portal, signed in through the residents' realm (never staff's)
 
     from admin.commands import register as register_cli
 

@@ -1,12 +1,14 @@
 """The jobs table: each job renkei does, named once with everything the shell registers for it.
 
-A job's entry names its table models (imported so that the one metadata, and Alembic, know every
-table), its API blueprints (``admin.api.<module>.bp``, under /api/v1), its admin views
-(``admin.views.<module>.views(session)``), its commands (``renkei <name>``) and its pages' places in
-the admin menu. The app factory (admin/__init__.py), admin/views, admin/commands, the ``renkei``
-command (admin/cli.py) and admin/menu.py all read :data:`JOBS`; nothing registers a module this table
-does not name, and tests/admin/test_jobs_table.py requires an entry for every domain operations
-module and for every blueprint, view and command module of admin/.
+A job's entry names the domain operations modules it serves, its table models (imported so that the
+one metadata, and Alembic, know every table), its API blueprints (``admin.api.<module>.bp``, under
+/api/v1), its admin views (``admin.views.<module>.views(session)``), its pages outside the console
+(public forms, the CKAN API, the status page, the residents' portal), its commands (``renkei <name>``)
+and its pages' places in the admin menu. The app factory (admin/__init__.py), admin/views,
+admin/commands, the ``renkei`` command (admin/cli.py) and admin/menu.py all read :data:`JOBS`; apart
+from the factory's own machinery (sign-in, the demo's mail catcher) nothing registers what this table
+does not name, and tests/admin/test_jobs_table.py requires an entry for every domain operations module
+and for every blueprint, view and command module of admin/.
 
 Order matters in two places: the API blueprints are registered in the table's order (the OpenAPI
 document lists their tags so), and within a menu section the pages are shown job by job in the
@@ -52,6 +54,8 @@ class Job:
     shell registers for it. ``operations``: the domain operations modules whose use cases the job's
     API, views and commands call (each ``<package>/operations.py`` belongs to one job). ``menu``:
     (section key of admin/menu.py, endpoints of the job's pages in that section, in menu order).
+    ``blueprints``: the job's pages outside the console and the REST API, as ``"module:attribute"``: a
+    Flask blueprint, or the ``init_app(app)`` that registers one with its route modules.
     ``command_parts``: command modules whose commands join a group of the job's (``renkei datasets
     terms``), imported by that group's module. ``unlisted``: the endpoints of pages outside the menu."""
 
@@ -62,6 +66,7 @@ class Job:
     models: tuple[str, ...] = ()
     api: tuple[str, ...] = ()
     views: tuple[str, ...] = ()
+    blueprints: tuple[str, ...] = ()
     commands: tuple[Command, ...] = ()
     command_parts: tuple[str, ...] = ()
     menu: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -72,6 +77,7 @@ SHELL = Job(
     "shell", "共通基盤", "The shell",
     api=("admin.api.search",),
     views=("admin.views.search", "admin.views.frame"),
+    blueprints=("admin.service.health:bp",),  # /healthz, /readyz: no sign-in
     commands=(
         Command("jobs", "admin.commands.jobs:group", "Periodic jobs (定期処理)."),
         Command("login", "admin.commands.signin:login_command",
@@ -116,6 +122,7 @@ JOBS: tuple[Job, ...] = (
         api=("admin.api.members", "admin.api.member_desk"),
         views=("admin.views.members", "admin.views.members_import", "admin.views.member_report",
                "admin.views.rescreening"),
+        blueprints=("admin.views.members:public",),  # /join: the membership application form, no sign-in
         commands=(Command("members", "admin.commands.members:group",
                           "Consortium members: organisations (by corporate number) and municipalities."),),
         menu=(("members", ("members", "member_import", "member_report", "member_rescreening", "member_checklist",
@@ -125,6 +132,9 @@ JOBS: tuple[Job, ...] = (
         models=("catalogue.models",),
         api=("admin.api.datasets", "admin.api.dataset_lists"),
         views=("admin.views.datasets", "admin.views.dataset_lists", "admin.views.dataset_use"),
+        blueprints=("admin.catalogue.ckan:bp",  # /api/3/action/ (CKAN, read only) and /catalog.ttl: anyone reads
+                    "admin.catalogue.standards:bp",  # /standards/<kind>/schema.json: the Table Schemas, for anyone
+                    "admin.catalogue.pages:bp"),  # /catalogue/...: every IRI the feed mints, a page and RDF, anonymous
         commands=(Command("datasets", "admin.commands.datasets:group",
                           "The dataset register (データセット台帳) and the standard datasets' coverage."),),
         command_parts=("admin.commands.dataset_lists", "admin.commands.dataset_terms"),
@@ -136,6 +146,9 @@ JOBS: tuple[Job, ...] = (
         api=("admin.api.consent", "admin.api.residents"),
         views=("admin.views.consent", "admin.views.residents", "admin.views.resident_notices",
                "admin.views.resident_representations", "admin.views.file_register"),
+        blueprints=("admin.views.file_register:public",  # /file-register/<code>: a municipality's published register
+                    # /portal: the residents' portal, signed in through the residents' realm (never staff's)
+                    "admin.portal.door:init_app"),
         commands=(Command("consent", "admin.commands.consent:group",
                           "Personal data by consent (本人同意・連携記録): services, histories, linkage records, chains."),
                   Command("residents", "admin.commands.residents:group",
@@ -167,6 +180,7 @@ JOBS: tuple[Job, ...] = (
         api=("admin.api.service", "admin.api.incidents", "admin.api.breaches"),
         views=("admin.views.kpis", "admin.views.incidents", "admin.views.breaches", "admin.views.request_logs",
                "admin.views.service"),
+        blueprints=("admin.service.status_page:bp",),  # /status, /status.json: the platform's state, for anyone
         commands=(Command("service", "admin.commands.service:group",
                           "Running the platform: availability, planned maintenance (稼働監視・計画メンテナンス)."),
                   Command("incidents", "admin.commands.incidents:group",
@@ -195,6 +209,9 @@ JOBS: tuple[Job, ...] = (
              "admin.api.mailings", "admin.api.smart_services"),
         views=("admin.views.inquiries", "admin.views.mailings", "admin.views.events", "admin.views.progress",
                "admin.views.advisers", "admin.views.smart_services"),
+        blueprints=("admin.views.mailings:public",  # /mail/unsubscribe/<token>: a member stops announcements
+                    "admin.views.inquiries:public",  # /inquiry: the public inquiry form, no sign-in
+                    "admin.views.events:public"),  # /events: registration for open events, no sign-in
         commands=(Command("inquiries", "admin.commands.inquiries:group", "Inquiries to the secretariat (問合せ窓口)."),
                   Command("events", "admin.commands.events:group",
                           "Events, seminars, community meetings and training (イベント・セミナー・研修)."),
@@ -207,6 +224,7 @@ JOBS: tuple[Job, ...] = (
         models=("competition.models", "competition.review", "competition.selection", "competition.contracts"),
         api=("admin.api.competition",),
         views=("admin.views.competition", "admin.views.competition_contracts", "admin.views.competition_review"),
+        blueprints=("admin.views.competition:public",),  # /competition: the published call of the competition
         commands=(Command("competition", "admin.commands.competition:group",
                           "The data-utilisation project competition (企画コンペ): calls, questions, declarations, "
                           "proposals."),),
@@ -247,6 +265,11 @@ def api_modules() -> list[str]:
 
 def view_modules() -> list[str]:
     return [module for job in JOBS for module in job.views]
+
+
+def blueprints() -> list[str]:
+    """Every page outside the console and the REST API, as ``"module:attribute"``, in registration order."""
+    return [target for job in JOBS for target in job.blueprints]
 
 
 def commands() -> list[Command]:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 import pytest
+from flask import Blueprint
+from flask_openapi3 import APIBlueprint
 
 from admin import jobs
 
@@ -52,6 +54,7 @@ def _named() -> dict[str, list[str]]:
         "models": [module for job in jobs.JOBS for module in job.models],
         "api": [module for job in jobs.JOBS for module in job.api],
         "views": [module for job in jobs.JOBS for module in job.views],
+        "blueprints": [target for job in jobs.JOBS for target in job.blueprints],
         "commands": [module for job in jobs.JOBS for module in sorted(_command_modules(job))],
     }
 
@@ -60,17 +63,22 @@ def test_every_domain_operations_module_has_its_job():
     found = _operations_modules()
     assert len(found) >= 9  # the search sees the packages (billing/operations.py, tenancy/registry/operations.py …)
     named = _named()["operations"]
-    assert set(named) == found, ("operations modules without a job (add each to the job that serves it in admin/jobs.py): "
+    assert set(named) == found, ("operations modules without a job (add each to the job that serves it in "
+                                 "admin/jobs.py): "
                                  f"{sorted(found - set(named))}; named but absent: {sorted(set(named) - found)}")
 
 
-@pytest.mark.parametrize("kind", ["operations", "models", "api", "views", "commands"])
+@pytest.mark.parametrize("kind", ["operations", "models", "api", "views", "blueprints", "commands"])
 def test_every_module_the_jobs_name_exists_and_is_named_once(kind):
     named = _named()[kind]
     twice = sorted(module for module, count in Counter(named).items() if count > 1)
     assert twice == [], f"{kind} named by more than one job: {twice}"
-    for module in named:
-        importlib.import_module(module)
+    for name in named:
+        module, _, attribute = name.partition(":")
+        if attribute:
+            assert getattr(importlib.import_module(module), attribute, None) is not None, name
+        else:
+            importlib.import_module(module)
 
 
 def test_the_jobs_and_their_commands_are_named_once():
@@ -115,6 +123,29 @@ def test_no_blueprint_view_or_command_module_of_admin_is_left_out_of_the_jobs_ta
     assert unnamed == [], f"modules no job names (give each its job in admin/jobs.py): {unnamed}"
 
 
+# Flask blueprints of admin/ that no job names: the shell's own, registered by the app factory
+FACTORY_OWN = {
+    "admin.auth:bp": "sign-in and out, registered by auth.init_app",
+    "admin.devmail:blueprint": "the demo's caught mail, in development only",
+    "admin.portal.blueprint:bp": "the portal's, registered with its route modules by admin.portal.door:init_app",
+}
+
+
+def test_no_page_blueprint_of_admin_is_left_out_of_the_jobs_table():
+    """Every Flask blueprint of admin/ beside the REST API's is a job's page (or the factory's own)."""
+    named = set(_named()["blueprints"]) | set(FACTORY_OWN)
+    found = set()
+    for module_name in _modules_under("admin"):
+        for attribute, value in vars(importlib.import_module(module_name)).items():
+            page = isinstance(value, Blueprint) and not isinstance(value, APIBlueprint)
+            if page and value.import_name == module_name:
+                found.add(f"{module_name}:{attribute}")
+    assert len(found) >= 10  # the walk sees them (/join, /healthz, /status, the CKAN API …)
+    unnamed = sorted(found - named)
+    assert unnamed == [], f"blueprints no job names (give each its job in admin/jobs.py): {unnamed}"
+    assert {target for target in named if not target.endswith(":init_app")} <= found
+
+
 def test_each_jobs_menu_pages_are_in_a_section_of_the_menu():
     from admin import menu
 
@@ -138,5 +169,10 @@ def test_the_app_registers_what_the_table_names(app):
     registered = {view.endpoint for view in app.extensions["admin"][0]._views}
     placed = {endpoint for key, _label, endpoints in menu.SECTIONS for endpoint in endpoints}
     assert registered == placed | jobs.unlisted()
+    for target in jobs.blueprints():
+        module, attribute = target.split(":")
+        served = getattr(importlib.import_module(module), attribute)
+        if isinstance(served, Blueprint):
+            assert app.blueprints.get(served.name) is served, target
     in_app = {command.name for command in jobs.commands() if command.in_app}
     assert in_app <= set(app.cli.list_commands(None))
