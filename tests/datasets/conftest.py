@@ -21,13 +21,27 @@ def providers(tenant_factory):
 
 
 @pytest.fixture
-def sample_catalogue(db, operator, providers):
-    """The demo's 33 sample datasets, imported as the demo imports them."""
-    from catalogue.sample import load_sample_datasets
+def sample_catalogue(app, db, operator, providers, tenant_factory):
+    """The demo's 33 sample datasets (their providers with them), imported as the demo imports them, in the order
+    imported. On SQLite the first test of a worker imports them and the others copy the database it left
+    (tests/conftest.py, seeded_database): the import checks each standard file, a second a test."""
+    import sqlalchemy as sa
 
-    created = load_sample_datasets(db, operator)
-    db.commit()
-    return created
+    from catalogue.models import Dataset
+    from catalogue.sample import load_sample_datasets
+    from tests.conftest import seeded_database
+
+    from tenancy.registry.models import Tenant
+
+    def build():  # on a clean database (SQLite), or on this test's (PostgreSQL: the providers made already)
+        for code in PROVIDERS:
+            if db.scalar(sa.select(Tenant.id).where(Tenant.code == code)) is None:
+                tenant_factory(code)
+        assert len(load_sample_datasets(db, operator)) == 33
+        db.commit()
+
+    seeded_database(app, "sample-catalogue", build)
+    return list(db.scalars(sa.select(Dataset).order_by(Dataset.id)))
 
 
 def draft(**fields):
