@@ -35,9 +35,9 @@ from sqlalchemy.orm import Session
 from competition import receipts, stages
 from competition.files import content_type_of, pdf_pages
 from competition.models import (DECLARATION_OPTIONAL, DECLARATION_REQUIRED, DEFAULT_CRITERIA, DEFAULT_ELIGIBLE,
-                                DEFAULT_INELIGIBLE, DEFAULT_SCHEDULE, DEFAULT_THEMES, DOCUMENT_LABELS, MAX_UPLOAD_BYTES,
-                                CURRENT_PROPOSAL, Call, Criterion, CriterionKind, Declaration, Document, DocumentKind, EstimateLine,
-                                Milestone, Proposal, Question)
+                                DEFAULT_INELIGIBLE, DEFAULT_SCHEDULE, DEFAULT_THEMES, MAX_UPLOAD_BYTES,
+                                CURRENT_PROPOSAL, Call, Criterion, CriterionKind, Declaration, Document, DocumentKind,
+                                EstimateLine, Milestone, Proposal, Question)
 from core import audit, authz
 from core.actor import Actor
 from core.calendar import JST, date_ja, fiscal_year_ja, is_supported_fiscal_year, jst_text
@@ -335,7 +335,7 @@ def _declaration_uploads(uploads: Iterable[Upload]) -> list[Upload]:
     given = {u.kind for u in uploads}
     for kind in DECLARATION_REQUIRED:
         if kind.value not in given:
-            ja, en = DOCUMENT_LABELS[kind]
+            ja, en = DocumentKind(kind).label
             found.append(problem(kind.value, f"Attach the {en}.", f"{ja}を添付してください。"))
     if found:
         raise Invalid("The declaration lacks documents. " + " ".join(p["message_en"] for p in found),

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from billing.documents import LETTER_STYLE, contact_text, letter_head, next_sequences, pdf_of, rows_html
 from competition import stages
 from competition.receipts import addressee
-from competition.models import STAGE_LABELS, Call, CallStatus, Declaration, Milestone, Selection, Stage
+from competition.models import Call, CallStatus, Declaration, Milestone, Selection, Stage
 from competition.operations import get_call
 from competition.review import Result, results
 from core import audit, authz, outbox
@@ -162,7 +162,7 @@ class NoticeLetter:
 
     @property
     def rows(self) -> list[tuple[str, str]]:
-        found = [("提案グループ", self.declaration.group_name), ("審査", STAGE_LABELS[self.selection.stage][0]),
+        found = [("提案グループ", self.declaration.group_name), ("審査", Stage(self.selection.stage).ja),
                  ("結果", "選定" if self.selection.selected else "非選定")]
         if self.selection.stage is Stage.first and self.selection.selected and self.next_step is not None:
             at = self.next_step.at.astimezone(JST)
@@ -227,6 +227,6 @@ def boards(session: Session, actor: Actor, call_id: int) -> list[StageBoard]:
     found = []
     for stage in Stage:
         closed = stage_closed(session, call_id, stage)
-        found.append(StageBoard(stage, STAGE_LABELS[stage][0], closed,
+        found.append(StageBoard(stage, Stage(stage).ja, closed,
                                 results(session, actor, call_id, stage) if closed else [], _recorded(session, call_id, stage), groups))
     return found
