@@ -40,7 +40,7 @@ from competition.models import (DECLARATION_OPTIONAL, DECLARATION_REQUIRED, DEFA
                                 EstimateLine, Milestone, Proposal, Question)
 from core import audit, authz
 from core.actor import Actor
-from core.calendar import JST, date_ja, fiscal_year_ja, is_supported_fiscal_year, jst_text
+from core.calendar import JST, fiscal_year_ja, is_supported_fiscal_year, jst_text, jst_text_ja
 from core.codes import LOCAL_GOVERNMENT_BASE_PREFIX
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
@@ -51,8 +51,7 @@ from tenancy.members.models import ProjectGroup, ProjectGroupMember
 
 class DeadlinePassed(Conflict):
     def __init__(self, what_en: str, what_ja: str, deadline: dt.datetime) -> None:
-        local = deadline.astimezone(JST)
-        when_ja = f"{date_ja(local.date())} {local:%H:%M}"
+        when_ja = jst_text_ja(deadline)
         super().__init__(f"The deadline for {what_en} was {jst_text(deadline)} (JST); it was not accepted.",
                          f"{what_ja}の期限（{when_ja}）を過ぎているため、受け付けられません。", deadline=deadline.isoformat())
 

@@ -32,7 +32,7 @@ from competition.operations import get_call
 from competition.review import Result, results
 from core import audit, authz, outbox
 from core.actor import Actor
-from core.calendar import JST, date_ja, fiscal_year_of, today_jst
+from core.calendar import date_ja, fiscal_year_of, jst_day, jst_text_ja, today_jst
 from core.errors import Conflict, Invalid, NotFound, problem
 from tenancy.registry.prefecture import require_settings
 
@@ -165,8 +165,8 @@ class NoticeLetter:
         found = [("提案グループ", self.declaration.group_name), ("審査", Stage(self.selection.stage).ja),
                  ("結果", "選定" if self.selection.selected else "非選定")]
         if self.selection.stage is Stage.first and self.selection.selected and self.next_step is not None:
-            at = self.next_step.at.astimezone(JST)
-            found.append((self.next_step.label_ja, date_ja(at.date()) + (f" {at:%H:%M}" if self.next_step.timed else "")))
+            at = self.next_step.at
+            found.append((self.next_step.label_ja, jst_text_ja(at) if self.next_step.timed else date_ja(jst_day(at))))
         return found
 
     @property

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from competition.models import ACTIVE_DECLARATION, CURRENT_PROPOSAL, Call, CallStatus, Declaration, Milestone, Proposal
 from core import audit
 from core.actor import Actor
-from core.calendar import JST, date_ja, jst_text
+from core.calendar import date_ja, jst_day, jst_text, jst_text_ja
 from core.db import lock_key, utcnow
 from core.errors import Conflict, Invalid
 from core.labelled import labels
@@ -46,8 +46,7 @@ def deadline_of(row: Milestone) -> dt.datetime:
 
 
 def when_ja(row: Milestone) -> str:
-    local = row.at.astimezone(JST)
-    return f"{date_ja(local.date())} {local:%H:%M}" if row.timed else date_ja(local.date())
+    return jst_text_ja(row.at) if row.timed else date_ja(jst_day(row.at))
 
 
 def opens_at(session: Session, call_id: int) -> Milestone:

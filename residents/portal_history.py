@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.actor import Actor
 from core.audit import AuditRecord
-from core.calendar import to_jst
+from core.calendar import jst_text
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.validation import text_field_problem
 from residents.consent.models import LinkageRecord
@@ -59,7 +59,7 @@ def _index(lang: str) -> int:
 
 
 def _jst(moment) -> str:
-    return to_jst(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+    return jst_text(moment) if moment else ""
 
 
 def item_words(items: list[str], lang: str) -> list[str]:

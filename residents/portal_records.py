@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, authz, retention
 from core.actor import Actor
-from core.calendar import to_jst
+from core.calendar import jst_text
 from core.db import utcnow
 from core.errors import Conflict, NotFound
 from core.spreadsheet import csv_bytes
@@ -64,7 +64,7 @@ def _index(lang: str) -> int:
 
 
 def _jst(moment: dt.datetime | None) -> str:
-    return to_jst(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+    return jst_text(moment) if moment else ""
 
 
 def resident_of(session: Session, resident_id: int, tenant_code: str) -> Resident:

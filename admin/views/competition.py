@@ -19,7 +19,7 @@ from competition import operations as comp
 from competition import receipts, review, selection, stages, versions
 from competition.models import DECLARATION_OPTIONAL, DECLARATION_REQUIRED, CallStatus, DocumentKind
 from core import authz
-from core.calendar import JST, fiscal_year_label
+from core.calendar import JST, day_text, fiscal_year_label, jst_text
 from core.errors import DomainError, Invalid, problem
 from core.labelled import labels
 
@@ -27,8 +27,7 @@ ESTIMATE_ROWS = 10  # lines of the estimate form
 
 
 def _when(moment: dt.datetime, timed: bool = True) -> str:
-    local = moment.astimezone(JST)
-    return f"{local:%Y-%m-%d %H:%M}" if timed else f"{local:%Y-%m-%d}"
+    return jst_text(moment) if timed else day_text(moment)
 
 
 def _documents_of(milestone) -> list[str]:

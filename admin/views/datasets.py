@@ -19,7 +19,7 @@ from admin.problems import status_of, stop_unless_about_fields
 from admin.views import paging
 from admin.views.base import SecureView, confirm_first, flash_error, post_action
 from core import authz
-from core.calendar import to_jst
+from core.calendar import jst_text
 from core.errors import DomainError
 from core.labelled import labels
 from core.spreadsheet import CSV_MIMETYPE, csv_bytes, safe_row
@@ -203,7 +203,7 @@ class DatasetsView(SecureView):
             served=file_checks.distribution_check(db.session, dataset) if dataset.conformant is not None else None,
             version_of=lambda check: standards.verdict_version(standards.kind_of(check.standard_kind), check.standard_version),
             schema_path=standards.schema_path,
-            jst=lambda moment: to_jst(moment).strftime("%Y-%m-%d %H:%M"),
+            jst=jst_text,
             kind=standards.kind_of(dataset.standard_kind), conformance=conformance.conformance_state(dataset).label,
             checklist=operations.review_checklist(db.session, dataset) if dataset.status == DatasetStatus.submitted else [],
             moves=operations.moves_for(g.actor, dataset), pick=_pick, labels=operations.LABELS,

@@ -13,7 +13,7 @@ from admin.extensions import db
 from admin.problems import status_of
 from admin.resident_keys import keyring, small_count
 from admin.views.base import SecureView, _ja, confirm_first, flash_error, tenants_for
-from core.calendar import to_jst
+from core.calendar import jst_text
 from core.errors import Conflict, DomainError, Invalid
 from residents.consent.models import AssuranceLevel, ConsentEvent
 from core.validation import whole_number
@@ -75,7 +75,7 @@ class ResidentsView(SecureView):
             found = {**found, "sex_label": _label(found["sex"], Sex),
                      "consents": [{**consent, "event": _label(consent["event"], ConsentEvent),
                                    "service_name": names.get(consent["service_id"], consent["service_id"]),
-                                   "occurred_at": f"{to_jst(consent['occurred_at']):%Y-%m-%d %H:%M}"}
+                                   "occurred_at": jst_text(consent['occurred_at'])}
                                   for consent in found["consents"]],
                      "links": [{**link, "method_label": _label(link["method"], LinkMethod),
                                 "service_name": names.get(link["service_id"], link["service_id"]),

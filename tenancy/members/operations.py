@@ -26,7 +26,7 @@ from core import search as search_rules
 from core.actor import Actor
 from core.codes import (LOCAL_GOVERNMENT_BASE_PREFIX, corporate_number_of_local_government,
                         corporate_number_problem)
-from core.calendar import today_jst
+from core.calendar import day_text, today_jst
 from core.db import utcnow
 from core.errors import Invalid, NotFound, problem
 from core.labelled import labels
@@ -287,7 +287,7 @@ def record_document(session: Session, actor: Actor, number: str, document: str, 
     audit.record(session, actor, "member.document", "member", number, tenant_code=number,
                  before={document: before.isoformat() if before else None}, after={document: received_on.isoformat()})
     outbox.queue(session, kind="member.document", tenant=org, subject=f"【入会審査】{DOCUMENTS[document][0]}を受領しました",
-                 body=f"{org.name} {org.contact_name} 様\n\n{DOCUMENTS[document][0]}を {received_on:%Y/%m/%d} に受領しました。\n")
+                 body=f"{org.name} {org.contact_name} 様\n\n{DOCUMENTS[document][0]}を {day_text(received_on)} に受領しました。\n")
     return org
 
 
