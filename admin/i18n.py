@@ -16,7 +16,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, has_request_context, request, session, url_for
 
-from core.calendar import fiscal_year_label, fiscal_year_of, to_jst
+from core.calendar import day_text, fiscal_year_label, fiscal_year_of, jst_text, to_jst
 
 SUPPORTED = ("ja", "en")
 SOURCE_DIR = Path(__file__).parent / "translations"
@@ -115,13 +115,11 @@ def format_date(value: dt.date | dt.datetime | None, locale: str = "ja") -> str:
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
-        value = to_jst(value)
-        day = value.date()
-        clock = value.strftime(" %H:%M")
+        text, day = jst_text(value), to_jst(value).date()
     else:
-        day, clock = value, ""
+        text, day = day_text(value), value
     label = format_fiscal_year(fiscal_year_of(day), locale)
-    return f"{day:%Y/%m/%d}{clock}（{label}）" if locale == "ja" else f"{day:%Y-%m-%d}{clock} ({label})"
+    return f"{text}（{label}）" if locale == "ja" else f"{text} ({label})"
 
 
 def init_app(app: Flask) -> None:
@@ -131,4 +129,5 @@ def init_app(app: Flask) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compiled)
     babel.init_app(app, locale_selector=_selected_locale)
     app.add_template_global(language_url)
+    app.add_template_filter(day_text, "day")
     app.add_template_global(current_language)

@@ -23,7 +23,7 @@ from billing.ledger_errors import InvalidBillingData
 from billing.models import AllocationPolicy
 from billing.operations import _cost_items, require_all_tenants
 from core.actor import Actor
-from core.calendar import fiscal_year_ja, fiscal_year_start, to_jst
+from core.calendar import day_text, fiscal_year_ja, fiscal_year_start
 from core.errors import DomainError
 from tenancy.registry.history import active_intervals, histories, participation_months
 from tenancy.registry.models import STATUS_LABELS_JA, Tenant, TenantKind, TenantStatus
@@ -212,7 +212,7 @@ def preview_allocation(session: Session, actor: Actor, fiscal_year: int, policy:
 
 
 def _day(moment: dt.datetime) -> str:
-    return f"{to_jst(moment):%Y/%m/%d}"
+    return day_text(moment)
 
 
 def not_sharing(session: Session, fiscal_year: int, excluding: Collection[str] = (),

@@ -53,7 +53,7 @@ from core.codes import is_prefecture
 from core.calendar import date_ja, fiscal_months, fiscal_year_en, fiscal_year_ja, fiscal_year_of, fiscal_year_start, \
     jst_day, today_jst
 from catalogue import standards
-from catalogue.models import STATUS_LABELS as DATASET_STATUS_LABELS, DatasetStatus
+from catalogue.models import DatasetStatus
 from catalogue.conformance import conformance_state
 from catalogue.operations import published_by
 from tenancy.identity.incidents import incidents_between
@@ -209,7 +209,7 @@ def _datasets(session: Session, fiscal_year: int) -> tuple[DatasetLine, ...]:
     for dataset in found:
         kind = standards.kind_of(dataset.standard_kind)
         lines.append(DatasetLine(names.get(dataset.provider_code, dataset.provider_code), dataset.name, dataset.title_ja,
-                                 DATASET_STATUS_LABELS[DatasetStatus(dataset.status)][0], kind.title_ja if kind else "",
+                                 DatasetStatus(dataset.status).ja, kind.title_ja if kind else "",
                                  conformance_state(dataset).verdict_label[0] or "（標準データセットではありません）"))
     return tuple(lines)
 

@@ -37,7 +37,7 @@ from billing.run_snapshot import RunSnapshot
 from billing.operations import require_all_tenants
 from core import authz
 from core.actor import Actor
-from core.calendar import fiscal_year_ja, today_jst
+from core.calendar import day_text, fiscal_year_ja, today_jst
 from core.spreadsheet import csv_bytes, safe_cell
 from tenancy.registry.models import Tenant
 
@@ -262,7 +262,7 @@ def _header_rows(statement: Statement) -> list[tuple[str, str]]:
     ]
     if statement.resolution_ref:
         rows.append(("議決", statement.resolution_ref))
-    rows.append(("按分計算", f"#{statement.run_id}（計上日 {statement.posted_on:%Y/%m/%d}）" if statement.posted_on
+    rows.append(("按分計算", f"#{statement.run_id}（計上日 {day_text(statement.posted_on)}）" if statement.posted_on
                  else f"#{statement.run_id}"))
     if not statement.is_prefecture:
         rows.append(("参加月数", f"{statement.months}か月"))
@@ -270,7 +270,7 @@ def _header_rows(statement: Statement) -> list[tuple[str, str]]:
             rows.append(("人口", f"{statement.population:,}人（{statement.population_source}）"))
         for metric, quantity in statement.usage.items():
             rows.append((f"利用実績（{metric_label_ja(metric)}）", f"{quantity:,}"))
-    rows.append(("発行日", f"{statement.issued_on:%Y/%m/%d}"))
+    rows.append(("発行日", f"{day_text(statement.issued_on)}"))
     return rows
 
 
@@ -300,7 +300,7 @@ def _amount_rows(statement: Statement) -> list[tuple[str, int]]:
     rows.append(("負担金額（合計）", statement.charged))
     for payment in statement.payments:
         reference = f"（{payment.reference}）" if payment.reference else ""
-        rows.append((f"入金 {payment.occurred_on:%Y/%m/%d}{reference}", -payment.amount))
+        rows.append((f"入金 {day_text(payment.occurred_on)}{reference}", -payment.amount))
     rows.append(("入金額（合計）", statement.paid))
     rows.append(("差引残高（未納額）", statement.balance))
     return rows

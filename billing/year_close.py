@@ -36,7 +36,7 @@ from billing.models import (CATEGORY_LABELS_JA, YEAR_CLOSE_STATUS_LABELS_JA, Acc
 from billing.operations import _key, _manage, _same_person
 from core import audit, authz
 from core.actor import Actor
-from core.calendar import date_ja, fiscal_year_ja, today_jst
+from core.calendar import date_ja, day_text, fiscal_year_ja, today_jst
 from core.db import utcnow
 from core.lifecycle import Lifecycle, Move
 
@@ -251,7 +251,7 @@ def request_close(session: Session, actor: Actor, fiscal_year: int, *, today: dt
     first = closable_from(fiscal_year)
     if today < first:
         raise BillingConflict(
-            f"FY{fiscal_year} can be closed from {first:%Y-%m-%d}, after the settlement period (出納整理期間) ends on 31 May.",
+            f"FY{fiscal_year} can be closed from {day_text(first)}, after the settlement period (出納整理期間) ends on 31 May.",
             f"{fiscal_year_ja(fiscal_year)}は出納整理期間（5月31日まで）の後、{date_ja(first)}から締めることができます。",
             fiscal_year=fiscal_year, closable_from=first.isoformat())
     current = year_close(session, fiscal_year)

@@ -19,9 +19,8 @@ from sqlalchemy.orm import Session
 from core.actor import Actor
 from catalogue import file_checks, operations, paths, search_index, solr, standards, terms as dataset_terms
 from catalogue.conformance import conformance_state
-from catalogue.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, Access,
-                                     Dataset, DatasetCategory, DatasetCheck, DatasetLicence, DatasetStatus, DatasetTerms, Distribution,
-                                     Frequency, keywords_of)
+from catalogue.models import (RESPONSIBILITY, Access, Dataset, DatasetCategory, DatasetCheck, DatasetLicence,
+                              DatasetStatus, DatasetTerms, Distribution, Frequency, PersonalInfo, keywords_of)
 
 MAX_ROWS = 1000
 SORTS = {"name": Dataset.name, "title_string": Dataset.title_ja, "metadata_modified": Dataset.modified_at,
@@ -510,9 +509,9 @@ def ckan_package(entry: Entry, base_url: str = "") -> dict[str, Any]:
     kind = standards.kind_of(d.standard_kind)
     conformance = conformance_state(d).label[0]
     verdict = verdict_of(entry)
-    extras = [("access", ACCESS_LABELS[Access(d.access)][0]), ("frequency", FREQUENCY_LABELS[Frequency(d.frequency)][0]),
+    extras = [("access", Access(d.access).ja), ("frequency", Frequency(d.frequency).ja),
               ("last_updated", d.last_updated_on.isoformat() if d.last_updated_on else ""),
-              ("personal_information", PERSONAL_LABELS[d.personal_info][0]),
+              ("personal_information", PersonalInfo(d.personal_info).ja),
               ("standard_dataset", kind.title_ja if kind else ""), ("conformance", conformance),
               ("responsibility", responsibility_text(d)), ("contact_phone", d.contact_phone), ("uid", d.uid)]
     if verdict is not None and verdict.version is not None:

@@ -21,28 +21,24 @@ from core import audit, authz, outbox
 from core.actor import Actor
 from core.calendar import to_jst
 from core.db import utcnow
+from core.labelled import LabelledEnum
 from catalogue import standards
 from catalogue.conformance import (CONFORMANT, NOT_CONFORMANT, OVERDUE, UNCHECKED, conformance_state,
                                           is_overdue, needs_attention, overdue_cutoffs, state_of)
-from catalogue.models import FREQUENCY_LABELS, OVERDUE_AFTER_DAYS, Dataset, DatasetStatus, Frequency
+from catalogue.models import OVERDUE_AFTER_DAYS, Dataset, DatasetStatus, Frequency
 from catalogue.operations import Recipient
 
 
-class Cell:
+class Cell(LabelledEnum):
     """A cell is the conformance state (:mod:`catalogue.conformance`) of the municipality's published
     dataset of that kind, or missing."""
 
-    conformant = CONFORMANT
-    not_conformant = NOT_CONFORMANT
-    unchecked = UNCHECKED
-    overdue = OVERDUE
-    missing = "missing"
+    conformant = CONFORMANT, "提供・準拠", "Provided, conformant"
+    not_conformant = NOT_CONFORMANT, "提供・不適合", "Provided, not conformant"
+    unchecked = UNCHECKED, "提供・未確認", "Provided, not checked"
+    overdue = OVERDUE, "更新期限切れ", "Overdue"
+    missing = "missing", "未提供", "Missing"
 
-
-CELL_LABELS = {Cell.conformant: ("提供・準拠", "Provided, conformant"),
-               Cell.not_conformant: ("提供・不適合", "Provided, not conformant"),
-               Cell.unchecked: ("提供・未確認", "Provided, not checked"),
-               Cell.overdue: ("更新期限切れ", "Overdue"), Cell.missing: ("未提供", "Missing")}
 # when a municipality publishes several datasets of one kind, the cell is the best of their states but overdue first
 _CELL_ORDER = (Cell.overdue, Cell.conformant, Cell.not_conformant, Cell.unchecked)
 
@@ -191,7 +187,7 @@ def remind_overdue(session: Session, actor: Actor, *, today: dt.date | None = No
             session, kind="dataset.overdue", tenant=Recipient(dataset.provider_code, dataset.contact_email),
             subject=f"【データセット】{dataset.title_ja}の更新をお願いします",
             body=(f"データセット「{dataset.title_ja}」（{dataset.name}）は更新頻度"
-                  f"「{FREQUENCY_LABELS[Frequency(dataset.frequency)][0]}」に対して、最終更新日"
+                  f"「{Frequency(dataset.frequency).ja}」に対して、最終更新日"
                   f"（{dataset.last_updated_on or '未記入'}）から期間が過ぎています。データを更新し、最終更新日を改めてください。\n"),
             dedupe_key=f"dataset.overdue:{dataset.uid}:{since.isoformat()}:{Frequency(dataset.frequency).value}:{period}")
         queued += message is not None

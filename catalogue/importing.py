@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 from core import audit, authz, calendar, csvfile
 from core.actor import Actor
 from core.errors import Invalid, problem
+from core.labelled import labels
 from catalogue import lists, operations, standards
-from catalogue.models import ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, Dataset
+from catalogue.models import Access, Dataset, Frequency, PersonalInfo
 
 HEADERS = {
     "provider_code": ("提供者コード", "provider"), "name": ("識別名", "name"), "title_ja": ("タイトル", "title"),
@@ -149,10 +150,10 @@ def _draft(known: _Lists, row: csvfile.Row) -> tuple[operations.DatasetDraft, st
         provider_code=unicodedata.normalize("NFKC", v.get("provider_code", "")).strip(), name=v.get("name", ""), title_ja=v.get("title_ja", ""),
         title_en=v.get("title_en", ""), description=v.get("description", ""),
         category_code=pick("category", categories, "?"), keywords="、".join(_split(v.get("keywords", ""))),
-        licence_code=pick("licence", licences, "?"), access=pick("access", _words(ACCESS_LABELS), "open"),
-        grantees=_split(v.get("grantees", "")), frequency=pick("frequency", _words(FREQUENCY_LABELS), "irregular"),
+        licence_code=pick("licence", licences, "?"), access=pick("access", _words(labels(Access)), "open"),
+        grantees=_split(v.get("grantees", "")), frequency=pick("frequency", _words(labels(Frequency)), "irregular"),
         last_updated_on=last, department=v.get("department", ""), contact_email=v.get("contact_email", ""),
-        contact_phone=v.get("contact_phone", ""), personal_info=pick("personal_info", _words(PERSONAL_LABELS), "none"),
+        contact_phone=v.get("contact_phone", ""), personal_info=pick("personal_info", _words(labels(PersonalInfo)), "none"),
         standard_kind=pick("standard_kind", kinds) or None, responsibility_remark=v.get("responsibility_remark", ""),
         distributions=dists)
     return draft, status, found, bad

@@ -11,7 +11,6 @@ standard kinds (:mod:`catalogue.standards`), the result of the last schema check
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import uuid
 
 import sqlalchemy as sa
@@ -19,55 +18,33 @@ from sqlmodel import Field, SQLModel
 
 import core.db  # noqa: F401  (naming convention before any table)
 from core.db import enum_column, timestamp_column, utcnow
+from core.labelled import LabelledEnum
 
 
-class DatasetStatus(str, enum.Enum):
-    draft = "draft"
-    submitted = "submitted"
-    published = "published"
-    withdrawn = "withdrawn"
+class DatasetStatus(LabelledEnum):
+    draft = "draft", "下書き", "Draft"
+    submitted = "submitted", "審査待ち", "Submitted for review"
+    published = "published", "公開中", "Published"
+    withdrawn = "withdrawn", "公開終了", "Withdrawn"
 
 
-STATUS_LABELS = {
-    DatasetStatus.draft: ("下書き", "Draft"),
-    DatasetStatus.submitted: ("審査待ち", "Submitted for review"),
-    DatasetStatus.published: ("公開中", "Published"),
-    DatasetStatus.withdrawn: ("公開終了", "Withdrawn"),
-}
+class Access(LabelledEnum):
+    open = "open", "オープン（誰でも）", "Open"  # anyone, anonymous readers too
+    # consortium members: municipalities and approved member organisations
+    members = "members", "協議会の会員のみ", "Consortium members"
+    # named tenants, organisations or project groups only
+    named = "named", "指定した団体・提案グループのみ", "Named tenants or project groups"
 
 
-class Access(str, enum.Enum):
-    open = "open"          # anyone, anonymous readers too
-    members = "members"    # consortium members: municipalities and approved member organisations
-    named = "named"        # named tenants, organisations or project groups only
+class Frequency(LabelledEnum):
+    realtime = "realtime", "リアルタイム", "Real time"
+    daily = "daily", "毎日", "Daily"
+    weekly = "weekly", "毎週", "Weekly"
+    monthly = "monthly", "毎月", "Monthly"
+    quarterly = "quarterly", "四半期ごと", "Quarterly"
+    yearly = "yearly", "毎年", "Yearly"
+    irregular = "irregular", "不定期", "Irregular"
 
-
-ACCESS_LABELS = {
-    Access.open: ("オープン（誰でも）", "Open"),
-    Access.members: ("協議会の会員のみ", "Consortium members"),
-    Access.named: ("指定した団体・提案グループのみ", "Named tenants or project groups"),
-}
-
-
-class Frequency(str, enum.Enum):
-    realtime = "realtime"
-    daily = "daily"
-    weekly = "weekly"
-    monthly = "monthly"
-    quarterly = "quarterly"
-    yearly = "yearly"
-    irregular = "irregular"
-
-
-FREQUENCY_LABELS = {
-    Frequency.realtime: ("リアルタイム", "Real time"),
-    Frequency.daily: ("毎日", "Daily"),
-    Frequency.weekly: ("毎週", "Weekly"),
-    Frequency.monthly: ("毎月", "Monthly"),
-    Frequency.quarterly: ("四半期ごと", "Quarterly"),
-    Frequency.yearly: ("毎年", "Yearly"),
-    Frequency.irregular: ("不定期", "Irregular"),
-}
 
 # How long after its last update a dataset of each frequency is overdue (days; None: never).
 # Real-time data is checked daily: a feed that has not been touched for two days is overdue.
@@ -75,17 +52,11 @@ OVERDUE_AFTER_DAYS = {Frequency.realtime: 2, Frequency.daily: 2, Frequency.weekl
                       Frequency.quarterly: 100, Frequency.yearly: 380, Frequency.irregular: None}
 
 
-class PersonalInfo(str, enum.Enum):
-    none = "none"
-    yes = "yes"
-    processed = "processed"  # 匿名加工・仮名加工
+class PersonalInfo(LabelledEnum):
+    none = "none", "含まない", "None"
+    yes = "yes", "含む", "Contains personal information"
+    processed = "processed", "匿名加工・仮名加工済み", "Anonymised or pseudonymised"
 
-
-PERSONAL_LABELS = {
-    PersonalInfo.none: ("含まない", "None"),
-    PersonalInfo.yes: ("含む", "Contains personal information"),
-    PersonalInfo.processed: ("匿名加工・仮名加工済み", "Anonymised or pseudonymised"),
-}
 
 # The split of responsibility every dataset carries (責任分界); a provider may add a remark.
 RESPONSIBILITY = (

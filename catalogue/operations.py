@@ -31,13 +31,13 @@ from core.actor import Actor
 from core.codes import corporate_number_of_local_government
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
+from core.labelled import labels
 from core.lifecycle import IllegalMove, Lifecycle, Move, WhyNot, require_reason
 from core.validation import email_problem, http_url_problem, text_field_problem, text_problem
 from catalogue import lists, routes, search_index, standards
 from catalogue.conformance import conformance_state
-from catalogue.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, STATUS_LABELS, Access, Dataset,
-                                     DatasetCheck, DatasetGrant, DatasetStatus, DatasetTerms, Distribution, Frequency,
-                                     PersonalInfo, search_text_of)
+from catalogue.models import (Access, Dataset, DatasetCheck, DatasetGrant, DatasetStatus, DatasetTerms, Distribution,
+                              Frequency, PersonalInfo, search_text_of)
 
 _NAME = re.compile(r"^[a-z0-9_-]{2,100}$")
 NAME_PATTERN = _NAME.pattern  # a dataset's catalogue name, as schemas state it
@@ -646,13 +646,13 @@ def publish_checked(session: Session, actor: Actor, dataset: Dataset) -> list[di
 
 
 def _refusal(move: Move, status: DatasetStatus, dataset: Dataset) -> IllegalMove:
-    ja, en = STATUS_LABELS[status]
+    ja, en = DatasetStatus(status).label
     return IllegalMove(f"The dataset is {en.lower()}; it cannot be {_VERB_LABELS[move.name][1]} now.",
                        f"このデータセットは「{ja}」のため、この操作はできません。", status=status.value, move=move.name)
 
 
 S = DatasetStatus
-DATASETS = Lifecycle("データセット", "dataset", DatasetStatus, STATUS_LABELS, (
+DATASETS = Lifecycle("データセット", "dataset", DatasetStatus, labels(DatasetStatus), (
     Move("submit", frozenset({S.draft}), S.submitted, "審査申請", "submit", _checklist_met, grant="dataset.manage"),
     Move("publish", frozenset({S.submitted}), S.published, "公開", "publish", _checklist_met, grant="dataset.review"),
     Move("refuse", frozenset({S.submitted}), S.draft, "差し戻し", "send back", reason_required=True, grant="dataset.review"),
@@ -709,4 +709,4 @@ def move(session: Session, actor: Actor, uid: str, verb: str, reason: str = "") 
     return dataset
 
 
-LABELS = {"status": STATUS_LABELS, "access": ACCESS_LABELS, "frequency": FREQUENCY_LABELS, "personal_info": PERSONAL_LABELS}
+LABELS = {"status": labels(DatasetStatus), "access": labels(Access), "frequency": labels(Frequency), "personal_info": labels(PersonalInfo)}

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from core.actor import Actor
 from catalogue import catalogue, dcat, linked_data as iris, lists, operations, solr, standards
 from catalogue.conformance import conformance_state
-from catalogue.models import ACCESS_LABELS, FREQUENCY_LABELS, Access, Frequency
+from catalogue.models import Access, Frequency
 
 LISTED = 200  # the datasets a provider's, a theme's or a place's page lists
 
@@ -70,8 +70,8 @@ def dataset(session: Session, actor: Actor | None, base: str, ident: str) -> Des
                 iris.theme_iri(base, d.category_code) if entry.category else ""),
             Row("ライセンス", "Licence", entry.licence.title_ja if entry.licence else d.licence_code,
                 (entry.licence.url if entry.licence and entry.licence.url else base + lists.licence_page_path(d.licence_code))),
-            Row("公開範囲", "Access", ACCESS_LABELS[Access(d.access)][0]),
-            Row("更新頻度", "Update frequency", FREQUENCY_LABELS[Frequency(d.frequency)][0]),
+            Row("公開範囲", "Access", Access(d.access).ja),
+            Row("更新頻度", "Update frequency", Frequency(d.frequency).ja),
             Row("最終更新日", "Last updated", d.last_updated_on.isoformat() if d.last_updated_on else ""),
             Row("キーワード", "Keywords", "、".join(d.keyword_list)),
             Row("担当課", "Department", d.department),

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import enum
 from collections.abc import Sequence
 from typing import Optional
 
@@ -51,10 +50,10 @@ from competition.models import CURRENT_PROPOSAL, Call, Declaration, Proposal, Se
 from competition.operations import get_call, representative_codes
 from core import audit, authz
 from core.actor import Actor
-from core.labelled import LabelledEnum
 from core.calendar import date_ja, day_start_utc, month_of
 from core.db import enum_column, timestamp_column, utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
+from core.labelled import LabelledEnum
 from catalogue.models import Dataset, DatasetCategory, DatasetStatus, PersonalInfo
 from catalogue.standards import kind_of
 from tenancy.usage.models import UsageDatasetCall
@@ -75,14 +74,10 @@ COST_CATEGORIES: dict[str, tuple[str, str]] = {
 }
 
 
-class ItemKind(str, enum.Enum):
-    milestone = "milestone"  # 工程
-    report = "report"  # 報告書
-    dataset = "dataset"  # 接続するデータ
-
-
-ITEM_LABELS = {ItemKind.milestone: ("工程", "Milestone"), ItemKind.report: ("報告書", "Report"),
-               ItemKind.dataset: ("接続するデータ", "Dataset connected")}
+class ItemKind(LabelledEnum):
+    milestone = "milestone", "工程", "Milestone"
+    report = "report", "報告書", "Report"
+    dataset = "dataset", "接続するデータ", "Dataset connected"
 
 
 class Contract(SQLModel, table=True):

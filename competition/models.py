@@ -4,7 +4,7 @@
 A call (:class:`Call`, 公募) is one per fiscal year. Its schedule is a list of dated milestones
 (:class:`Milestone`; the seed's thirteen steps are :data:`DEFAULT_SCHEDULE`), its scoring table a list of
 criteria (:class:`Criterion`: a pass/fail gate or a maximum score; the seed's 200-point table is
-:data:`DEFAULT_CRITERIA`). Each milestone names the documents it requires (:data:`DOCUMENT_LABELS`).
+:data:`DEFAULT_CRITERIA`). Each milestone names the documents it requires (:class:`DocumentKind`).
 Uploaded files are kept in the database with the record they belong to (:class:`Document`).
 """
 
@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from core.db import enum_column, timestamp_column, utcnow
+from core.labelled import LabelledEnum
 
 DEFAULT_CAP_YEN = 5_000_000  # 委託限度額 5,000千円（消費税及び地方消費税を含む）／件
 DEFAULT_COMMISSION_COUNT = 3  # 委託予定件数 3件
@@ -26,33 +27,24 @@ DEFAULT_PAGE_LIMIT = 10  # 表紙・目次、積算書を除き、10ページ以
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
 
-class CallStatus(str, enum.Enum):
+class CallStatus(LabelledEnum):
     """Where a call stands (:data:`CALLS` in competition/stages.py moves it)."""
 
-    draft = "draft"  # being prepared, not public
-    open = "open"  # published: questions, declarations and proposals by their deadlines
-    first_review = "first_review"  # 一次審査（書面）: proposals closed, reviewers score
-    hearing = "hearing"  # 二次審査（ヒアリング）: the groups the first stage passed on
-    contracts = "contracts"  # the final selection recorded: contracts with the selected groups
-    closed = "closed"  # ended without a selection (nothing to review), with its reason; the operator may reopen it
+    draft = "draft", "準備中", "Draft"  # being prepared, not public
+    open = "open", "公募中", "Open"  # published: questions, declarations and proposals by their deadlines
+    first_review = "first_review", "一次審査中", "First review"  # 一次審査（書面）: proposals closed, reviewers score
+    hearing = "hearing", "二次審査（ヒアリング）中", "Second review (hearing)"  # 二次審査（ヒアリング）: the groups the first stage passed on
+    # the final selection recorded: contracts with the selected groups
+    contracts = "contracts", "選定済み・契約", "Selected; contracts"
+    # ended without a selection (nothing to review), with its reason; the operator may reopen it
+    closed = "closed", "終了（選定なし）", "Closed without selection"
 
 
-CALL_STATUS_LABELS = {CallStatus.draft: ("準備中", "Draft"), CallStatus.open: ("公募中", "Open"),
-                      CallStatus.first_review: ("一次審査中", "First review"),
-                      CallStatus.hearing: ("二次審査（ヒアリング）中", "Second review (hearing)"),
-                      CallStatus.contracts: ("選定済み・契約", "Selected; contracts"),
-                      CallStatus.closed: ("終了（選定なし）", "Closed without selection")}
-
-
-class Stage(str, enum.Enum):
+class Stage(LabelledEnum):
     """The review's two stages."""
 
-    first = "first"  # 一次審査（書面）
-    second = "second"  # 二次審査（ヒアリング）
-
-
-STAGE_LABELS = {Stage.first: ("一次審査（書面）", "First review (documents)"),
-                Stage.second: ("二次審査（ヒアリング）", "Second review (presentations)")}
+    first = "first", "一次審査（書面）", "First review (documents)"
+    second = "second", "二次審査（ヒアリング）", "Second review (presentations)"
 
 
 class CriterionKind(str, enum.Enum):
@@ -60,20 +52,15 @@ class CriterionKind(str, enum.Enum):
     score = "score"  # 0 .. max_score
 
 
-class DocumentKind(str, enum.Enum):
-    participation_form = "participation_form"  # 参加表明書（別紙様式２）
-    company_profile = "company_profile"  # 会社概要（別紙様式３）
-    pledge = "pledge"  # 誓約書（別紙様式４）
-    initiatives = "initiatives"  # 事業者の取組に関する申出書（別紙様式５）、該当がある場合のみ
-    proposal = "proposal"  # 企画提案書 (PDF)
+class DocumentKind(LabelledEnum):
+    participation_form = "participation_form", "参加表明書（別紙様式２）", "Declaration of participation (form 2)"
+    company_profile = "company_profile", "会社概要（別紙様式３）", "Company profile (form 3)"
+    pledge = "pledge", "誓約書（別紙様式４）", "Pledge (form 4)"
+    # 事業者の取組に関する申出書（別紙様式５）、該当がある場合のみ
+    initiatives = "initiatives", "事業者の取組に関する申出書（別紙様式５・該当する場合のみ）", "Statement of the company's initiatives (form 5, only if any)"
+    proposal = "proposal", "企画提案書（PDF）", "Proposal (PDF)"  # 企画提案書 (PDF)
 
 
-DOCUMENT_LABELS = {DocumentKind.participation_form: ("参加表明書（別紙様式２）", "Declaration of participation (form 2)"),
-                   DocumentKind.company_profile: ("会社概要（別紙様式３）", "Company profile (form 3)"),
-                   DocumentKind.pledge: ("誓約書（別紙様式４）", "Pledge (form 4)"),
-                   DocumentKind.initiatives: ("事業者の取組に関する申出書（別紙様式５・該当する場合のみ）",
-                                              "Statement of the company's initiatives (form 5, only if any)"),
-                   DocumentKind.proposal: ("企画提案書（PDF）", "Proposal (PDF)")}
 # the declaration's documents: the first three required, the fourth only when the representative has initiatives
 DECLARATION_REQUIRED = (DocumentKind.participation_form, DocumentKind.company_profile, DocumentKind.pledge)
 DECLARATION_OPTIONAL = (DocumentKind.initiatives,)

@@ -35,12 +35,12 @@ from sqlalchemy.orm import Session
 from competition import receipts, stages
 from competition.files import content_type_of, pdf_pages
 from competition.models import (DECLARATION_OPTIONAL, DECLARATION_REQUIRED, DEFAULT_CRITERIA, DEFAULT_ELIGIBLE,
-                                DEFAULT_INELIGIBLE, DEFAULT_SCHEDULE, DEFAULT_THEMES, DOCUMENT_LABELS, MAX_UPLOAD_BYTES,
-                                CURRENT_PROPOSAL, Call, Criterion, CriterionKind, Declaration, Document, DocumentKind, EstimateLine,
-                                Milestone, Proposal, Question)
+                                DEFAULT_INELIGIBLE, DEFAULT_SCHEDULE, DEFAULT_THEMES, MAX_UPLOAD_BYTES,
+                                CURRENT_PROPOSAL, Call, Criterion, CriterionKind, Declaration, Document, DocumentKind,
+                                EstimateLine, Milestone, Proposal, Question)
 from core import audit, authz
 from core.actor import Actor
-from core.calendar import JST, date_ja, fiscal_year_ja, is_supported_fiscal_year, jst_text
+from core.calendar import JST, fiscal_year_ja, is_supported_fiscal_year, jst_text, jst_text_ja
 from core.codes import LOCAL_GOVERNMENT_BASE_PREFIX
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
@@ -51,8 +51,7 @@ from tenancy.members.models import ProjectGroup, ProjectGroupMember
 
 class DeadlinePassed(Conflict):
     def __init__(self, what_en: str, what_ja: str, deadline: dt.datetime) -> None:
-        local = deadline.astimezone(JST)
-        when_ja = f"{date_ja(local.date())} {local:%H:%M}"
+        when_ja = jst_text_ja(deadline)
         super().__init__(f"The deadline for {what_en} was {jst_text(deadline)} (JST); it was not accepted.",
                          f"{what_ja}の期限（{when_ja}）を過ぎているため、受け付けられません。", deadline=deadline.isoformat())
 
@@ -335,7 +334,7 @@ def _declaration_uploads(uploads: Iterable[Upload]) -> list[Upload]:
     given = {u.kind for u in uploads}
     for kind in DECLARATION_REQUIRED:
         if kind.value not in given:
-            ja, en = DOCUMENT_LABELS[kind]
+            ja, en = DocumentKind(kind).label
             found.append(problem(kind.value, f"Attach the {en}.", f"{ja}を添付してください。"))
     if found:
         raise Invalid("The declaration lacks documents. " + " ".join(p["message_en"] for p in found),

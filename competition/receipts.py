@@ -19,7 +19,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from competition.models import DOCUMENT_LABELS, Call, Declaration, Document, Proposal
+from competition.models import Call, Declaration, Document, DocumentKind, Proposal
 from core import outbox
 from core.calendar import jst_text
 from tenancy.members.models import Organisation
@@ -58,7 +58,7 @@ def send(session: Session, call: Call, declaration: Declaration, kind: str, row_
     number = number_of(kind, call.fiscal_year, row_id)
     name, address, tenant_code = addressee(session, declaration.representative)
     what = KINDS[kind][1]
-    files = "\n".join(f"・{DOCUMENT_LABELS[d.kind][0]}：{d.filename}（{d.size:,} バイト、SHA-256 {d.sha256}）"
+    files = "\n".join(f"・{DocumentKind(d.kind).ja}：{d.filename}（{d.size:,} バイト、SHA-256 {d.sha256}）"
                       for d in documents)
     files_label = "取り下げたファイル" if kind in WITHDRAWALS else "受け付けたファイル"
     body = (f"{name} 御中\n\n{call.title}について、提案グループ「{declaration.group_name}」の{what}を受け付けました。\n\n"

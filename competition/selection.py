@@ -27,12 +27,12 @@ from sqlalchemy.orm import Session
 from billing.documents import LETTER_STYLE, contact_text, letter_head, next_sequences, pdf_of, rows_html
 from competition import stages
 from competition.receipts import addressee
-from competition.models import STAGE_LABELS, Call, CallStatus, Declaration, Milestone, Selection, Stage
+from competition.models import Call, CallStatus, Declaration, Milestone, Selection, Stage
 from competition.operations import get_call
 from competition.review import Result, results
 from core import audit, authz, outbox
 from core.actor import Actor
-from core.calendar import JST, date_ja, fiscal_year_of, today_jst
+from core.calendar import date_ja, fiscal_year_of, jst_day, jst_text_ja, today_jst
 from core.errors import Conflict, Invalid, NotFound, problem
 from tenancy.registry.prefecture import require_settings
 
@@ -162,11 +162,11 @@ class NoticeLetter:
 
     @property
     def rows(self) -> list[tuple[str, str]]:
-        found = [("提案グループ", self.declaration.group_name), ("審査", STAGE_LABELS[self.selection.stage][0]),
+        found = [("提案グループ", self.declaration.group_name), ("審査", Stage(self.selection.stage).ja),
                  ("結果", "選定" if self.selection.selected else "非選定")]
         if self.selection.stage is Stage.first and self.selection.selected and self.next_step is not None:
-            at = self.next_step.at.astimezone(JST)
-            found.append((self.next_step.label_ja, date_ja(at.date()) + (f" {at:%H:%M}" if self.next_step.timed else "")))
+            at = self.next_step.at
+            found.append((self.next_step.label_ja, jst_text_ja(at) if self.next_step.timed else date_ja(jst_day(at))))
         return found
 
     @property
@@ -227,6 +227,6 @@ def boards(session: Session, actor: Actor, call_id: int) -> list[StageBoard]:
     found = []
     for stage in Stage:
         closed = stage_closed(session, call_id, stage)
-        found.append(StageBoard(stage, STAGE_LABELS[stage][0], closed,
+        found.append(StageBoard(stage, Stage(stage).ja, closed,
                                 results(session, actor, call_id, stage) if closed else [], _recorded(session, call_id, stage), groups))
     return found

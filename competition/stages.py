@@ -23,13 +23,13 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from competition.models import (ACTIVE_DECLARATION, CALL_STATUS_LABELS, CURRENT_PROPOSAL, Call, CallStatus, Declaration,
-                                Milestone, Proposal)
+from competition.models import ACTIVE_DECLARATION, CURRENT_PROPOSAL, Call, CallStatus, Declaration, Milestone, Proposal
 from core import audit
 from core.actor import Actor
-from core.calendar import JST, date_ja, jst_text
+from core.calendar import date_ja, jst_day, jst_text, jst_text_ja
 from core.db import lock_key, utcnow
 from core.errors import Conflict, Invalid
+from core.labelled import labels
 from core.lifecycle import IllegalMove, Lifecycle, Move, WhyNot, require_reason
 from core.validation import text_field_problem
 
@@ -46,8 +46,7 @@ def deadline_of(row: Milestone) -> dt.datetime:
 
 
 def when_ja(row: Milestone) -> str:
-    local = row.at.astimezone(JST)
-    return f"{date_ja(local.date())} {local:%H:%M}" if row.timed else date_ja(local.date())
+    return jst_text_ja(row.at) if row.timed else date_ja(jst_day(row.at))
 
 
 def opens_at(session: Session, call_id: int) -> Milestone:
@@ -75,7 +74,7 @@ def _nothing_to_review(call: Call, session: Session, now: dt.datetime) -> WhyNot
     return None
 
 
-CALLS = Lifecycle("公募", "call", CallStatus, CALL_STATUS_LABELS, (
+CALLS = Lifecycle("公募", "call", CallStatus, labels(CallStatus), (
     Move("publish", frozenset({S.draft}), S.open, "公開する", "publish"),
     Move("start_review", frozenset({S.open}), S.first_review, "一次審査を始める", "start the first review",
          guard=_proposals_closed),

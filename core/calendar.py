@@ -75,9 +75,36 @@ def day_start_utc(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), JST).astimezone(UTC)
 
 
+# How the office writes days and moments (Japan time), one function per kind: every page, document,
+# export and command line writes them through these (tests/core/test_one_home.py refuses a second
+# formatter). Machine formats (ISO 8601 in APIs and hashes, ``%Y-%m`` month keys, file names, a form's
+# ``datetime-local`` value) are not the office's words and stay where they are read.
+DAY_FORMAT = "%Y/%m/%d"
+MINUTE_FORMAT = f"{DAY_FORMAT} %H:%M"
+SECOND_FORMAT = f"{MINUTE_FORMAT}:%S"
+
+
+def day_text(day: dt.date | dt.datetime) -> str:
+    """``2025/04/01``: a calendar day (an instant: its Japan-time day)."""
+    if isinstance(day, dt.datetime):
+        day = to_jst(day)
+    return f"{day:{DAY_FORMAT}}"
+
+
 def jst_text(moment: dt.datetime) -> str:
     """``2025/04/01 09:30``: an instant as a Japanese clock reads it."""
-    return f"{to_jst(moment):%Y/%m/%d %H:%M}"
+    return f"{to_jst(moment):{MINUTE_FORMAT}}"
+
+
+def jst_seconds_text(moment: dt.datetime) -> str:
+    """``2025/04/01 09:30:05``: an instant to the second, as evidence records it (the audit log, consent records)."""
+    return f"{to_jst(moment):{SECOND_FORMAT}}"
+
+
+def jst_text_ja(moment: dt.datetime) -> str:
+    """``令和7年4月1日 09:30``: an instant as an official letter writes it (the era date, the Japan-time clock)."""
+    local = to_jst(moment)
+    return f"{date_ja(local.date())} {local:%H:%M}"
 
 
 # --- months --------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import datetime as dt
-import enum
 import functools
 from typing import Any, Optional
 
@@ -25,6 +24,7 @@ from sqlmodel import Field, SQLModel
 from core import authz
 from core.actor import Actor
 from core.db import ON_CONFLICT_DIALECTS, conflict_insert, enum_column, timestamp_column, utcnow
+from core.labelled import LabelledEnum, labels
 from core.lifecycle import Lifecycle, Move
 
 MAX_ATTEMPTS = 10
@@ -62,20 +62,15 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-class NotificationStatus(str, enum.Enum):
-    queued = "queued"
-    sent = "sent"
-    failed = "failed"  # retried until MAX_ATTEMPTS
+class NotificationStatus(LabelledEnum):
+    queued = "queued", "送信待ち", "Queued"
+    sent = "sent", "送信済み", "Sent"
+    failed = "failed", "送信失敗", "Failed"  # retried until MAX_ATTEMPTS
 
-
-STATUS_LABELS: dict[str, tuple[str, str]] = {
-    NotificationStatus.queued: ("送信待ち", "Queued"), NotificationStatus.sent: ("送信済み", "Sent"),
-    NotificationStatus.failed: ("送信失敗", "Failed"),
-}
 
 # A message is queued, then each delivery attempt sends it or fails (and a failed one is tried
 # again, up to MAX_ATTEMPTS); a sent message never moves again.
-DELIVERY = Lifecycle("通知", "notification", NotificationStatus, STATUS_LABELS, (
+DELIVERY = Lifecycle("通知", "notification", NotificationStatus, labels(NotificationStatus), (
     Move("send", frozenset({NotificationStatus.queued, NotificationStatus.failed}), NotificationStatus.sent,
          "送信", "send"),
     Move("fail", frozenset({NotificationStatus.queued, NotificationStatus.failed}), NotificationStatus.failed,

@@ -18,29 +18,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import enum
 
 from core.calendar import JST, date_ja, fiscal_year_ja, fiscal_year_of
 from core.errors import Invalid, problem
+from core.labelled import LabelledEnum
 
 
-class CountsFrom(str, enum.Enum):
-    fiscal_year_end = "fiscal_year_end"  # the end of the fiscal year the record belongs to
-    superseded_year_end = "superseded_year_end"  # the end of the fiscal year a later version took effect in
-    record = "record"  # the record's own time (a log line, an event)
-    closed = "closed"  # when the matter the record is about was closed (an inquiry: 完了)
-    left = "left"  # when the person left (a resident who left the portal)
-    never = "never"  # kept while the platform runs: no purge exists
-
-
-COUNTS_FROM_LABELS = {
-    CountsFrom.fiscal_year_end: ("記録の属する年度の末日（翌年度から起算）", "the end of the record's fiscal year"),
-    CountsFrom.superseded_year_end: ("次の版が効力を生じた年度の末日", "the end of the fiscal year a later version took effect"),
-    CountsFrom.record: ("記録の日時", "the record's own time"),
-    CountsFrom.closed: ("対応の完了日時", "when the matter was closed"),
-    CountsFrom.left: ("退会の日時", "when the person left"),
-    CountsFrom.never: ("—（削除しません）", "— (never purged)"),
-}
+class CountsFrom(LabelledEnum):
+    # the end of the fiscal year the record belongs to
+    fiscal_year_end = "fiscal_year_end", "記録の属する年度の末日（翌年度から起算）", "the end of the record's fiscal year"
+    # the end of the fiscal year a later version took effect in
+    superseded_year_end = "superseded_year_end", "次の版が効力を生じた年度の末日", "the end of the fiscal year a later version took effect"
+    record = "record", "記録の日時", "the record's own time"  # the record's own time (a log line, an event)
+    # when the matter the record is about was closed (an inquiry: 完了)
+    closed = "closed", "対応の完了日時", "when the matter was closed"
+    left = "left", "退会の日時", "when the person left"  # when the person left (a resident who left the portal)
+    never = "never", "—（削除しません）", "— (never purged)"  # kept while the platform runs: no purge exists
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,5 +169,5 @@ def oldest_disposable_year(key: str, today: dt.date) -> int:
 
 def manual_rows() -> list[str]:
     """The table as the operator manual writes it (docs/operations.md; a test compares)."""
-    return [f"| {k.label_ja} / {k.label_en} | {k.period_ja()} | {COUNTS_FROM_LABELS[k.counts_from][0]} |"
+    return [f"| {k.label_ja} / {k.label_en} | {k.period_ja()} | {CountsFrom(k.counts_from).ja} |"
             for k in KINDS]

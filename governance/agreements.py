@@ -37,7 +37,7 @@ from core.actor import Actor
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.labelled import labels
 from core.lifecycle import Lifecycle, Move, WhyNot
-from core.calendar import today_jst
+from core.calendar import day_text, today_jst
 from core.db import lock_key, utcnow
 from tenancy.registry.models import Tenant, TenantKind, TenantStatus
 from tenancy.registry.operations import get_tenant
@@ -400,7 +400,7 @@ def _notify_reacceptance(session: Session, version: AgreementVersion) -> list[st
             session, kind="agreement.reacceptance", tenant=tenant,
             subject=f"【要対応】{label(version.document)} 第{version.number}版への同意のお願い",
             body=(f"{tenant.name_ja} ご担当者様\n\n{label(version.document)}「{version.title}」第{version.number}版を公開しました"
-                  f"（施行日 {version.effective_on:%Y/%m/%d}）。\n{version.deadline_on:%Y/%m/%d} までに、貴団体の市町村管理者が"
+                  f"（施行日 {day_text(version.effective_on)}）。\n{day_text(version.deadline_on)} までに、貴団体の市町村管理者が"
                   f"管理画面の「協定・規約」から内容を確認し、同意してください。\n"),
             dedupe_key=f"agreement:{AgreementDocument(version.document).value}:{version.number}:{tenant.code}",
         )

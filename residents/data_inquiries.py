@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, authz
 from core.actor import Actor
-from core.calendar import date_ja, to_jst
+from core.calendar import date_ja, jst_text
 from core.errors import Invalid, problem
 from core.validation import text_field_problem
 from residents.consent.models import DataService
@@ -144,7 +144,7 @@ def my_inquiries(session: Session, resident: Resident, lang: str = "ja") -> list
     if rows:
         for reply in session.scalars(sa.select(InquiryReply).where(
                 InquiryReply.inquiry_id.in_([inquiry.id for _, inquiry, _ in rows])).order_by(InquiryReply.id)):
-            answers.setdefault(reply.inquiry_id, []).append((to_jst(reply.sent_at).strftime("%Y-%m-%d %H:%M"), reply.body))
+            answers.setdefault(reply.inquiry_id, []).append((jst_text(reply.sent_at), reply.body))
     return [MyInquiry(number=inquiry.id, service=name or OTHER_WORDS[index], asked_on=_day(inquiry.received_on, lang),
                       due_on=_day(inquiry.due_on, lang), status=STATUS_WORDS[inquiry.status.value][index],
                       status_value=inquiry.status.value, question=inquiry.question, answers=answers.get(inquiry.id, []))

@@ -38,8 +38,7 @@ from core.db import utcnow
 from core.errors import NotFound
 from core.report_document import Section
 from residents.consent.models import ConsentDataItem, ConsentPurpose, ConsentText, DataService
-from residents.models import (CURRENT_LINK, LINK_METHOD_LABELS, VERIFICATION_LABELS, FileRegisterSetting, LinkMethod,
-                              Resident, ServiceLink, VerificationMethod)
+from residents.models import CURRENT_LINK, FileRegisterSetting, LinkMethod, Resident, ServiceLink, VerificationMethod
 
 REGISTER_ITEMS = ("共通ID", "氏名", "住所", "生年月日", "性別", "認証事業者の識別子", "連携先サービスの利用者ID",
                   "公開範囲（提供を許可した項目）")
@@ -110,8 +109,8 @@ def _register_file(session: Session, tenant, office: str, left_days: int) -> Per
     recipients = session.scalars(sa.select(DataService.name).join(ServiceLink, ServiceLink.service_id == DataService.id)
                                  .where(ServiceLink.resident_id.in_(_residents(code)), CURRENT_LINK)
                                  .distinct().order_by(DataService.name))
-    collected = ([f"本人確認：{VERIFICATION_LABELS[v][0]}" for v in VerificationMethod if v in verifications]
-                 + [f"連携：{LINK_METHOD_LABELS[m][0]}" for m in LinkMethod if m in methods])
+    collected = ([f"本人確認：{v.ja}" for v in VerificationMethod if v in verifications]
+                 + [f"連携：{m.ja}" for m in LinkMethod if m in methods])
     persons = session.scalar(sa.select(sa.func.count()).select_from(Resident).where(*held))
     return PersonalFile(key="register", name=f"{tenant.name_ja} 住民共通ID台帳（共通ID・サービス連携）",
                         purpose=REGISTER_PURPOSE, items=REGISTER_ITEMS, collected=tuple(collected),

@@ -15,11 +15,11 @@ A resident who leaves in the portal (:mod:`residents.portal_records`) becomes ``
 
 from __future__ import annotations
 
+from core.labelled import labels
 from core.lifecycle import Lifecycle, Move
-from residents.models import (RECOVERY_STATUS_LABELS, RESIDENT_STATUS_LABELS, REVIEW_STATUS_LABELS, RecoveryStatus as S,
-                              ResidentStatus as R, ReviewStatus as V)
+from residents.models import RecoveryStatus as S, ResidentStatus as R, ReviewStatus as V
 
-RESIDENTS = Lifecycle("住民", "resident", R, RESIDENT_STATUS_LABELS, (
+RESIDENTS = Lifecycle("住民", "resident", R, labels(R), (
     Move("issue", frozenset({R.review}), R.active, "共通IDを発行", "issue a common ID", reason_required=True,
          grant="resident.review"),
     Move("mark_duplicate", frozenset({R.review}), R.duplicate, "既存の住民と同一", "mark as the existing resident",
@@ -29,14 +29,14 @@ RESIDENTS = Lifecycle("住民", "resident", R, RESIDENT_STATUS_LABELS, (
     Move("leave", frozenset({R.active, R.review}), R.left, "退会", "leave (the resident, in the portal)"),
 ), initial=(R.active, R.review))
 
-REVIEWS = Lifecycle("同一人物の確認", "duplicate review", V, REVIEW_STATUS_LABELS, (
+REVIEWS = Lifecycle("同一人物の確認", "duplicate review", V, labels(V), (
     Move("same", frozenset({V.open}), V.same_person, "同一人物", "same person", reason_required=True,
          grant="resident.review"),
     Move("different", frozenset({V.open}), V.different_person, "別人", "different person", reason_required=True,
          grant="resident.review"),
 ), initial=(V.open,))
 
-RECOVERIES = Lifecycle("連携の回復", "recovery", S, RECOVERY_STATUS_LABELS, (
+RECOVERIES = Lifecycle("連携の回復", "recovery", S, labels(S), (
     Move("approve", frozenset({S.proposed}), S.approved, "承認", "approve", grant="resident.recover"),
     Move("refuse", frozenset({S.proposed}), S.refused, "却下", "refuse", reason_required=True, grant="resident.recover"),
     Move("cancel", frozenset({S.proposed}), S.cancelled, "取下げ", "cancel", reason_required=True,

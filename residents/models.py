@@ -33,7 +33,6 @@ the enrolments held for review, and the links to services' own user IDs.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -46,47 +45,34 @@ from core.labelled import LabelledEnum
 ENCRYPTED_FIELDS = ("full_name", "address", "birth_date", "sex")
 
 
-class ResidentStatus(str, enum.Enum):
-    active = "active"
-    review = "review"  # enrolled while matching someone: no common ID until staff decide
-    duplicate = "duplicate"  # decided to be an existing person: kept, never issued
-    merged = "merged"  # a second common ID of a person, merged into the surviving one (resolves to it)
-    left = "left"  # the resident left in the portal: links ended, consents withdrawn (residents.portal_records)
+class ResidentStatus(LabelledEnum):
+    active = "active", "登録済み", "Enrolled"
+    # enrolled while matching someone: no common ID until staff decide
+    review = "review", "確認待ち（同一人物の疑い）", "Awaiting review (possible duplicate)"
+    # decided to be an existing person: kept, never issued
+    duplicate = "duplicate", "既存の住民と同一（発行せず）", "Same as an existing resident (not issued)"
+    # a second common ID of a person, merged into the surviving one (resolves to it)
+    merged = "merged", "統合済み（存続する共通IDへ）", "Merged (into the surviving common ID)"
+    # the resident left in the portal: links ended, consents withdrawn (residents.portal_records)
+    left = "left", "退会済み", "Left"
 
 
-RESIDENT_STATUS_LABELS = {
-    ResidentStatus.active: ("登録済み", "Enrolled"),
-    ResidentStatus.review: ("確認待ち（同一人物の疑い）", "Awaiting review (possible duplicate)"),
-    ResidentStatus.duplicate: ("既存の住民と同一（発行せず）", "Same as an existing resident (not issued)"),
-    ResidentStatus.merged: ("統合済み（存続する共通IDへ）", "Merged (into the surviving common ID)"),
-    ResidentStatus.left: ("退会済み", "Left"),
-}
+class VerificationMethod(LabelledEnum):
+    my_number_card = "my_number_card", "マイナンバーカード（券面確認）", "My Number Card (inspected)"
+    # a driving licence, passport or other photo document
+    photo_id = "photo_id", "顔写真付き本人確認書類（運転免許証・旅券など）", "Photo ID (driving licence, passport…)"
+    # two documents without a photo (health insurance card, pension book…)
+    two_documents = "two_documents", "顔写真なし書類2点（健康保険証・年金手帳など）", "Two documents without a photo"
+    # an identity provider's sign-in (the card provider's claims)
+    provider = "provider", "認証事業者によるサインイン", "An identity provider's sign-in"
 
 
-class VerificationMethod(str, enum.Enum):
-    my_number_card = "my_number_card"
-    photo_id = "photo_id"  # a driving licence, passport or other photo document
-    two_documents = "two_documents"  # two documents without a photo (health insurance card, pension book…)
-    provider = "provider"  # an identity provider's sign-in (the card provider's claims)
-
-
-VERIFICATION_LABELS = {
-    VerificationMethod.my_number_card: ("マイナンバーカード（券面確認）", "My Number Card (inspected)"),
-    VerificationMethod.photo_id: ("顔写真付き本人確認書類（運転免許証・旅券など）", "Photo ID (driving licence, passport…)"),
-    VerificationMethod.two_documents: ("顔写真なし書類2点（健康保険証・年金手帳など）", "Two documents without a photo"),
-    VerificationMethod.provider: ("認証事業者によるサインイン", "An identity provider's sign-in"),
-}
-
-
-class Sex(str, enum.Enum):
+class Sex(LabelledEnum):
     """ISO/IEC 5218, as the card's 性別 is given."""
 
-    male = "1"
-    female = "2"
-    not_applicable = "9"
-
-
-SEX_LABELS = {Sex.male: ("男", "Male"), Sex.female: ("女", "Female"), Sex.not_applicable: ("適用不能", "Not applicable")}
+    male = "1", "男", "Male"
+    female = "2", "女", "Female"
+    not_applicable = "9", "適用不能", "Not applicable"
 
 
 class Resident(SQLModel, table=True):
@@ -134,37 +120,22 @@ class ResidentIdentity(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
 
 
-class ReviewStatus(str, enum.Enum):
-    open = "open"
-    same_person = "same_person"  # the enrolment is the existing person: no new ID
-    different_person = "different_person"  # issued its own common ID
+class ReviewStatus(LabelledEnum):
+    open = "open", "確認待ち", "Open"
+    # the enrolment is the existing person: no new ID
+    same_person = "same_person", "同一人物（新たに発行せず）", "Same person (not issued)"
+    different_person = "different_person", "別人（共通IDを発行）", "Different person (issued)"  # issued its own common ID
 
 
-REVIEW_STATUS_LABELS = {
-    ReviewStatus.open: ("確認待ち", "Open"),
-    ReviewStatus.same_person: ("同一人物（新たに発行せず）", "Same person (not issued)"),
-    ReviewStatus.different_person: ("別人（共通IDを発行）", "Different person (issued)"),
-}
-
-
-class MatchReason(str, enum.Enum):
-    provider_identifier = "provider_identifier"
-    basic_four = "basic_four"
-    birth_date_differs = "birth_date_differs"  # name, address and sex match, the date of birth differs
-    sex_differs = "sex_differs"  # name, address and date of birth match, the sex differs
-    left_person = "left_person"  # a sign-in matching, by the 基本4情報, a person who left (them or a namesake)
-
-
-MATCH_REASON_LABELS = {
-    MatchReason.provider_identifier: ("認証事業者の識別子が一致", "The provider's identifier matches"),
-    MatchReason.basic_four: ("基本4情報（氏名・生年月日・性別）が一致", "Name, date of birth and sex match"),
-    MatchReason.birth_date_differs: ("氏名・住所・性別が一致（生年月日のみ異なる）",
-                                     "Name, address and sex match; only the date of birth differs"),
-    MatchReason.sex_differs: ("氏名・住所・生年月日が一致（性別のみ異なる）",
-                              "Name, address and date of birth match; only the sex differs"),
-    MatchReason.left_person: ("退会した住民と基本4情報が一致（本人か同姓同名の別人かを確認）",
-                              "Name, date of birth and sex match a resident who left (them, or a namesake?)"),
-}
+class MatchReason(LabelledEnum):
+    provider_identifier = "provider_identifier", "認証事業者の識別子が一致", "The provider's identifier matches"
+    basic_four = "basic_four", "基本4情報（氏名・生年月日・性別）が一致", "Name, date of birth and sex match"
+    # name, address and sex match, the date of birth differs
+    birth_date_differs = "birth_date_differs", "氏名・住所・性別が一致（生年月日のみ異なる）", "Name, address and sex match; only the date of birth differs"
+    # name, address and date of birth match, the sex differs
+    sex_differs = "sex_differs", "氏名・住所・生年月日が一致（性別のみ異なる）", "Name, address and date of birth match; only the sex differs"
+    # a sign-in matching, by the 基本4情報, a person who left (them or a namesake)
+    left_person = "left_person", "退会した住民と基本4情報が一致（本人か同姓同名の別人かを確認）", "Name, date of birth and sex match a resident who left (them, or a namesake?)"
 
 
 class ResidentReview(SQLModel, table=True):
@@ -186,19 +157,14 @@ class ResidentReview(SQLModel, table=True):
     decision_reason: str = Field(default="", max_length=500)
 
 
-class LinkMethod(str, enum.Enum):
-    counter = "counter"  # staff at a counter
-    portal_signin = "portal_signin"  # the resident in the portal, through the service's own sign-in
-    portal_code = "portal_code"  # the resident in the portal, with a one-time code the service issued
-    service_api = "service_api"  # the service's API with the resident present
-
-
-LINK_METHOD_LABELS = {
-    LinkMethod.counter: ("窓口（職員）", "At a counter (staff)"),
-    LinkMethod.portal_signin: ("ポータル（サービスのサインイン）", "Portal (the service's sign-in)"),
-    LinkMethod.portal_code: ("ポータル（ワンタイムコード）", "Portal (one-time code)"),
-    LinkMethod.service_api: ("サービスのAPI（本人立会い）", "The service's API (resident present)"),
-}
+class LinkMethod(LabelledEnum):
+    counter = "counter", "窓口（職員）", "At a counter (staff)"  # staff at a counter
+    # the resident in the portal, through the service's own sign-in
+    portal_signin = "portal_signin", "ポータル（サービスのサインイン）", "Portal (the service's sign-in)"
+    # the resident in the portal, with a one-time code the service issued
+    portal_code = "portal_code", "ポータル（ワンタイムコード）", "Portal (one-time code)"
+    # the service's API with the resident present
+    service_api = "service_api", "サービスのAPI（本人立会い）", "The service's API (resident present)"
 
 
 class ServiceLink(SQLModel, table=True):
@@ -315,30 +281,18 @@ class ResidentSignIn(SQLModel, table=True):
     assurance_level: int = Field(foreign_key="assurance_level.level")
     verified_claims: str = Field(max_length=200)  # the claims' names, comma-separated
     signed_in_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
-class RecoveryKind(str, enum.Enum):
-    split = "split"  # end a link of a common ID to a service's user ID that is not this person
-    merge = "merge"  # two common IDs of one person: the second is merged into the surviving one
+class RecoveryKind(LabelledEnum):
+    # end a link of a common ID to a service's user ID that is not this person
+    split = "split", "誤った連携の解除", "Split a wrong link"
+    # two common IDs of one person: the second is merged into the surviving one
+    merge = "merge", "共通IDの統合", "Merge two common IDs"
 
 
-RECOVERY_KIND_LABELS = {
-    RecoveryKind.split: ("誤った連携の解除", "Split a wrong link"),
-    RecoveryKind.merge: ("共通IDの統合", "Merge two common IDs"),
-}
-
-
-class RecoveryStatus(str, enum.Enum):
-    proposed = "proposed"
-    approved = "approved"  # done: the link ended, or the IDs merged
-    refused = "refused"  # by the second person
-    cancelled = "cancelled"  # by the proposer
-
-
-RECOVERY_STATUS_LABELS = {
-    RecoveryStatus.proposed: ("承認待ち", "Awaiting approval"),
-    RecoveryStatus.approved: ("承認・実施済み", "Approved and done"),
-    RecoveryStatus.refused: ("却下", "Refused"),
-    RecoveryStatus.cancelled: ("取下げ", "Cancelled"),
-}
+class RecoveryStatus(LabelledEnum):
+    proposed = "proposed", "承認待ち", "Awaiting approval"
+    approved = "approved", "承認・実施済み", "Approved and done"  # done: the link ended, or the IDs merged
+    refused = "refused", "却下", "Refused"  # by the second person
+    cancelled = "cancelled", "取下げ", "Cancelled"  # by the proposer
 
 
 class ResidentRecovery(SQLModel, table=True):

@@ -35,11 +35,11 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.actor import Actor
 from core.audit import AuditRecord
-from core.calendar import to_jst
+from core.calendar import jst_text
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.validation import text_field_problem
 from residents.consent.models import LinkageRecord
-from residents.models import ENCRYPTED_FIELDS, SEX_LABELS, Resident, ResidentInquiry, ResidentNotice, Sex
+from residents.models import ENCRYPTED_FIELDS, Resident, ResidentInquiry, ResidentNotice, Sex
 from residents.portal_records import FIELD_LABELS, _linkage_query, _links
 
 # the desk's look-ups live in the audit log (residents.operations.look_up, search_by_name): it is purged no sooner
@@ -59,7 +59,7 @@ def _index(lang: str) -> int:
 
 
 def _jst(moment) -> str:
-    return to_jst(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+    return jst_text(moment) if moment else ""
 
 
 def item_words(items: list[str], lang: str) -> list[str]:
@@ -178,7 +178,7 @@ def own_items(resident: Resident, keys, lang: str = "ja") -> list[tuple[str, str
     plain = personal_items(resident, keys)
     index = _index(lang)
     if plain.get("sex"):
-        plain["sex"] = SEX_LABELS[Sex(plain["sex"])][index]
+        plain["sex"] = Sex(plain["sex"]).label[index]
     return [(FIELD_LABELS[field][index], plain.get(field) or "") for field in ENCRYPTED_FIELDS]
 
 

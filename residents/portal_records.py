@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, authz, retention
 from core.actor import Actor
-from core.calendar import to_jst
+from core.calendar import jst_text
 from core.db import utcnow
 from core.errors import Conflict, NotFound
 from core.spreadsheet import csv_bytes
@@ -47,10 +47,9 @@ from residents.consent.state import consent_state
 from residents.data_inquiries import my_inquiries
 from residents.brokerage import REASONS
 from residents.lifecycle import RESIDENTS
-from residents.models import (CURRENT_LINK, ENCRYPTED_FIELDS, LINK_METHOD_LABELS, RESIDENT_STATUS_LABELS, SEX_LABELS,
-                              VERIFICATION_LABELS, LinkageMark, Resident, ResidentDisclosure, ResidentIdentity,
-                              ResidentNotice, ResidentProvider, ResidentReview, ResidentSignIn, ResidentStatus, ServiceLink,
-                              Sex)
+from residents.models import (CURRENT_LINK, ENCRYPTED_FIELDS, LinkMethod, LinkageMark, Resident, ResidentDisclosure,
+                              ResidentIdentity, ResidentNotice, ResidentProvider, ResidentReview, ResidentSignIn,
+                              ResidentStatus, ServiceLink, Sex, VerificationMethod)
 from residents.operations import personal_items
 from residents.portal import as_consent_app
 
@@ -65,7 +64,7 @@ def _index(lang: str) -> int:
 
 
 def _jst(moment: dt.datetime | None) -> str:
-    return to_jst(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+    return jst_text(moment) if moment else ""
 
 
 def resident_of(session: Session, resident_id: int, tenant_code: str) -> Resident:
@@ -231,7 +230,7 @@ def _personal(resident: Resident, keys, index: int) -> dict[str, str]:
     """The basic four items in plain text (blank once erased), the sex in words."""
     plain = personal_items(resident, keys) if resident.erased_at is None else dict.fromkeys(ENCRYPTED_FIELDS, "")
     if plain.get("sex"):
-        plain["sex"] = SEX_LABELS[Sex(plain["sex"])][index]
+        plain["sex"] = Sex(plain["sex"]).label[index]
     return plain
 
 
@@ -292,14 +291,14 @@ def my_data(session: Session, keys, resident: Resident, lang: str = "ja", seals:
     disclosures = session.scalars(sa.select(ResidentDisclosure).where(ResidentDisclosure.resident_id == resident.id)
                                   .order_by(ResidentDisclosure.id))
     return {
-        "resident": {"common_id": resident.common_id or "", "status": RESIDENT_STATUS_LABELS[resident.status][index],
+        "resident": {"common_id": resident.common_id or "", "status": ResidentStatus(resident.status).label[index],
                      "enrolled_at": _jst(resident.enrolled_at),
-                     "verification": VERIFICATION_LABELS[resident.verification][index],
+                     "verification": VerificationMethod(resident.verification).label[index],
                      "assurance_level": resident.assurance_level, "left_at": _jst(resident.left_at)},
         "personal": _personal(resident, keys, index),
         **_sign_in_sections(session, resident),
         "links": [{"service": services.get(link.service_id, ""), "service_user_id": link.service_user_id,
-                   "method": LINK_METHOD_LABELS[link.method][index], "assurance_level": link.assurance_level,
+                   "method": LinkMethod(link.method).label[index], "assurance_level": link.assurance_level,
                    "linked_at": _jst(link.linked_at), "ended_at": _jst(link.ended_at), "ended_reason": link.ended_reason,
                    "moved_from": origins.get(link.origin_resident_id, "") or ""} for link in links],
         "disclosures": [{"service": services.get(row.service_id, ""), "items": json.loads(row.items),

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, authz, outbox
 from core.actor import Actor, identity_key, same_person
-from core.calendar import to_jst
+from core.calendar import jst_text
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from residents.consent.models import DataService, LinkageRecord
@@ -215,7 +215,7 @@ def _split(session: Session, recovery: ResidentRecovery) -> dict[str, Any]:
         LinkageRecord.occurred_at <= now).order_by(LinkageRecord.seq)))
     session.add_all(LinkageMark(recovery_id=recovery.id, linkage_seq=seq, marked_at=now) for seq in seqs)
     service = session.get(DataService, link.service_id)
-    period = f"{to_jst(link.linked_at):%Y-%m-%d %H:%M} – {to_jst(now):%Y-%m-%d %H:%M}"
+    period = f"{jst_text(link.linked_at)} – {jst_text(now)}"
     _tell_service(session, service, SPLIT_KIND, f"【連携の解除】{service.name}: 利用者ID {link.service_user_id}",
                   f"{service.name} ご担当者様\n\n貴サービスの利用者ID {link.service_user_id} と住民との連携は誤りであったため、"
                   f"{recovery.tenant_code} の住民窓口が解除しました（二人で確認済み）。\n"

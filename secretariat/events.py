@@ -33,7 +33,7 @@ from sqlmodel import Field, SQLModel
 
 from core import audit, authz, outbox
 from core.actor import Actor
-from core.calendar import JST, add_business_days, fiscal_year_of, jst_day, today_jst
+from core.calendar import JST, add_business_days, fiscal_year_of, jst_day, jst_text_ja, today_jst
 from core.codes import corporate_number_problem
 from core.db import enum_column, lock_key, timestamp_column, utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
@@ -341,7 +341,7 @@ def _count(session: Session, event: Event, status: RegistrationStatus) -> int:
 
 
 def _message(session: Session, event: Event, registration: EventRegistration, kind: str, dedupe: str | None = None):
-    when = f"{event.starts_at.astimezone(JST):%Y年%m月%d日 %H:%M}"
+    when = jst_text_ja(event.starts_at)
     where = "、".join(part for part in (event.place, event.online_url) if part)
     words = {"event.registered": ("参加登録を受け付けました", "参加登録を受け付けました。当日お待ちしています。"),
              "event.waitlisted": ("キャンセル待ちで受け付けました", "定員に達したため、キャンセル待ちで受け付けました。"

@@ -43,7 +43,7 @@ from sqlmodel import Field, SQLModel
 
 from core import audit, authz, codes, outbox
 from core.actor import Actor
-from core.calendar import JST
+from core.calendar import day_text
 from core.codes import INDUSTRY_MAJOR_GROUPS
 from core.db import enum_column, timestamp_column, utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
@@ -401,6 +401,6 @@ def choices(session: Session, actor: Actor) -> Choices:
         Organisation.status == MemberStatus.approved, Organisation.municipality_code != ""))
     municipalities = sorted((code, places.name_of(code) or code) for code in found)
     groups = [(group.id, group.name) for group in session.scalars(sa.select(Group).order_by(Group.name))]
-    events = [(event.id, f"{event.starts_at.astimezone(JST):%Y-%m-%d} {event.title}") for event in
+    events = [(event.id, f"{day_text(event.starts_at)} {event.title}") for event in
               session.scalars(sa.select(Event).where(Event.starts_at <= utcnow()).order_by(Event.starts_at.desc()))]
     return Choices(municipalities, groups, events)

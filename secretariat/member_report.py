@@ -35,8 +35,7 @@ from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_ja, f
 from core.codes import INDUSTRY_MAJOR_GROUPS
 from core.errors import Invalid, problem
 from core.report_document import Section
-from tenancy.members.models import (DEFAULT_RECRUITMENT_TARGET, SIZE_BAND_LABELS, MemberStatus, Organisation,
-                                    RecruitmentTarget, SizeBand)
+from tenancy.members.models import DEFAULT_RECRUITMENT_TARGET, MemberStatus, Organisation, RecruitmentTarget, SizeBand
 from tenancy.registry.prefecture import consortium_name
 from secretariat.members_import import Places
 
@@ -247,7 +246,7 @@ def _counted(counts: dict[str, int], order: list[tuple[str, str]]) -> tuple[tupl
 
 def _size_word(band: SizeBand) -> str:
     """The size band in a word (小規模事業者, 中小企業, 大企業, 対象外): its label without the line drawn in brackets."""
-    return SIZE_BAND_LABELS[band][0].split("（")[0]
+    return SizeBand(band).ja.split("（")[0]
 
 
 def sections(report: MemberReport) -> list[Section]:
@@ -258,7 +257,7 @@ def sections(report: MemberReport) -> list[Section]:
                (f"{fiscal_year_ja(progress.fiscal_year)}の新規会員募集目標", f"{progress.target:,}"),
                ("年度当初から期末までの入会", f"{progress.joined:,}（達成率 {progress.percent}%、残り {progress.remaining:,}）"))
     industries = [(letter, f"{letter} {ja}") for letter, (ja, _en) in INDUSTRY_MAJOR_GROUPS.items()]
-    sizes = [(_size_word(band), SIZE_BAND_LABELS[band][0]) for band in SizeBand]
+    sizes = [(_size_word(band), band.ja) for band in SizeBand]
     locations = sorted(((code, report.location_names[code]) for code in report.by_location if code),
                        key=lambda item: (not item[0].isdigit(), item[0]))
     return [

@@ -45,11 +45,11 @@ from core.calendar import read_date, read_era_date, today_jst
 from core.codes import (INDUSTRY_MAJOR_GROUPS, LOCAL_GOVERNMENT_BASE_PREFIX, code_problem, corporate_number_problem,
                         industry_of)
 from core.errors import problem
+from core.labelled import LabelledEnum, labels
 from core.spreadsheet import csv_bytes, safe_row
 from core.validation import email_problem, text_field_problem
 from tenancy.errors import ImportRejected
-from tenancy.members.models import (KIND_LABELS, PREFECTURES, SIZE_BAND_LABELS, MemberStatus, Organisation,
-                                    OrganisationKind, SizeBand, size_band_of)
+from tenancy.members.models import PREFECTURES, MemberStatus, Organisation, OrganisationKind, SizeBand, size_band_of
 from tenancy.registry.importing import reference_municipalities
 from tenancy.registry.models import Tenant
 from tenancy.registry.prefecture import home_prefecture_name
@@ -90,22 +90,22 @@ COLUMNS = csvfile.Columns(HEADER_ALIASES, required=REQUIRED_COLUMNS, labels_ja=H
 INFO_FIELDS = ("industry", "size_band", "employees", "capital_yen", "municipality_code", "joined_on")
 FIELD_LABELS = {name: (HEADERS_JA[name], name.replace("_", " ")) for name in HEADERS_JA}
 
-_KIND_WORDS = {word: kind for kind, (ja, en) in KIND_LABELS.items() for word in (ja, en, kind.value)} | {
+_KIND_WORDS = {word: kind for kind, (ja, en) in labels(OrganisationKind).items() for word in (ja, en, kind.value)} | {
     "大学": OrganisationKind.university, "研究機関": OrganisationKind.university, "NPO": OrganisationKind.npo,
     "団体": OrganisationKind.npo, "法人": OrganisationKind.company, "株式会社": OrganisationKind.company,
 }
-_SIZE_WORDS = {word: band for band, (ja, en) in SIZE_BAND_LABELS.items() for word in (ja, en, band.value)} | {
+_SIZE_WORDS = {word: band for band, (ja, en) in labels(SizeBand).items() for word in (ja, en, band.value)} | {
     "小規模": SizeBand.small, "小規模事業者": SizeBand.small, "中小": SizeBand.medium, "中小企業": SizeBand.medium,
     "大企業": SizeBand.large, "大": SizeBand.large, "対象外": SizeBand.not_applicable,
 }
 
 
-class Outcome:
-    NEW, SAME, DIFFERS = "new", "same", "differs"
+class Outcome(LabelledEnum):
+    """What a row of the file is beside the register."""
 
-
-OUTCOME_LABELS = {Outcome.NEW: ("新規", "New"), Outcome.SAME: ("登録済み（同じ内容）", "Already a member"),
-                  Outcome.DIFFERS: ("登録済み（内容が異なる）", "Differs from the register")}
+    NEW = "new", "新規", "New"
+    SAME = "same", "登録済み（同じ内容）", "Already a member"
+    DIFFERS = "differs", "登録済み（内容が異なる）", "Differs from the register"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,7 +114,7 @@ class CheckedRow:
 
     line: int
     values: dict[str, Any]  # Organisation fields
-    outcome: str = Outcome.NEW
+    outcome: Outcome = Outcome.NEW
     changes: dict[str, tuple[Any, Any]] = dataclasses.field(default_factory=dict)  # field -> (register, file)
 
     @property
@@ -232,7 +232,7 @@ def _coded(row: dict[str, str], where: str, places: Places, problems: list[dict[
     values["kind"] = _KIND_WORDS.get(kind_text, OrganisationKind.company if not kind_text else None)
     if values["kind"] is None:
         problems.append(problem(f"{where}: kind", f"Unknown kind {kind_text!r}.",
-                                f"種別 {kind_text!r} は使えません（{'、'.join(ja for ja, _ in KIND_LABELS.values())}）。"))
+                                f"種別 {kind_text!r} は使えません（{'、'.join(ja for ja, _ in labels(OrganisationKind).values())}）。"))
     industry_text = row.get("industry", "")
     values["industry"] = industry_of(industry_text) or ""
     if industry_text.strip() and not values["industry"]:
@@ -446,7 +446,7 @@ def template_xlsx() -> bytes:
     sheet.append(safe_row(TEMPLATE_EXAMPLE))
     codes = book.create_sheet("コード表")
     codes.append(["業種（日本標準産業分類 大分類）", "名称", "", "規模", "基準"])
-    bands = list(SIZE_BAND_LABELS.values())
+    bands = list(labels(SizeBand).values())
     for index, (letter, (ja, _en)) in enumerate(INDUSTRY_MAJOR_GROUPS.items()):
         band = bands[index] if index < len(bands) else ("", "")
         codes.append([letter, ja, "", band[0].split("（")[0], band[0]])

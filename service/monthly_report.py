@@ -53,7 +53,7 @@ from sqlalchemy.orm import Session
 from core import audit, authz, charts, outbox, report_document
 from core.actor import Actor
 from core.audit import AuditRecord
-from core.calendar import JST, add_months, current_month, date_ja, month_start_utc
+from core.calendar import JST, add_months, current_month, date_ja, jst_text, month_start_utc
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.report_document import Section
@@ -244,7 +244,7 @@ def _minutes(micros: int) -> int:
 
 
 def _when(moment: dt.datetime | None) -> str:
-    return moment.astimezone(JST).strftime("%Y-%m-%d %H:%M") if moment else "—"
+    return jst_text(moment) if moment else "—"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -64,8 +64,8 @@ def retention_table():
     authz.authorize(current_actor(), "retention.read")
     items = [{"kind": k.key, "label_ja": k.label_ja, "label_en": k.label_en, "period_ja": k.period_ja(),
               "period_en": k.period_en(), "years": k.years, "days": k.days, "counts_from": k.counts_from.value,
-              "counts_from_ja": retention.COUNTS_FROM_LABELS[k.counts_from][0],
-              "counts_from_en": retention.COUNTS_FROM_LABELS[k.counts_from][1], "basis_ja": k.basis_ja,
+              "counts_from_ja": retention.CountsFrom(k.counts_from).ja,
+              "counts_from_en": retention.CountsFrom(k.counts_from).en, "basis_ja": k.basis_ja,
               "basis_en": k.basis_en} for k in retention.KINDS]
     return jsonify({"items": items, "total": len(items)})
 

@@ -30,7 +30,7 @@ from competition import operations as comp
 from competition import contracts, selection
 from competition.models import MAX_UPLOAD_BYTES
 from core import authz
-from core.calendar import JST, read_date
+from core.calendar import JST, day_text, jst_text, read_date
 from core.validation import whole_number
 
 ROW_ID = click.IntRange(1, 2**31 - 1)
@@ -80,7 +80,7 @@ def show_command(call_id, actor) -> None:
     click.echo(f"{call.title}\t委託限度額/cap {call.cap_yen:,}\t委託予定件数/to commission {call.commission_count}")
     for m in milestones:
         at = m.at.astimezone(JST)
-        click.echo(f"{m.position}\t{m.label_ja}\t{at:%Y-%m-%d %H:%M}" if m.timed else f"{m.position}\t{m.label_ja}\t{at:%Y-%m-%d}")
+        click.echo(f"{m.position}\t{m.label_ja}\t{jst_text(at) if m.timed else day_text(at)}")
     for c in criteria:
         click.echo(f"評価/criterion\t{c.title}\t{'可・否' if c.kind.value == 'gate' else c.max_score}")
     click.echo(f"計/total\t{comp.total_points(db.session, call.id)}")

@@ -40,7 +40,7 @@ group.add_command(dataset_terms.group)
 def datasets_list(search: str, status: str | None, provider: str | None, actor) -> None:
     """Every dataset: name, provider, title, status, standard conformance."""
     from catalogue import conformance, operations
-    from catalogue.models import STATUS_LABELS
+    from catalogue.models import DatasetStatus
 
     try:
         rows, total = operations.list_datasets(db.session, actor, search=search, status=status, provider=provider,
@@ -48,7 +48,7 @@ def datasets_list(search: str, status: str | None, provider: str | None, actor) 
     except DomainError as error:
         fail(error)
     for d in rows:
-        click.echo(f"{d.name}\t{d.provider_code}\t{d.title_ja}\t{STATUS_LABELS[d.status][0]}\t"
+        click.echo(f"{d.name}\t{d.provider_code}\t{d.title_ja}\t{DatasetStatus(d.status).ja}\t"
                    f"{conformance.conformance_state(d).label[0]}")
     click.echo(f"{total} 件 / {total} dataset(s)", err=True)
 
@@ -101,10 +101,10 @@ def datasets_check(dataset: str, file: Path, replaces: bool, actor) -> None:
 def datasets_move(dataset: str, verb: str, reason: str, actor) -> None:
     """The workflow: submit, publish, refuse (back to draft) or withdraw DATASET."""
     from catalogue import operations
-    from catalogue.models import STATUS_LABELS
+    from catalogue.models import DatasetStatus
 
     moved = committed(lambda: operations.move(db.session, actor, dataset, verb, reason))
-    click.echo(f"{moved.name}: {STATUS_LABELS[moved.status][0]}")
+    click.echo(f"{moved.name}: {DatasetStatus(moved.status).ja}")
 
 
 @group.command("coverage")
@@ -119,7 +119,7 @@ def datasets_coverage(output: Path | None, actor) -> None:
     rows = committed(lambda: coverage.coverage(db.session, actor))
     kinds = list(standards.kinds().values())
     write_output(csv_bytes([["団体コード", "団体名", *[k.title_ja for k in kinds]],
-                            *([row.code, row.name_ja, *[coverage.CELL_LABELS[row.cells[k.code]][0] for k in kinds]]
+                            *([row.code, row.name_ja, *[coverage.Cell(row.cells[k.code]).ja for k in kinds]]
                               for row in rows)]), output)
 
 

@@ -19,7 +19,7 @@ from admin.commands.acting import acting
 from admin.commands.output import committed
 from admin.extensions import db
 from core import authz
-from core.calendar import JST, fiscal_year_of, today_jst
+from core.calendar import JST, fiscal_year_of, jst_text, today_jst
 from secretariat import events as ev
 
 ROW_ID = click.IntRange(1, 2**31 - 1)
@@ -38,7 +38,7 @@ def list_command(fiscal_year: int | None, actor) -> None:
     """Events of a fiscal year (default: this one)."""
     year = fiscal_year or fiscal_year_of(today_jst())
     for row in committed(lambda: ev.list_events(db.session, actor, fiscal_year=year)):
-        click.echo(f"{row.id}\t{row.starts_at.astimezone(JST):%Y-%m-%d %H:%M}\t{row.kind.ja}\t"
+        click.echo(f"{row.id}\t{jst_text(row.starts_at)}\t{row.kind.ja}\t"
                    f"{row.title}\t{row.capacity}")
 
 

@@ -21,7 +21,7 @@ from admin.commands.output import committed, write_output
 from admin.extensions import db
 from admin.service.incident_settings import report_recipients, reporter
 from core import authz
-from core.calendar import JST
+from core.calendar import JST, jst_text
 from service.incidents import letters, operations, register
 from service.incidents.models import Severity
 
@@ -32,7 +32,7 @@ def group() -> None:
 
 
 def _when(moment: dt.datetime | None) -> str:
-    return moment.astimezone(JST).strftime("%Y-%m-%d %H:%M") if moment else "-"
+    return jst_text(moment) if moment else "-"
 
 
 @group.command("list")

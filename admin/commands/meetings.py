@@ -25,7 +25,7 @@ from admin.commands.acting import acting
 from admin.commands.output import committed
 from admin.extensions import db
 from core import authz
-from core.calendar import JST
+from core.calendar import JST, jst_text
 from core.validation import INT32_MAX, whole_number
 from governance import meetings
 from secretariat import groups as gr
@@ -44,7 +44,7 @@ def group() -> None:
 def list_command(actor) -> None:
     """Meetings, the latest first, with the minutes' state."""
     for row in committed(lambda: meetings.list_meetings(db.session, actor)):
-        click.echo(f"{row.id}\t{row.held_at.astimezone(JST):%Y-%m-%d %H:%M}\t{meetings.MeetingKind(row.kind).ja}\t"
+        click.echo(f"{row.id}\t{jst_text(row.held_at)}\t{meetings.MeetingKind(row.kind).ja}\t"
                    f"{row.title}\t{meetings.MinutesStatus(row.minutes_status).ja}")
 
 

@@ -144,7 +144,7 @@ def members_import_command(file: Path, dry_run: bool, notify: bool, actor) -> No
         for row in preview.rows:
             changes = "、".join(f"{members_import.HEADERS_JA[name]}: {before or '—'} → {after}"
                                for name, (before, after) in row.changes.items())
-            click.echo(f"{row.line}\t{row.corporate_number}\t{row.name}\t{members_import.OUTCOME_LABELS[row.outcome][0]}\t{changes}")
+            click.echo(f"{row.line}\t{row.corporate_number}\t{row.name}\t{row.outcome.ja}\t{changes}")
         click.echo(f"新規 {preview.count('new')} 件、登録済み {preview.count('same')} 件、内容が異なる {preview.count('differs')} 件"
                    f"（取り込みは行っていません） / {preview.count('new')} new, {preview.count('same')} same, "
                    f"{preview.count('differs')} differ (dry run: nothing written)", err=True)

@@ -25,6 +25,7 @@ from admin.commands.acting import acting
 from admin.commands.output import committed, fail
 from admin.extensions import db
 from core import authz
+from core.calendar import day_text
 from core.errors import Invalid
 
 
@@ -70,7 +71,7 @@ def reviews_command(tenant_code: str, actor) -> None:
     rows = committed(lambda: residents.list_reviews(db.session, actor, tenant_code))
     for row in rows:
         click.echo(f"{row['id']}\t{row['matched_common_id']}\t{row['reason']}\t"
-                   f"{'address matches' if row['address_matches'] else 'address differs'}\t{row['created_at']:%Y-%m-%d}")
+                   f"{'address matches' if row['address_matches'] else 'address differs'}\t{day_text(row['created_at'])}")
     click.echo(f"{len(rows)} 件 / {len(rows)} review(s)", err=True)
 
 

@@ -41,7 +41,7 @@ def table_command(actor) -> None:
     except DomainError as error:
         fail(error)
     for kind in retention.KINDS:
-        counts_ja, counts_en = retention.COUNTS_FROM_LABELS[kind.counts_from]
+        counts_ja, counts_en = retention.CountsFrom(kind.counts_from).label
         click.echo(f"{kind.label_ja}\t{kind.period_ja()}\t{counts_ja}\t{kind.basis_ja}")
         click.echo(f"  {kind.label_en}: {kind.period_en()}, from {counts_en}")
 

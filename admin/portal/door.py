@@ -26,7 +26,7 @@ from core.errors import DomainError, Unavailable
 from residents.consent.models import AssuranceLevel
 from residents import operations, signin
 from residents import portal as resident_portal
-from residents.models import RESIDENT_STATUS_LABELS, Resident, ResidentProvider, ResidentStatus
+from residents.models import Resident, ResidentProvider, ResidentStatus
 
 bp = portal_blueprint.bp
 portal_records.register(bp)  # history, notices, download, leave (admin/portal/records.py)
@@ -74,7 +74,7 @@ def _page(status: int = 200, error: DomainError | None = None):
         # the resident's status, not the page's HTTP status (``status``), which this function returns
         common_id, resident_status = (row.common_id, row.status) if row is not None else (
             resident.common_id, ResidentStatus(resident.status))
-        label = RESIDENT_STATUS_LABELS[resident_status]
+        label = ResidentStatus(resident_status).label
         level = db.session.get(AssuranceLevel, resident.assurance_level)
         provider = db.session.query(ResidentProvider).filter_by(alias=resident.provider).one_or_none()
         context.update(common_id=common_id, status_label=label[0] if ja else label[1],

@@ -25,7 +25,8 @@ from core.calendar import jst_text
 from core.errors import DomainError
 from residents.consent.models import AssuranceLevel, ConsentEvent
 from residents import portal as operations
-from residents.models import LINK_METHOD_LABELS
+from residents.models import LinkMethod
+
 
 CONSENT_STATE_LABELS = {
     ConsentEvent.given: ("同意しています", "Consent given"),
@@ -83,7 +84,7 @@ def _services_page(status: int = 200, error: DomainError | None = None, typed: d
                "typed": typed or {}, "links": [], "services": []}
     if row is not None:
         context["links"] = [{"service_id": service.id, "name": service.name, "user_id": link.service_user_id,
-                             "method": _words(LINK_METHOD_LABELS[link.method]), "linked_at": jst_text(link.linked_at),
+                             "method": _words(LinkMethod(link.method).label), "linked_at": jst_text(link.linked_at),
                              "level": _level_label(link.assurance_level)}
                             for link, service in operations.my_links(db.session, row)]
         context["services"] = [{"id": service.id, "name": service.name,

@@ -18,7 +18,7 @@ from admin.extensions import db
 from admin.views import operator_forms as forms
 from admin.views.base import SecureView, apply_problems, confirm_first, post_action, typed_id, with_problems_beside_fields
 from core import authz
-from core.calendar import JST
+from core.calendar import JST, jst_text
 from core.errors import DomainError, NotFound
 from secretariat import advisers as adv
 
@@ -65,7 +65,7 @@ class RecordForm(forms.RenkeiForm):
 
 
 def _when(moment: dt.datetime) -> str:
-    return f"{moment.astimezone(JST):%Y-%m-%d %H:%M}"
+    return jst_text(moment)
 
 
 class AdvisersView(SecureView):

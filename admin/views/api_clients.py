@@ -83,7 +83,7 @@ class ApiClientsView(SecureView):
                            waiting=len(api_clients.list_requests(db.session, g.actor)),
                            may_approve=authz.allowed(g.actor, "api_client.approve"),
                            credentials={c.id: api_clients.credentials_of(db.session, c) for c in clients},
-                           status_label=lambda s: self._label(api_clients.STATUS_LABELS, s),
+                           status_label=lambda s: ClientStatus(s).ja if _ja() else ClientStatus(s).en,
                            scope_label=lambda s: self._label(api_clients.SCOPES, s) if s in api_clients.SCOPES else s,
                            overlaps=[(seconds, self._label(OVERLAPS, seconds)) for seconds in OVERLAPS],
                            can_manage=authz.grant_for(g.actor, "api_client.manage") is not None,

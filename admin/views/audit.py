@@ -18,7 +18,7 @@ from admin.views.base import SecureModelView, SecureView
 from governance import audit as audit_records, audit_export, integrity
 from core.audit import AuditRecord
 from core import authz
-from core.calendar import to_jst
+from core.calendar import jst_seconds_text
 from core.spreadsheet import csv_bytes, csv_text
 from core.errors import DomainError, NotPermitted
 
@@ -206,7 +206,7 @@ def words_headers() -> list[str]:
 
 def words_row(entry) -> list[str]:
     """One record in words, as the log's page shows it."""
-    return [str(entry.seq), to_jst(entry.occurred_at).strftime("%Y/%m/%d %H:%M:%S"), labels.actor_text(entry),
+    return [str(entry.seq), jst_seconds_text(entry.occurred_at), labels.actor_text(entry),
             labels.role_label(entry.actor_role), labels.tenant_label(entry.tenant_code),
             labels.audit_action(entry.action), labels.audit_target(entry.target_type), labels.audit_target_text(entry),
             labels.readable_text(entry.before, entry.target_type), labels.readable_text(entry.after, entry.target_type),

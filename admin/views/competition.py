@@ -17,21 +17,21 @@ from admin.views import operator_forms as forms
 from admin.views.base import SecureView, confirm_first, post_action, typed_id, typed_number
 from competition import operations as comp
 from competition import receipts, review, selection, stages, versions
-from competition.models import DECLARATION_OPTIONAL, DECLARATION_REQUIRED, DOCUMENT_LABELS, CallStatus, DocumentKind
+from competition.models import DECLARATION_OPTIONAL, DECLARATION_REQUIRED, CallStatus, DocumentKind
 from core import authz
-from core.calendar import JST, fiscal_year_label
+from core.calendar import JST, day_text, fiscal_year_label, jst_text
 from core.errors import DomainError, Invalid, problem
+from core.labelled import labels
 
 ESTIMATE_ROWS = 10  # lines of the estimate form
 
 
 def _when(moment: dt.datetime, timed: bool = True) -> str:
-    local = moment.astimezone(JST)
-    return f"{local:%Y-%m-%d %H:%M}" if timed else f"{local:%Y-%m-%d}"
+    return jst_text(moment) if timed else day_text(moment)
 
 
 def _documents_of(milestone) -> list[str]:
-    names = {k.value: forms.pick(v) for k, v in DOCUMENT_LABELS.items()}
+    names = {k.value: forms.pick(v) for k, v in labels(DocumentKind).items()}
     names["estimate"] = forms.pick(("積算書", "Cost estimate"))
     return [names.get(key, key) for key in milestone.documents.split(",") if key]
 
@@ -171,12 +171,12 @@ class CompetitionEntryView(SecureView):
     @expose("/")
     def index(self):
         groups = comp.groups_represented(db.session, g.actor) if authz.allowed(g.actor, "competition.submit") else []
-        required = [(k.value, forms.pick(DOCUMENT_LABELS[k]), True) for k in DECLARATION_REQUIRED]
-        optional = [(k.value, forms.pick(DOCUMENT_LABELS[k]), False) for k in DECLARATION_OPTIONAL]
+        required = [(k.value, forms.pick(DocumentKind(k).label), True) for k in DECLARATION_REQUIRED]
+        optional = [(k.value, forms.pick(DocumentKind(k).label), False) for k in DECLARATION_OPTIONAL]
         return self.render("renkei/competition_entry.html", calls=comp.published_calls(db.session), groups=groups,
                            received=receipts.received(db.session, [group.id for group in groups]), when=_when,
                            documents=required + optional, rows=range(1, ESTIMATE_ROWS + 1),
-                           proposal_label=forms.pick(DOCUMENT_LABELS[DocumentKind.proposal]), year_label=fiscal_year_label,
+                           proposal_label=forms.pick(DocumentKind.proposal.label), year_label=fiscal_year_label,
                            standing=lambda call_id, group_id: versions.standing(db.session, call_id, group_id))
 
     @expose("/<int:call_id>/questions", methods=("POST",))

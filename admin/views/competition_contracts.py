@@ -21,6 +21,7 @@ from competition.models import Declaration
 from core import authz
 from core.calendar import fiscal_year_label, read_date
 from core.errors import DomainError
+from core.labelled import labels
 
 LINE_ROWS = 8
 ITEM_ROWS = 6
@@ -55,7 +56,7 @@ class ContractsView(SecureView):
         return self.render("renkei/competition_contracts.html", rows=contracts.list_contracts(db.session, g.actor),
                            waiting=[(c, d, _member_names(m)) for c, d, m in waiting], typed=typed or {},
                            categories=[(k, forms.pick(v)) for k, v in contracts.COST_CATEGORIES.items()],
-                           kinds=[(k.value, forms.pick(v)) for k, v in contracts.ITEM_LABELS.items()],
+                           kinds=[(k.value, forms.pick(v)) for k, v in labels(contracts.ItemKind).items()],
                            line_rows=range(1, LINE_ROWS + 1), item_rows=range(1, ITEM_ROWS + 1),
                            end_of=contracts.commission_end, year_label=fiscal_year_label), status
 
@@ -96,7 +97,7 @@ class ContractsView(SecureView):
                            datasets=contracts.group_datasets(db.session, contract),
                            grants=billing_grants.year_grants(db.session, call.fiscal_year) if can_cost else [],
                            categories=dict((k, forms.pick(v)) for k, v in contracts.COST_CATEGORIES.items()),
-                           kinds=dict((k, forms.pick(v)) for k, v in contracts.ITEM_LABELS.items()),
+                           kinds=dict((k, forms.pick(v)) for k, v in labels(contracts.ItemKind).items()),
                            can_manage=authz.allowed(g.actor, "competition.manage"), can_cost=can_cost,
                            ja=forms.ja(), year_label=fiscal_year_label)
 

@@ -27,7 +27,7 @@ from admin.views.base import SecureView, confirm_first, post_action, typed_numbe
 from competition import operations as comp
 from competition import review, reviewing
 from competition.models import CriterionKind
-from competition.models import STAGE_LABELS, Stage
+from competition.models import Stage
 from core import authz, search
 from core.calendar import fiscal_year_label, jst_text
 from core.errors import DomainError, Invalid, problem
@@ -48,7 +48,7 @@ def _stage_or_404(stage: str) -> Stage:
 
 
 def stage_label(stage: Stage | None) -> str:
-    return forms.pick(STAGE_LABELS[stage]) if stage else ""
+    return forms.pick(Stage(stage).label) if stage else ""
 
 
 class CompetitionReviewersView(SecureView):

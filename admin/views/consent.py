@@ -30,7 +30,7 @@ from admin.extensions import db
 from admin.problems import status_of, stop_unless_about_fields
 from admin.views.base import SecureView, confirm_first, flash_error, post_action, tenants_for
 from core import authz
-from core.calendar import day_start_utc, to_jst
+from core.calendar import day_start_utc, jst_text
 from core.errors import DomainError
 from core.spreadsheet import CSV_MIMETYPE
 from core.validation import whole_number
@@ -60,7 +60,7 @@ def _pick(pair) -> str:
 
 
 def _jst(moment: dt.datetime | None) -> str:
-    return to_jst(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+    return jst_text(moment) if moment else ""
 
 
 def _lines(text: str) -> list[str]:

@@ -19,13 +19,13 @@ from admin.problems import status_of, stop_unless_about_fields
 from admin.views import paging
 from admin.views.base import SecureView, confirm_first, flash_error, post_action
 from core import authz
-from core.calendar import to_jst
+from core.calendar import jst_text
 from core.errors import DomainError
+from core.labelled import labels
 from core.spreadsheet import CSV_MIMETYPE, csv_bytes, safe_row
 from core.validation import whole_number
 from catalogue import catalogue, conformance, coverage, file_checks, importing, lists, operations, standards, terms
-from catalogue.models import (ACCESS_LABELS, FREQUENCY_LABELS, PERSONAL_LABELS, RESPONSIBILITY, STATUS_LABELS,
-                                     Access, DatasetStatus, Frequency, PersonalInfo)
+from catalogue.models import RESPONSIBILITY, Access, DatasetStatus, Frequency, PersonalInfo
 
 # an API distribution's route through the gateway (catalogue/routes.py)
 ROUTE_FIELDS = ("route_service", "route_service_path", "route_entity_type", "route_path")
@@ -45,8 +45,8 @@ def _pick(pair) -> str:
     return pair[0] if _ja() else pair[1]
 
 
-def _choices(labels, enum_cls):
-    return [(member.value, _pick(labels[member])) for member in enum_cls]
+def _choices(enum_cls):
+    return [(member.value, _pick(member.label)) for member in enum_cls]
 
 
 def _values_of(dataset) -> dict[str, str]:
@@ -137,8 +137,8 @@ class DatasetsView(SecureView):
             licences=[(lic.code, _entry_label(lic.title_ja, lic.title_en, lic.active))
                       for lic in lists.choices(lists.licences(db.session, include_inactive=True),
                                                dataset.licence_code if dataset else None)],
-            accesses=_choices(ACCESS_LABELS, Access), frequencies=_choices(FREQUENCY_LABELS, Frequency),
-            personal=_choices(PERSONAL_LABELS, PersonalInfo),
+            accesses=_choices(Access), frequencies=_choices(Frequency),
+            personal=_choices(PersonalInfo),
             kinds=[(k.code, k.title_ja if _ja() else k.title_en) for k in standards.kinds().values()]), status
 
     @expose("/")
@@ -151,7 +151,7 @@ class DatasetsView(SecureView):
         page = paging.Page.of(rows, paging.page_number(), total)
         names = catalogue.providers(db.session, [d.provider_code for d in rows])
         return self.render("renkei/datasets.html", page=page, search=paging.search_text(), status=status,
-                           statuses=_choices(STATUS_LABELS, DatasetStatus), pick=_pick, labels=operations.LABELS,
+                           statuses=_choices(DatasetStatus), pick=_pick, labels=operations.LABELS,
                            names=names, conformance=_conformance_labels(),
                            can_manage=authz.grant_for(g.actor, "dataset.manage") is not None,
                            can_settings=authz.allowed(g.actor, "dataset.settings"))
@@ -203,7 +203,7 @@ class DatasetsView(SecureView):
             served=file_checks.distribution_check(db.session, dataset) if dataset.conformant is not None else None,
             version_of=lambda check: standards.verdict_version(standards.kind_of(check.standard_kind), check.standard_version),
             schema_path=standards.schema_path,
-            jst=lambda moment: to_jst(moment).strftime("%Y-%m-%d %H:%M"),
+            jst=jst_text,
             kind=standards.kind_of(dataset.standard_kind), conformance=conformance.conformance_state(dataset).label,
             checklist=operations.review_checklist(db.session, dataset) if dataset.status == DatasetStatus.submitted else [],
             moves=operations.moves_for(g.actor, dataset), pick=_pick, labels=operations.LABELS,
@@ -346,7 +346,7 @@ class CoverageView(SecureView):
     def _filters(self):
         kind = request.args.get("kind") or None
         state = request.args.get("state") or None
-        if (kind and kind not in standards.kinds()) or (state and state not in coverage.CELL_LABELS):
+        if (kind and kind not in standards.kinds()) or (state and state not in {cell.value for cell in coverage.Cell}):
             abort(400)
         return kind, state
 
@@ -368,7 +368,7 @@ class CoverageView(SecureView):
         page = paging.Page.of(rows, number, total)
         return self.render("renkei/datasets_coverage.html", page=page, kinds=list(standards.kinds().values()), kind=kind,
                            state=state, search=paging.search_text(), pick=_pick,
-                           cells=coverage.CELL_LABELS, ja=_ja(), no_use=coverage.NO_USE_LABEL)
+                           cells=labels(coverage.Cell), ja=_ja(), no_use=coverage.NO_USE_LABEL)
 
     @expose("/export.<fmt>")
     def export(self, fmt: str):
@@ -377,7 +377,7 @@ class CoverageView(SecureView):
         rows, _kind, _state = self._rows()
         kinds = list(standards.kinds().values())
         table = [["団体コード", "団体名", *[k.title_ja for k in kinds]]]
-        table += [safe_row([row.code, row.name_ja, *[coverage.CELL_LABELS[row.cells[k.code]][0] for k in kinds]])
+        table += [safe_row([row.code, row.name_ja, *[coverage.Cell(row.cells[k.code]).ja for k in kinds]])
                   for row in rows]
         name = f"dataset-coverage-{dt.date.today():%Y%m%d}.{fmt}"
         if fmt == "csv":

@@ -20,7 +20,7 @@ from admin.views import operator_forms as forms
 from admin.views.base import (SecureView, apply_problems, check_csrf, csrf_field, post_action, query_fiscal_year,
                               typed_id, typed_number)
 from core import authz
-from core.calendar import JST, fiscal_year_label, fiscal_year_of, today_jst
+from core.calendar import JST, fiscal_year_label, fiscal_year_of, jst_text, today_jst
 from core.errors import DomainError
 from secretariat import events as ev
 from secretariat.groups import Group
@@ -63,7 +63,7 @@ def labels() -> dict:
 
 
 def _when(moment: dt.datetime) -> str:
-    return f"{moment.astimezone(JST):%Y-%m-%d %H:%M}"
+    return jst_text(moment)
 
 
 def _fiscal_year() -> int:

@@ -31,7 +31,7 @@ from core.validation import problems_from, whole_number
 from tenancy.registry.models import STATUS_LABELS_EN, STATUS_LABELS_JA, TenantStatus
 from tenancy.registry.operations import find_tenant, list_tenants
 from tenancy.usage import quotas
-from tenancy.usage.models import ENFORCEMENT_LABELS, Enforcement, is_plan_code
+from tenancy.usage.models import Enforcement, is_plan_code
 
 
 def _ja() -> bool:
@@ -96,7 +96,7 @@ def _change_details(change_type: ChangeType, params: dict) -> list[tuple[str, st
                 value = _("Remove this limit")
             else:
                 enforcement = Enforcement(spec.get("enforcement", Enforcement.soft.value))
-                value = f"{spec['limit']:,}（{_pick(ENFORCEMENT_LABELS[enforcement])}）"
+                value = f"{spec['limit']:,}（{_pick(Enforcement(enforcement).label)}）"
             rows.append((forms.metric_label(spec["metric"]), value))
     return rows
 

@@ -316,12 +316,12 @@ def _datasets_chart(actor) -> charts.Chart | None:
     if not authz.allowed(actor, "dataset.read"):
         return None
     from catalogue import operations as dataset_operations
-    from catalogue.models import STATUS_LABELS
+    from catalogue.models import DatasetStatus
 
     counts = dataset_operations.status_counts(db.session, actor)
     if not any(counts.values()):
         return None
-    rows = [(_pick(STATUS_LABELS[status]), count) for status, count in counts.items()]
+    rows = [(_pick(DatasetStatus(status).label), count) for status, count in counts.items()]
     return charts.of(
         "chart-datasets", _("Datasets by state"),
         _("Bars per state of the register; %(count)s datasets in all.", count=f"{sum(counts.values()):,}"),

@@ -35,14 +35,8 @@ from governance.models import AgreementDocument, ChangeType, ProposalStatus, Ver
 from tenancy.registry.models import (BANK_ACCOUNT_LABELS_EN, BANK_ACCOUNT_LABELS_JA, KIND_LABELS_EN, KIND_LABELS_JA,
                                      STATUS_LABELS_EN, STATUS_LABELS_JA, BankAccountType, Tenant, TenantKind,
                                      TenantStatus)
-from tenancy.members.models import (BASE_KIND_LABELS, KIND_LABELS as ORGANISATION_KIND_LABELS, STATUS_LABELS as MEMBER_STATUS_LABELS,
-                                    BaseKind, MemberStatus, Organisation, OrganisationKind)
+from tenancy.members.models import BaseKind, MemberStatus, Organisation, OrganisationKind
 from tenancy.usage.models import METRICS, Enforcement
-
-try:  # the label table of the usage package, when present
-    from tenancy.usage.models import ENFORCEMENT_LABELS
-except ImportError:  # pragma: no cover
-    ENFORCEMENT_LABELS = {Enforcement.soft: ("警告のみ", "Soft: warn only"), Enforcement.hard: ("上限で停止", "Hard: stop")}
 
 
 def locale() -> str:
@@ -152,7 +146,7 @@ def account_label(code: str) -> str:
 
 
 def enforcement_label(value: str | Enforcement) -> str:
-    return _pick(ENFORCEMENT_LABELS[Enforcement(value)])
+    return _pick(Enforcement(value).label)
 
 
 def account_type(kind: str | AccountType) -> str:
@@ -177,7 +171,7 @@ _STATUS_BY_TARGET = {
     "allocation_policy": lambda v: (POLICY_STATUS_LABELS_JA if ja() else POLICY_STATUS_LABELS_EN)[PolicyStatus(v)],
     "council_proposal": lambda v: _pick(ProposalStatus(v).label),
     "agreement_version": lambda v: _pick(VersionStatus(v).label),
-    "member": lambda v: _pick(MEMBER_STATUS_LABELS[MemberStatus(v)]),
+    "member": lambda v: _pick(MemberStatus(v).label),
     "data_service": lambda v: _pick(ServiceStatus(v).label),
     "smartcity_service": lambda v: _pick(_smart().ServiceStatus(v).label),
 }
@@ -226,11 +220,11 @@ FIELD_TYPES: dict[str, FieldType] = {
     **dict.fromkeys(("fiscal_year", "wave_fiscal_year"), _FISCAL_YEAR),
     **dict.fromkeys(("amount", "total", "tax_amount", "invoiced_amount", "floor", "cap", "balance"), _MONEY),
     "kind": _text_of(lambda v: tenant_kind(v) if v in TenantKind._value2member_map_ else
-                     _pick(ORGANISATION_KIND_LABELS[OrganisationKind(v)]) if v in OrganisationKind._value2member_map_
-                     else _pick(_competition().DOCUMENT_LABELS[_competition().DocumentKind(v)])
+                     _pick(OrganisationKind(v).label) if v in OrganisationKind._value2member_map_
+                     else _pick(_competition().DocumentKind(v).label)
                      if v in _competition().DocumentKind._value2member_map_ else entry_kind(v)),
     # the project competition (issue 41): a review's stage, a milestone of the call's schedule
-    "stage": _text_of(lambda v: _pick(_review().STAGE_LABELS[_review().Stage(v)])),
+    "stage": _text_of(lambda v: _pick(_review().Stage(v).label)),
     "key": _text_of(lambda v: _pick({step.key: (step.label_ja, step.label_en)
                                      for step in _competition().DEFAULT_SCHEDULE}[v])),
     "category": _text_of(lambda v: (CATEGORY_LABELS_JA if ja() else CATEGORY_LABELS_EN)[CostCategory(v)]),
@@ -238,7 +232,7 @@ FIELD_TYPES: dict[str, FieldType] = {
     "document": _text_of(lambda v: _pick(AgreementDocument(v).label)),
     "change_type": _text_of(lambda v: _pick(ChangeType(v).label)),
     "choice": _text_of(lambda v: _pick(VoteChoice(v).label)),
-    "enforcement": _text_of(lambda v: _pick(ENFORCEMENT_LABELS[Enforcement(v)])),
+    "enforcement": _text_of(lambda v: _pick(Enforcement(v).label)),
     # a quota override's enforcement: inherited from what applies without it, or said by the override (issue 36)
     "enforcement_from": _text_of(lambda v: _pick({"plan": ("独自の上限がない場合と同じ", "as without the override"),
                                                   "override": ("個別に指定", "set by the override")}[v])),
@@ -248,7 +242,7 @@ FIELD_TYPES: dict[str, FieldType] = {
     "to_status": _text_of(tenant_status),
     "action": _text_of(audit_action),
     "target_type": _text_of(audit_target),
-    "bases": _text_of(lambda v: _pick(BASE_KIND_LABELS[BaseKind(v)]) if v in BaseKind._value2member_map_ else v),
+    "bases": _text_of(lambda v: _pick(BaseKind(v).label) if v in BaseKind._value2member_map_ else v),
     "outcome": _text_of(lambda v: _pick({"failed": ("失敗", "failed")}[v])),
     "account_type": _text_of(lambda v: (BANK_ACCOUNT_LABELS_JA if ja() else BANK_ACCOUNT_LABELS_EN)[BankAccountType(v)]),
     # the secretariat's desk (issue 40)
@@ -594,7 +588,9 @@ def outbox_kind(kind: str) -> str:
 
 
 def outbox_status(status: str) -> str:
-    from core.outbox import STATUS_LABELS
+    from core.outbox import NotificationStatus
 
-    found = STATUS_LABELS.get(status)
-    return (found[0] if ja() else found[1]) if found else str(getattr(status, "value", status))
+    try:
+        return _pick(NotificationStatus(status).label)
+    except ValueError:
+        return str(getattr(status, "value", status))

@@ -20,7 +20,7 @@ from core import authz
 from core.codes import INDUSTRY_MAJOR_GROUPS
 from core.errors import DomainError
 from secretariat import mailings
-from tenancy.members.models import SIZE_BAND_LABELS, SizeBand
+from tenancy.members.models import SizeBand
 
 PREVIEW_NAMES = 50  # recipients named on the page before it says "and N more"
 
@@ -45,7 +45,7 @@ class MailingForm(forms.RenkeiForm):
         offered = mailings.choices(db.session, g.actor)
         self.kind.choices = [(kind.value, forms.pick(kind.label)) for kind in mailings.MailingKind]
         self.industries.choices = [(letter, f"{letter} {forms.pick(pair)}") for letter, pair in INDUSTRY_MAJOR_GROUPS.items()]
-        self.size_bands.choices = [(band.value, forms.pick(SIZE_BAND_LABELS[band])) for band in SizeBand]
+        self.size_bands.choices = [(band.value, forms.pick(band.label)) for band in SizeBand]
         self.municipality_codes.choices = [(code, f"{name}（{code}）") for code, name in offered.municipalities]
         self.group_ids.choices = [(str(ident), name) for ident, name in offered.groups]
         self.event_ids.choices = [(str(ident), name) for ident, name in offered.events]
@@ -67,7 +67,7 @@ def describe(segment: mailings.Segment, offered: mailings.Choices) -> list[tuple
     rows = [
         (_("Industry"), "、".join(f"{letter} {forms.pick(INDUSTRY_MAJOR_GROUPS[letter])}" for letter in segment.industries
                                  if letter in INDUSTRY_MAJOR_GROUPS)),
-        (_("Size"), "、".join(forms.pick(SIZE_BAND_LABELS[SizeBand(band)]) for band in segment.size_bands)),
+        (_("Size"), "、".join(forms.pick(SizeBand(band).label) for band in segment.size_bands)),
         (_("Head office's municipality"), "、".join(places.get(code, code) for code in segment.municipality_codes)),
         (_("Community or working group"), "、".join(groups.get(ident, str(ident)) for ident in segment.group_ids)),
         (_("Attended the event"), "、".join(events.get(ident, str(ident)) for ident in segment.event_ids)),

@@ -21,7 +21,7 @@ from admin.problems import status_of
 from admin.views import operator_forms as forms
 from admin.views.base import SecureView, apply_problems, confirm_first, post_action, typed_id, typed_number
 from core import authz
-from core.calendar import JST
+from core.calendar import JST, jst_text
 from core.errors import DomainError
 from governance import council, meetings
 from secretariat import events as ev, groups
@@ -32,7 +32,7 @@ AGENDA_ROWS = 5
 
 
 def _when(moment: dt.datetime) -> str:
-    return f"{moment.astimezone(JST):%Y-%m-%d %H:%M}"
+    return jst_text(moment)
 
 
 class MeetingForm(forms.RenkeiForm):

@@ -30,8 +30,8 @@ from secretariat import rescreening
 from tenancy.identity import operations as identity
 from tenancy.members import details as member_details
 from tenancy.members import operations as members
-from tenancy.members.models import (BASE_KIND_LABELS, DOCUMENTS, KIND_LABELS, PREFECTURES, SIZE_BAND_LABELS, STATUS_LABELS,
-                                    BaseKind, ChangeStatus, MemberStatus, OrganisationKind, SizeBand)
+from tenancy.members.models import (DOCUMENTS, PREFECTURES, BaseKind, ChangeStatus, MemberStatus, OrganisationKind,
+                                    SizeBand)
 from tenancy.registry.prefecture import consortium_name, home_prefecture_name
 
 FORM_FIELDS = ("corporate_number", "name", "name_kana", "kind", "prefecture", "address", "representative",
@@ -58,8 +58,8 @@ BASE_ROWS = 3  # rows of the form for bases besides the head office (支社・�
 
 def _form_page(values: dict, errors: dict[str, str], message: str | None = None, status: int = 200):
     return render_template("renkei/members_apply.html", values=values, errors=errors, message=message,
-                           kinds=[(k.value, _pick(KIND_LABELS[k])) for k in OrganisationKind], prefectures=PREFECTURES,
-                           base_kinds=[(k.value, _pick(BASE_KIND_LABELS[k])) for k in BaseKind],
+                           kinds=[(k.value, _pick(k.label)) for k in OrganisationKind], prefectures=PREFECTURES,
+                           base_kinds=[(k.value, _pick(k.label)) for k in BaseKind],
                            base_rows=range(1, BASE_ROWS + 1), consortium=consortium_name(db.session),
                            home=home_prefecture_name(db.session), csrf_field=csrf_field), status
 
@@ -134,7 +134,7 @@ class MembersView(SecureView):
         rows, status = self._rows()
         page = paging.paginate(rows, paging.page_number())
         return self.render("renkei/members.html", page=page, search=paging.search_text(), status=status,
-                           statuses=[(s.value, _pick(STATUS_LABELS[s])) for s in MemberStatus], pick=_pick,
+                           statuses=[(s.value, _pick(s.label)) for s in MemberStatus], pick=_pick,
                            can_screen=authz.allowed(g.actor, "member.screen"),
                            waiting=member_details.waiting_changes(db.session, g.actor)
                            if authz.allowed(g.actor, "member.screen") else [],
@@ -178,7 +178,7 @@ class MembersView(SecureView):
                            declaration=_pick(rescreening.DECLARATION), fiscal_label=format_fiscal_year,
                            format_date=format_date,
                            bases=members.member_bases(db.session, org),
-                           documents=DOCUMENTS, kind=_pick(KIND_LABELS[org.kind]), status=_pick(STATUS_LABELS[org.status]),
+                           documents=DOCUMENTS, kind=_pick(OrganisationKind(org.kind).label), status=_pick(MemberStatus(org.status).label),
                            screening=screening and org.status == MemberStatus.applied,
                            can_approve=authz.allowed(g.actor, "member.approve"),
                            can_withdraw=authz.allowed(g.actor, "member.withdraw", number)
@@ -278,7 +278,7 @@ class MembersView(SecureView):
             "renkei/members_details.html", org=org, values=values, errors=errors or {}, message=message, pick=_pick,
             labels=member_details.FIELD_LABELS, reviewed=member_details.REVIEWED, prefectures=PREFECTURES,
             industries=[(letter, _pick(pair)) for letter, pair in INDUSTRY_MAJOR_GROUPS.items()],
-            size_bands=[(band.value, _pick(SIZE_BAND_LABELS[band])) for band in SizeBand],
+            size_bands=[(band.value, _pick(band.label)) for band in SizeBand],
             rows=rows, shown=_shown, local_time=local_time, pending=ChangeStatus.pending,
             can_change=authz.allowed(g.actor, "member.update", number),
             can_decide=authz.allowed(g.actor, "member.screen"),
@@ -349,7 +349,7 @@ def _shown(field: str, value) -> str:
     if field == "industry" and value in INDUSTRY_MAJOR_GROUPS:
         return _pick(INDUSTRY_MAJOR_GROUPS[value])
     if field == "size_band" and value in {band.value for band in SizeBand}:
-        return _pick(SIZE_BAND_LABELS[SizeBand(value)])
+        return _pick(SizeBand(value).label)
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)

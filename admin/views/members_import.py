@@ -104,7 +104,7 @@ class MembersImportView(SecureView):
         return self.render("renkei/members_import.html", error=error, problems=problems, rows=rows, preview=preview,
                            shown=shown, content=content, filename=filename, notify=notify,
                            columns=list(members_import.HEADERS_JA.values()), max_listed=csvfile.MAX_PROBLEMS_LISTED,
-                           outcome_label=lambda outcome: _pick(members_import.OUTCOME_LABELS[outcome]),
+                           outcome_label=lambda outcome: _pick(outcome.label),
                            field_label=lambda name: _pick(members_import.FIELD_LABELS[name]))
 
 

@@ -29,9 +29,7 @@ from core.errors import Invalid
 from tenancy.registry.models import STATUS_LABELS_EN, STATUS_LABELS_JA, TenantStatus
 from admin.views import labels as words
 from core import outbox as notifications
-from tenancy.onboarding.models import STEP_STATUS_LABELS, StepStatus
-
-
+from tenancy.onboarding.models import StepStatus
 
 
 # The moves that need a confirmation step, and what it says (msgids; frame.po).
@@ -134,7 +132,7 @@ class OnboardingView(SecureView):
                            can_move=self._can_move(code), move_form=MoveForm(), checklist_form=ChecklistForm(),
                            status_label=lambda s: lifecycle.status_label(s) if _locale() == "ja" else (s or "—"),
                            date=_date, outbox=outbox, agreements_item_in_use=lifecycle.agreements_item_in_use(),
-                           step_label=lambda s: _in_locale(STEP_STATUS_LABELS[StepStatus(s)]),
+                           step_label=lambda s: _in_locale(StepStatus(s).label),
                            outbox_label=words.outbox_status)
 
     @expose("/tenant/<code>/move", methods=("POST",))

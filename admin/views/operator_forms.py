@@ -18,7 +18,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 
 from core import safe_html
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_ja, fiscal_year_of, today_jst
-from tenancy.usage.models import ENFORCEMENT_LABELS, METRICS, Enforcement
+from tenancy.usage.models import METRICS, Enforcement
 
 REQUIRED = _l("This field is required.")  # an InputRequired's message on the operator's forms
 HONEYPOT = "website"  # a field people never see or fill on a public form; a form that fills it is a robot's
@@ -106,7 +106,7 @@ def render_markdown(text: str) -> Markup:
 # --- quota limits ------------------------------------------------------------------------------------
 
 def enforcement_choices() -> list[tuple[str, str]]:
-    return [(e.value, pick(ENFORCEMENT_LABELS[e])) for e in Enforcement]
+    return [(e.value, pick(e.label)) for e in Enforcement]
 
 
 def metric_label(name: str) -> str:

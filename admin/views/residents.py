@@ -13,15 +13,12 @@ from admin.extensions import db
 from admin.problems import status_of
 from admin.resident_keys import keyring, small_count
 from admin.views.base import SecureView, _ja, confirm_first, flash_error, tenants_for
-from core.calendar import to_jst
+from core.calendar import jst_text
 from core.errors import Conflict, DomainError, Invalid
-from core.labelled import labels
 from residents.consent.models import AssuranceLevel, ConsentEvent
 from core.validation import whole_number
 from residents import figures, operations as residents, recovery
-from residents.models import (LINK_METHOD_LABELS, MATCH_REASON_LABELS, RECOVERY_KIND_LABELS, RECOVERY_STATUS_LABELS,
-                              SEX_LABELS, VERIFICATION_LABELS, LinkMethod, MatchReason, RecoveryKind, RecoveryStatus, Sex,
-                              VerificationMethod)
+from residents.models import LinkMethod, MatchReason, RecoveryKind, RecoveryStatus, Sex, VerificationMethod
 
 ENROL_FIELDS = ("full_name", "address", "birth_date", "sex", "verification", "assurance_level")
 # the link form's fields and the operation's field each stands for (one page holds several forms)
@@ -29,8 +26,8 @@ LINK_FIELDS = {"link_service": "service_id", "link_user_id": "service_user_id", 
                "link_assurance": "assurance_level"}
 
 
-def _label(labels: dict, value: str, kind) -> str:
-    ja, en = labels[kind(value)]
+def _label(value: str, kind) -> str:
+    ja, en = kind(value).label
     return ja if _ja() else en
 
 
@@ -56,10 +53,10 @@ class ResidentsView(SecureView):
         reviews, recoveries, services = [], [], []
         if tenant:
             try:
-                reviews = [{**row, "reason_label": _label(MATCH_REASON_LABELS, row["reason"], MatchReason)}
+                reviews = [{**row, "reason_label": _label(row["reason"], MatchReason)}
                            for row in residents.list_reviews(db.session, g.actor, tenant)]
-                recoveries = [{**row, "kind_label": _label(RECOVERY_KIND_LABELS, row["kind"], RecoveryKind),
-                               "status_label": _label(RECOVERY_STATUS_LABELS, row["status"], RecoveryStatus)}
+                recoveries = [{**row, "kind_label": _label(row["kind"], RecoveryKind),
+                               "status_label": _label(row["status"], RecoveryStatus)}
                               for row in recovery.list_recoveries(db.session, g.actor, tenant)]
                 services = residents.desk_services(db.session, g.actor, tenant)
             except DomainError as error:
@@ -67,22 +64,22 @@ class ResidentsView(SecureView):
                 status = status_of(error)
         names = {service["id"]: service["name"] for service in services}
         ja = _ja()
-        options = {"sex": [(s.value, _label(SEX_LABELS, s.value, Sex)) for s in Sex],
-                   "verification": [(v.value, _label(VERIFICATION_LABELS, v.value, VerificationMethod))
+        options = {"sex": [(s.value, _label(s.value, Sex)) for s in Sex],
+                   "verification": [(v.value, _label(v.value, VerificationMethod))
                                     for v in VerificationMethod],
                    "service": [(str(service["id"]), service["name"]) for service in services],
                    "assurance": [(str(row.level), _("Level %(level)s: %(label)s", level=row.level,
                                                     label=row.label_ja if ja or not row.label_en else row.label_en))
                                  for row in db.session.scalars(sa.select(AssuranceLevel).order_by(AssuranceLevel.level))]}
         if found:
-            found = {**found, "sex_label": _label(SEX_LABELS, found["sex"], Sex),
-                     "consents": [{**consent, "event": _label(labels(ConsentEvent), consent["event"], ConsentEvent),
+            found = {**found, "sex_label": _label(found["sex"], Sex),
+                     "consents": [{**consent, "event": _label(consent["event"], ConsentEvent),
                                    "service_name": names.get(consent["service_id"], consent["service_id"]),
-                                   "occurred_at": f"{to_jst(consent['occurred_at']):%Y-%m-%d %H:%M}"}
+                                   "occurred_at": jst_text(consent['occurred_at'])}
                                   for consent in found["consents"]],
-                     "links": [{**link, "method_label": _label(LINK_METHOD_LABELS, link["method"], LinkMethod),
+                     "links": [{**link, "method_label": _label(link["method"], LinkMethod),
                                 "service_name": names.get(link["service_id"], link["service_id"]),
-                                "verification_label": _label(VERIFICATION_LABELS, link["verification"], VerificationMethod)
+                                "verification_label": _label(link["verification"], VerificationMethod)
                                 if link["verification"] else ""}
                                for link in found["links"]]}
             vocabulary = {service["id"]: service["items"] for service in services}
@@ -90,7 +87,7 @@ class ResidentsView(SecureView):
                             "items": vocabulary.get(link["service_id"], []), "reason": ""}
                            for link in found["links"] if not link["ended_at"]]
         if matches is not None:
-            matches = [{**row, "sex_label": _label(SEX_LABELS, row["sex"], Sex)} for row in matches]
+            matches = [{**row, "sex_label": _label(row["sex"], Sex)} for row in matches]
         return self.render("renkei/residents.html", tenant=tenant, tenants=tenants, values=values or {},
                            errors=errors or {}, found=found, reviews=reviews, recoveries=recoveries,
                            options=options, matches=matches, person=person, disclosures=disclosures or []), status

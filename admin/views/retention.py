@@ -34,7 +34,7 @@ def table_rows(japanese: bool) -> list[dict[str, str]]:
     this_year = fiscal_year_of(today_jst())
     rows = []
     for kind in retention.KINDS:
-        counts_ja, counts_en = retention.COUNTS_FROM_LABELS[kind.counts_from]
+        counts_ja, counts_en = retention.CountsFrom(kind.counts_from).label
         example = ""
         if kind.years:
             until = kind.keep_until_year(this_year)

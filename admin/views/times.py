@@ -7,12 +7,12 @@ import datetime as dt
 
 from flask_babel import gettext as _
 
-from core.calendar import JST
+from core.calendar import JST, jst_text
 from service.incidents import operations
 
 
 def local_time(moment: dt.datetime | None) -> str:
-    return moment.astimezone(JST).strftime("%Y-%m-%d %H:%M") if moment else "—"
+    return jst_text(moment) if moment else "—"
 
 
 def parse_local(value: str | None) -> dt.datetime | None:

@@ -28,7 +28,7 @@ from core.calendar import fiscal_year_of, parse_month
 from core.errors import DomainError, NotFound
 from core.spreadsheet import CSV_MIMETYPE
 from tenancy.usage import quota_alerts, quota_plans, quotas, reports as usage_reports
-from tenancy.usage.models import ENFORCEMENT_LABELS, METRICS, Enforcement
+from tenancy.usage.models import METRICS, Enforcement
 from core.outbox import Notification, NotificationStatus
 
 
@@ -151,12 +151,12 @@ class UsageView(SecureView):
             override = forms.OverrideForm()
         override.metric.choices = [(name, forms.metric_label(name)) for name in METRICS]
         override.enforcement.choices = [("", _("As without this limit (see below)"))] + forms.enforcement_choices()
-        inherited = ("、" if ja else ", ").join(f"{forms.metric_label(name)}: {forms.pick(ENFORCEMENT_LABELS[quotas.inherited_enforcement(db.session, settings.tenant, name)])}"
+        inherited = ("、" if ja else ", ").join(f"{forms.metric_label(name)}: {forms.pick(Enforcement(quotas.inherited_enforcement(db.session, settings.tenant, name)).label)}"
                              for name in METRICS)
         status = quotas.tenant_quota_status(db.session, g.actor, code, measured=measured_levels(code))
         return self.render("renkei/usage_tenant_quota.html", settings=settings, tenant=settings.tenant, assign=assign,
                            override=override, status=status, plan_name=plan_name, metric_label=forms.metric_label,
-                           enforcement_label=lambda value: forms.pick(ENFORCEMENT_LABELS[Enforcement(value)]),
+                           enforcement_label=lambda value: forms.pick(Enforcement(value).label),
                            hard=Enforcement.hard.value, ja=ja, inherited=inherited)
 
     @expose("/tenants/<code>/")

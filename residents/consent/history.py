@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, authz
 from core.actor import Actor
-from core.calendar import day_start_utc, to_jst
+from core.calendar import day_start_utc, jst_seconds_text
 from core.db import utcnow
 from core.errors import Invalid, NotFound, problem
 from core.spreadsheet import safe_row
@@ -136,7 +136,7 @@ def service_linkages(session: Session, actor: Actor, service_id: int, *, first_d
 # --- what the pages and files show ----------------------------------------------------------------
 
 def _jst(moment: dt.datetime | None) -> str:
-    return to_jst(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+    return jst_seconds_text(moment) if moment else ""
 
 
 def consent_row(record: ConsentRecord, services: dict[int, str], lang: str = "ja", *,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from billing.documents import LETTER_STYLE, contact_text, letter_head, pdf_of, rows_html
 from core.actor import Actor
-from core.calendar import JST, date_ja
+from core.calendar import jst_text_ja
 from service.incidents import operations
 from service.incidents.models import EntryKind, Incident, IncidentReport, ReportKind, Severity
 from tenancy.registry.models import PrefectureSettings
@@ -51,8 +51,7 @@ def default_reporter(session: Session) -> str:
 def _when(moment: dt.datetime | None) -> str:
     if moment is None:
         return "—"
-    local = moment.astimezone(JST)
-    return f"{date_ja(local.date())} {local:%H:%M}"
+    return jst_text_ja(moment)
 
 
 def _shown(text: str, limit: int) -> str:

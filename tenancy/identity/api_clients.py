@@ -61,6 +61,7 @@ from core.calendar import current_month, today_jst
 from core.codes import is_corporate_number
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
+from core.labelled import labels
 from core.lifecycle import Lifecycle, Move
 from core.validation import problems_from
 from tenancy.identity import client_policy
@@ -83,11 +84,6 @@ SCOPES: dict[str, tuple[str, str]] = {
     "residents:broker": ("住民データの仲介（データ利用サービス）", "Residents' data brokerage (a data service)"),
 }
 STATUSES = tuple(status.value for status in ClientStatus)
-STATUS_LABELS = {"pending": ("承認待ち", "Waiting for approval"), "active": ("有効", "Active"),
-                 "disabled": ("一時停止", "Disabled"), "revoked": ("失効", "Revoked"),
-                 "rejected": ("承認されず", "Not approved")}
-REQUEST_STATUS_LABELS = {"pending": ("承認待ち", "Waiting"), "approved": ("承認済み", "Approved"),
-                         "rejected": ("却下", "Rejected"), "superseded": ("取り下げ（後の変更で置き換え）", "Superseded")}
 DEFAULT_OVERLAP_SECONDS = 24 * 3600
 MAX_OVERLAP_SECONDS = 30 * 24 * 3600
 
@@ -347,7 +343,7 @@ def _client_refusal(move: Move, status: ClientStatus, client: ApiClient) -> "Ill
     return IllegalMove(client, move.name)
 
 
-CLIENTS = Lifecycle("API クライアント", "API client", ClientStatus, STATUS_LABELS, (
+CLIENTS = Lifecycle("API クライアント", "API client", ClientStatus, labels(ClientStatus), (
     Move("approve", frozenset({ClientStatus.pending}), ClientStatus.active, "承認", "approve", grant="api_client.approve"),
     Move("reject", frozenset({ClientStatus.pending}), ClientStatus.rejected, "却下", "reject", grant="api_client.approve"),
     Move("disable", frozenset({ClientStatus.active}), ClientStatus.disabled, "一時停止", "disable", grant="api_client.manage"),
@@ -366,7 +362,7 @@ class RequestDecided(lifecycle.IllegalMove):
                          status=RequestStatus(request.status).value)
 
 
-REQUESTS = Lifecycle("申請", "request", RequestStatus, REQUEST_STATUS_LABELS, (
+REQUESTS = Lifecycle("申請", "request", RequestStatus, labels(RequestStatus), (
     Move("approve", frozenset({RequestStatus.pending}), RequestStatus.approved, "承認", "approve"),
     Move("reject", frozenset({RequestStatus.pending}), RequestStatus.rejected, "却下", "reject"),
     Move("supersede", frozenset({RequestStatus.pending}), RequestStatus.superseded, "置き換え", "supersede"),
@@ -377,7 +373,7 @@ REQUESTS = Lifecycle("申請", "request", RequestStatus, REQUEST_STATUS_LABELS, 
 class IllegalMove(lifecycle.IllegalMove):
     def __init__(self, client: ApiClient, move: str) -> None:
         status = ClientStatus(client.status)
-        ja, en = STATUS_LABELS[status.value]
+        ja, en = status.label
         super().__init__(f"API client {client.id} is {en.lower()}; '{move}' is not possible in that state.",
                          f"API クライアント {client.id} は「{ja}」のため、この操作はできません。",
                          status=status.value, move=move)

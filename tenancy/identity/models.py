@@ -9,6 +9,7 @@ from sqlmodel import Field, SQLModel
 
 import core.db  # noqa: F401  (naming convention first)
 from core.db import enum_column, timestamp_column, utcnow
+from core.labelled import LabelledEnum
 
 
 class IdentityIncident(SQLModel, table=True):
@@ -63,14 +64,15 @@ class InvitationDecoy(SQLModel, table=True):
     created_by: str = Field(max_length=255)
 
 
-class ClientStatus(str, enum.Enum):
+class ClientStatus(LabelledEnum):
     """An API client's state; the moves between them are the table in :mod:`tenancy.identity.api_clients`."""
 
-    pending = "pending"  # registered beyond the operator's policy: waits for the operator's approval
-    active = "active"
-    disabled = "disabled"
-    revoked = "revoked"  # final
-    rejected = "rejected"  # the operator refused the registration; final
+    # registered beyond the operator's policy: waits for the operator's approval
+    pending = "pending", "承認待ち", "Waiting for approval"
+    active = "active", "有効", "Active"
+    disabled = "disabled", "一時停止", "Disabled"
+    revoked = "revoked", "失効", "Revoked"  # final
+    rejected = "rejected", "承認されず", "Not approved"  # the operator refused the registration; final
 
 
 class RequestKind(str, enum.Enum):
@@ -78,11 +80,12 @@ class RequestKind(str, enum.Enum):
     change = "change"  # an edit that widens the client beyond the policy (the client stays as it is)
 
 
-class RequestStatus(str, enum.Enum):
-    pending = "pending"
-    approved = "approved"
-    rejected = "rejected"
-    superseded = "superseded"  # a later edit (or the client's revocation) replaced it
+class RequestStatus(LabelledEnum):
+    pending = "pending", "承認待ち", "Waiting"
+    approved = "approved", "承認済み", "Approved"
+    rejected = "rejected", "却下", "Rejected"
+    # a later edit (or the client's revocation) replaced it
+    superseded = "superseded", "取り下げ（後の変更で置き換え）", "Superseded"
 
 
 class ApiClient(SQLModel, table=True):

@@ -26,11 +26,11 @@ from core.actor import Actor
 from core.codes import INDUSTRY_MAJOR_GROUPS
 from core.db import lock_key, utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
+from core.labelled import labels
 from core.lifecycle import IllegalMove, Lifecycle, Move, require_reason
 from core.validation import text_field_problem
 from tenancy.members import operations as members
-from tenancy.members.models import (CHANGE_STATUS_LABELS, ChangeStatus, MemberBase, MemberChange, MemberStatus,
-                                    Organisation, SizeBand)
+from tenancy.members.models import ChangeStatus, MemberBase, MemberChange, MemberStatus, Organisation, SizeBand
 
 REVIEWED = ("name", "name_kana", "prefecture", "address", "representative")
 IMMEDIATE = ("contact_name", "contact_email", "contact_phone", "industry", "size_band", "employees", "capital_yen",
@@ -171,7 +171,7 @@ def _change_refusal(move: Move, status: ChangeStatus, change: MemberChange | Non
 
 
 C = ChangeStatus
-CHANGES = Lifecycle("会員の登録内容の変更", "change of a member's details", ChangeStatus, CHANGE_STATUS_LABELS, (
+CHANGES = Lifecycle("会員の登録内容の変更", "change of a member's details", ChangeStatus, labels(ChangeStatus), (
     Move("approve", frozenset({C.pending}), C.approved, "承認", "approve", grant="member.screen"),
     Move("reject", frozenset({C.pending}), C.rejected, "差戻し", "reject", reason_required=True, grant="member.screen"),
 ), initial=(C.applied, C.pending), refusal=_change_refusal)
@@ -191,7 +191,7 @@ def _decide(session: Session, actor: Actor, change_id: int, name: str) -> tuple[
 
 
 def _status_words(status: ChangeStatus) -> tuple[str, str]:
-    return CHANGE_STATUS_LABELS[status]
+    return ChangeStatus(status).label
 
 
 def approve_change(session: Session, actor: Actor, change_id: int, reason: str = "") -> MemberChange:

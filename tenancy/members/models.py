@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import enum
 from typing import Optional
 
 import sqlalchemy as sa
@@ -20,38 +19,23 @@ from sqlmodel import Field, SQLModel
 
 from core.db import enum_column, timestamp_column, utcnow
 from core.errors import Conflict, NotFound
+from core.labelled import LabelledEnum
 
 
-class OrganisationKind(str, enum.Enum):
-    company = "company"
-    university = "university"
-    npo = "npo"
-    other = "other"
+class OrganisationKind(LabelledEnum):
+    company = "company", "企業", "Company"
+    university = "university", "大学・研究機関", "University"
+    npo = "npo", "NPO・団体", "NPO"
+    other = "other", "その他", "Other"
 
 
-KIND_LABELS = {
-    OrganisationKind.company: ("企業", "Company"),
-    OrganisationKind.university: ("大学・研究機関", "University"),
-    OrganisationKind.npo: ("NPO・団体", "NPO"),
-    OrganisationKind.other: ("その他", "Other"),
-}
+class MemberStatus(LabelledEnum):
+    unconfirmed = "unconfirmed", "メール確認待ち", "E-mail not confirmed"  # applied; e-mail address not yet confirmed
+    applied = "applied", "審査中", "Under screening"  # e-mail confirmed: under screening
+    approved = "approved", "入会承認済み", "Approved"
+    rejected = "rejected", "入会不承認", "Rejected"
+    withdrawn = "withdrawn", "退会", "Withdrawn"
 
-
-class MemberStatus(str, enum.Enum):
-    unconfirmed = "unconfirmed"  # applied; e-mail address not yet confirmed
-    applied = "applied"          # e-mail confirmed: under screening
-    approved = "approved"
-    rejected = "rejected"
-    withdrawn = "withdrawn"
-
-
-STATUS_LABELS = {
-    MemberStatus.unconfirmed: ("メール確認待ち", "E-mail not confirmed"),
-    MemberStatus.applied: ("審査中", "Under screening"),
-    MemberStatus.approved: ("入会承認済み", "Approved"),
-    MemberStatus.rejected: ("入会不承認", "Rejected"),
-    MemberStatus.withdrawn: ("退会", "Withdrawn"),
-}
 
 DOCUMENTS = {"pledge": ("誓約書", "Pledge"), "profile": ("会社概要", "Company profile")}
 
@@ -121,22 +105,14 @@ class Organisation(SQLModel, table=True):
         return [dataclasses.make_dataclass("Contact", ["email"])(self.contact_email)]
 
 
-class ChangeStatus(str, enum.Enum):
+class ChangeStatus(LabelledEnum):
     """A change of a member's details (:mod:`tenancy.members.details`): applied at once, or waiting for the
     secretariat (the name, the facts the corporate number is registered with, the representative)."""
 
-    applied = "applied"
-    pending = "pending"
-    approved = "approved"
-    rejected = "rejected"
-
-
-CHANGE_STATUS_LABELS = {
-    ChangeStatus.applied: ("反映済み", "Applied"),
-    ChangeStatus.pending: ("事務局の確認待ち", "Awaiting the secretariat"),
-    ChangeStatus.approved: ("事務局が承認・反映済み", "Approved and applied"),
-    ChangeStatus.rejected: ("事務局が差戻し", "Rejected by the secretariat"),
-}
+    applied = "applied", "反映済み", "Applied"
+    pending = "pending", "事務局の確認待ち", "Awaiting the secretariat"
+    approved = "approved", "事務局が承認・反映済み", "Approved and applied"
+    rejected = "rejected", "事務局が差戻し", "Rejected by the secretariat"
 
 
 class MemberChange(SQLModel, table=True):
@@ -157,22 +133,17 @@ class MemberChange(SQLModel, table=True):
     decision_reason: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
 
 
-class SizeBand(str, enum.Enum):
+class SizeBand(LabelledEnum):
     """An organisation's size band, from its employees or its capital (中小企業基本法's line for most
     industries: capital up to 300 million yen or up to 300 employees is an SME; up to 20 employees small)."""
 
-    small = "small"
-    medium = "medium"
-    large = "large"
-    not_applicable = "not_applicable"  # universities, associations: no capital
+    small = "small", "小規模事業者（従業員20人以下）", "Small (up to 20 employees)"
+    medium = "medium", "中小企業（従業員300人以下または資本金3億円以下）", "SME (up to 300 employees or 300 million yen)"
+    large = "large", "大企業", "Large"
+    # universities, associations: no capital
+    not_applicable = "not_applicable", "対象外（大学・団体等）", "Not applicable (university, association)"
 
 
-SIZE_BAND_LABELS = {
-    SizeBand.small: ("小規模事業者（従業員20人以下）", "Small (up to 20 employees)"),
-    SizeBand.medium: ("中小企業（従業員300人以下または資本金3億円以下）", "SME (up to 300 employees or 300 million yen)"),
-    SizeBand.large: ("大企業", "Large"),
-    SizeBand.not_applicable: ("対象外（大学・団体等）", "Not applicable (university, association)"),
-}
 SMALL_EMPLOYEES, SME_EMPLOYEES, SME_CAPITAL_YEN = 20, 300, 300_000_000
 
 
@@ -202,14 +173,13 @@ class RecruitmentTarget(SQLModel, table=True):
     set_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column(nullable=False))
 
 
-class BaseKind(str, enum.Enum):
+class BaseKind(LabelledEnum):
     """An organisation's base other than its head office (本社 is the organisation's own address)."""
 
-    branch = "branch"
-    office = "office"
+    branch = "branch", "支社・支店", "Branch"
+    office = "office", "事業所・営業所", "Office"
 
 
-BASE_KIND_LABELS = {BaseKind.branch: ("支社・支店", "Branch"), BaseKind.office: ("事業所・営業所", "Office")}
 MAX_BASES = 10
 
 
@@ -277,7 +247,7 @@ class ProjectGroupMember(SQLModel, table=True):
 
 class OrganisationClosed(Conflict):
     def __init__(self, number: str, status: MemberStatus) -> None:
-        ja, en = STATUS_LABELS[status]
+        ja, en = MemberStatus(status).label
         super().__init__(f"Organisation {number} is {en.lower()}; its users cannot be changed.",
                          f"法人番号 {number} の団体は「{ja}」のため、利用者を変更できません。")
 

@@ -26,17 +26,18 @@ from core import search as search_rules
 from core.actor import Actor
 from core.codes import (LOCAL_GOVERNMENT_BASE_PREFIX, corporate_number_of_local_government,
                         corporate_number_problem)
-from core.calendar import today_jst
+from core.calendar import day_text, today_jst
 from core.db import utcnow
 from core.errors import Invalid, NotFound, problem
+from core.labelled import labels
 from core.lifecycle import IllegalMove, Lifecycle, Move, WhyNot
 from core.validation import email_problem, text_field_problem
 from tenancy.identity import operations as identity
 from tenancy.identity import people_index
 from tenancy.identity.keycloak import IdentityDirectory
-from tenancy.members.models import (BASE_KIND_LABELS, DEFAULT_SCREENING_ITEMS, DOCUMENTS, KIND_LABELS, MAX_BASES,
-                                    PREFECTURES, STATUS_LABELS, BaseKind, MemberBase, MemberStatus, Organisation,
-                                    OrganisationKind, ProjectGroup, ProjectGroupMember, ScreeningCheck, ScreeningItem)
+from tenancy.members.models import (DEFAULT_SCREENING_ITEMS, DOCUMENTS, MAX_BASES, PREFECTURES, BaseKind, MemberBase,
+                                    MemberStatus, Organisation, OrganisationKind, ProjectGroup, ProjectGroupMember,
+                                    ScreeningCheck, ScreeningItem)
 from tenancy.registry.models import Tenant, TenantKind, TenantStatus
 from tenancy.registry.prefecture import home_prefecture_name
 
@@ -131,7 +132,7 @@ def in_home_prefecture(session: Session, head_office: str, bases: Iterable[tuple
 
 def member_bases(session: Session, org: Organisation) -> list[tuple[tuple[str, str], str]]:
     """An organisation's bases besides its head office: ((kind in Japanese, in English), prefecture)."""
-    return [(BASE_KIND_LABELS[base.kind], base.prefecture) for base in session.scalars(
+    return [(BaseKind(base.kind).label, base.prefecture) for base in session.scalars(
         sa.select(MemberBase).where(MemberBase.organisation_id == org.id).order_by(MemberBase.id))]
 
 
@@ -160,7 +161,7 @@ def _screening_done(org: Organisation, session: Session, actor: Actor) -> WhyNot
 
 
 def _member_refusal(move: Move, status: MemberStatus, org: Organisation) -> IllegalMove:
-    ja, en = STATUS_LABELS[status]
+    ja, en = MemberStatus(status).label
     number = org.corporate_number
     if move.name == "reapply":
         return IllegalMove(f"Corporate number {number} has already applied or is a member.",
@@ -175,7 +176,7 @@ def _member_refusal(move: Move, status: MemberStatus, org: Organisation) -> Ille
 
 
 M = MemberStatus
-MEMBERS = Lifecycle("会員団体", "member organisation", MemberStatus, STATUS_LABELS, (
+MEMBERS = Lifecycle("会員団体", "member organisation", MemberStatus, labels(MemberStatus), (
     Move("confirm_email", frozenset({M.unconfirmed}), M.applied, "メールアドレスの確認", "confirm the e-mail address"),
     Move("approve", frozenset({M.applied}), M.approved, "承認", "approve", _screening_done, reason_required=True,
          grant="member.screen"),
@@ -286,7 +287,7 @@ def record_document(session: Session, actor: Actor, number: str, document: str, 
     audit.record(session, actor, "member.document", "member", number, tenant_code=number,
                  before={document: before.isoformat() if before else None}, after={document: received_on.isoformat()})
     outbox.queue(session, kind="member.document", tenant=org, subject=f"【入会審査】{DOCUMENTS[document][0]}を受領しました",
-                 body=f"{org.name} {org.contact_name} 様\n\n{DOCUMENTS[document][0]}を {received_on:%Y/%m/%d} に受領しました。\n")
+                 body=f"{org.name} {org.contact_name} 様\n\n{DOCUMENTS[document][0]}を {day_text(received_on)} に受領しました。\n")
     return org
 
 
@@ -479,8 +480,8 @@ def _tenant_row(tenant: Tenant, home: str) -> MemberRow:
 
 
 def _org_row(org: Organisation) -> MemberRow:
-    return MemberRow(org.corporate_number, org.name, org.kind.value, KIND_LABELS[org.kind], org.prefecture,
-                     org.in_prefecture, STATUS_LABELS[org.status])
+    return MemberRow(org.corporate_number, org.name, org.kind.value, OrganisationKind(org.kind).label, org.prefecture,
+                     org.in_prefecture, MemberStatus(org.status).label)
 
 
 def list_members(session: Session, actor: Actor, *, search: str = "", status: str | None = None,

@@ -74,7 +74,7 @@ from core import authz, outbox
 from core import lifecycle as tables
 from core.actor import Actor
 from core.errors import Conflict, Invalid, problem
-from core.calendar import to_jst
+from core.calendar import jst_text_ja
 from core.db import utcnow
 from tenancy.errors import TenancyError, TenantNotFound
 from tenancy.registry.history import record_transition
@@ -647,8 +647,7 @@ NEXT_STEPS_JA = {
 
 
 def _jst_text(moment: dt.datetime) -> str:
-    local = to_jst(moment)
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}（日本時間）"
+    return f"{jst_text_ja(moment)}（日本時間）"
 
 
 def notify(session: Session, tenant: Tenant, row: TenantTransition) -> None:

@@ -14,7 +14,6 @@
 
 import dataclasses
 import datetime as dt
-import enum
 from typing import Optional
 
 import sqlalchemy as sa
@@ -25,6 +24,7 @@ import tenancy.registry.models  # noqa: F401  (the tenant table the foreign keys
 from core.db import enum_column, utcnow
 from core.lifecycle import Lifecycle, Move
 from core.db import timestamp_column as _timestamp
+from core.labelled import LabelledEnum, labels
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,18 +59,15 @@ class ChecklistItem(SQLModel, table=True):
     note: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
 
 
-class StepStatus(str, enum.Enum):
-    pending = "pending"
-    done = "done"
-    failed = "failed"
+class StepStatus(LabelledEnum):
+    pending = "pending", "未実行", "Pending"
+    done = "done", "完了", "Done"
+    failed = "failed", "失敗", "Failed"
 
-
-STEP_STATUS_LABELS = {StepStatus.pending: ("未実行", "Pending"), StepStatus.done: ("完了", "Done"),
-                      StepStatus.failed: ("失敗", "Failed")}
 
 # A provisioning step is done or fails (and a failed one is run again by the retry); a tenant that
 # applies again starts every step afresh.
-STEPS_LIFECYCLE = Lifecycle("環境構築の手順", "provisioning step", StepStatus, STEP_STATUS_LABELS, (
+STEPS_LIFECYCLE = Lifecycle("環境構築の手順", "provisioning step", StepStatus, labels(StepStatus), (
     Move("finish", frozenset({StepStatus.pending, StepStatus.failed}), StepStatus.done, "完了", "finish"),
     Move("fail", frozenset({StepStatus.pending, StepStatus.failed}), StepStatus.failed, "失敗", "fail"),
     Move("reset", frozenset(StepStatus), StepStatus.pending, "やり直し", "start afresh"),

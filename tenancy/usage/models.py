@@ -29,6 +29,7 @@ from sqlmodel import Field, Relationship, SQLModel
 import core.db  # noqa: F401  (naming convention first)
 from core.db import pg_guard_installer, utcnow
 from core.db import enum_column as _enum_column, timestamp_column as _timestamp
+from core.labelled import LabelledEnum
 
 
 class MetricKind(str, enum.Enum):
@@ -36,15 +37,10 @@ class MetricKind(str, enum.Enum):
     gauge = "gauge"
 
 
-class Enforcement(str, enum.Enum):
-    soft = "soft"  # warn at the thresholds, never deny
-    hard = "hard"  # warn at the thresholds, and deny once the limit is used up
-
-
-ENFORCEMENT_LABELS = {
-    Enforcement.soft: ("警告のみ（ソフトリミット）", "Soft: warn only"),
-    Enforcement.hard: ("上限で停止（ハードリミット）", "Hard: stop at the limit"),
-}
+class Enforcement(LabelledEnum):
+    soft = "soft", "警告のみ（ソフトリミット）", "Soft: warn only"  # warn at the thresholds, never deny
+    # warn at the thresholds, and deny once the limit is used up
+    hard = "hard", "上限で停止（ハードリミット）", "Hard: stop at the limit"
 
 
 class Granularity(str, enum.Enum):
@@ -87,8 +83,6 @@ def thresholds_text(thresholds: Iterable[int]) -> str:
 
 # BIGINT primary keys do not auto-increment on SQLite; INTEGER there is the same 64-bit rowid.
 _BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
-
 
 
 class UsageBatch(SQLModel, table=True):

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from core import authz
 from core.actor import Actor
 from tenancy.usage.metering import monthly_values
-from core.calendar import current_month, fiscal_months, fiscal_year_en, fiscal_year_ja, fiscal_year_of, now_jst
+from core.calendar import current_month, fiscal_months, fiscal_year_en, fiscal_year_ja, fiscal_year_of, jst_text, now_jst
 from core.charts import japanese_font
 from core.spreadsheet import csv_bytes, csv_chunks
 from catalogue.models import Dataset
@@ -375,7 +375,7 @@ def report_xlsx(report: UsageReport, datasets: DatasetUsage | None = None) -> by
     scope = "全団体" if report.platform else "、".join(t.name_ja for t in report.tenants)
     era = fiscal_year_ja(fiscal_year_of(report.month))
     sheet.append([f"{report.month.year}年{report.month.month}月（{era}）利用実績報告（{scope}）"], style=TITLE)
-    sheet.append([f"作成日時: {now_jst():%Y/%m/%d %H:%M}（日本時間）。"
+    sheet.append([f"作成日時: {jst_text(now_jst())}（日本時間）。"
                   "月は日本時間の暦月。API 呼び出し回数は月間合計、その他は月内の最大値。上限は作成時点の設定。"])
     sheet.append([])
     sheet.append(_headers(True), style=HEADER)

@@ -24,7 +24,7 @@ def test_a_call_is_run_from_the_command_line(app, db, operator, group, tmp_path)
     comp.set_milestone(db, operator, call.id, "call_opens", dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1))
     db.commit()
     shown = _run(app, "competition", "show", str(call.id))
-    assert "参加表明書提出期限\t2040-04-25 12:00" in shown.output and "計/total\t200" in shown.output
+    assert "参加表明書提出期限\t2040/04/25 12:00" in shown.output and "計/total\t200" in shown.output
     assert "課題要件への適合性\t可・否" in shown.output
     assert _run(app, "competition", "publish", str(call.id)).exit_code == 0
     question = comp.ask(db, REPRESENTATIVE, call.id, "代表は県外企業でもよいですか。")

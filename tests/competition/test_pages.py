@@ -39,7 +39,7 @@ def test_the_public_page_shows_the_published_call_and_its_answers_without_who_as
     assert "令和22年度 データ活用事例創出事業 公募型企画コンペ" in html
     for step in ("公募開始", "質問書の提出期限", "参加表明書提出期限", "企画提案書提出期限", "二次審査（ヒアリング）", "選定結果通知"):
         assert step in html
-    assert "2040-04-25 12:00" in html and "5,000,000" in html
+    assert "2040/04/25 12:00" in html and "5,000,000" in html
     assert "課題要件への適合性" in html and "可・否" in html and "200" in html
     assert "NGSI での接続は必須ですか。" not in html  # not published yet
     comp.publish_answers(db, operator, call.id)

@@ -182,7 +182,7 @@ def _matrix_row(text: str, code: str) -> list[str]:
 def _agreement(client, db, code: str) -> tuple[dict[str, tuple[str, str]], set[str]]:
     """Every page's answer for ``code``'s datasets compared: the list, the matrix, the home page, the gauge."""
     from catalogue import standards
-    from catalogue.coverage import CELL_LABELS
+    from catalogue.coverage import Cell
     from catalogue.models import Dataset, DatasetStatus
     from tenancy.usage import quotas
 
@@ -196,7 +196,7 @@ def _agreement(client, db, code: str) -> tuple[dict[str, tuple[str, str]], set[s
     for d in datasets:
         state, status = listed[d.title_ja]
         if d.standard_kind and status == "公開中":
-            label = next(ja for ja, _en in CELL_LABELS.values() if ja.endswith(state.split("（")[0]))
+            label = next(cell.ja for cell in Cell if cell.ja.endswith(state.split("（")[0]))
             assert by_kind[d.standard_kind] == label, (d.title_ja, state, by_kind[d.standard_kind])
         if status == "公開中" and d.standard_kind and state != "準拠":
             attention.add(d.title_ja)

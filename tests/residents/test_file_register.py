@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from core.audit import AuditRecord
 from residents import file_register
-from residents.models import VERIFICATION_LABELS, VerificationMethod
+from residents.models import VerificationMethod
 from tests.conftest import OPERATOR, sign_in
 from tests.consent.conftest import admin_of
 from tests.residents.conftest import KUMAMOTO, YATSUSHIRO
@@ -41,7 +41,7 @@ def expected_files(db) -> dict[str, dict]:
         f"SELECT DISTINCT s.name FROM service_link l JOIN data_service s ON s.id = l.service_id "
         f"WHERE l.ended_at IS NULL AND l.resident_id IN ({residents_of})"))
     files = {"register": {"persons": held, "recipients": linked_now,
-                          "verifications": {VERIFICATION_LABELS[VerificationMethod(v)][0] for v in verifications}}}
+                          "verifications": {VerificationMethod(v).ja for v in verifications}}}
     services = q(f"SELECT id, name, current_text_id, retention_days FROM data_service WHERE owner_code = :code "
                  f"OR id IN (SELECT service_id FROM service_link WHERE resident_id IN ({residents_of}))")
     for service_id, name, text_id, days in services:

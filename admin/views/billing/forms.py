@@ -25,7 +25,7 @@ from billing.errors import AllocationError
 from billing.ledger_errors import InvalidBillingData
 from billing.models import CATEGORY_LABELS_JA, TAX_LABELS_JA, CostCategory, GrantRounding, TaxTreatment
 from billing.schemas import CostItemCreate, GrantCreate, GrantFix, PaymentCreate, PolicyCreate, fraction_text
-from core.calendar import to_jst, today_jst
+from core.calendar import day_text, to_jst, today_jst
 from core.errors import problem
 from core.validation import field_path, messages_of, whole_number
 from tenancy.registry.models import Tenant
@@ -293,8 +293,8 @@ def _resolution_text(decision: allocation_policies.CouncilDecision) -> str:
     (「令和7年度 協議会議決第3号「…」（2025/06/01 議決）」)."""
     day = to_jst(decision.decided_at).date()
     if _ja():
-        return f"{decision.label_ja}「{decision.title}」（{day:%Y/%m/%d} 議決）"
-    return f"{decision.label_en} “{decision.title}” (decided {day:%Y-%m-%d})"
+        return f"{decision.label_ja}「{decision.title}」（{day_text(day)} 議決）"
+    return f"{decision.label_en} “{decision.title}” (decided {day_text(day)})"
 
 
 class AdoptForm(_Form):
