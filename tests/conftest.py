@@ -592,6 +592,9 @@ def app(tmp_path_factory):
         "RENKEI_SIGN_INS_FROM_KEYCLOAK": False,
         # the gateway's counted calls are folded when a test says so (admin.service.gateway_calls.fold_now), not by a thread
         "RENKEI_GATEWAY_FOLD_SECONDS": 0,
+        # Keycloak's admin events are read by a thread only in the tests that turn it on (tests/identity/test_access_ends.py
+        # and others set an interval): otherwise each worker's thread asked Keycloak every second all session long
+        "RENKEI_ADMIN_EVENTS_INTERVAL": 0,
     })
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
@@ -736,6 +739,43 @@ def _empty_postgres(tables: list[str]) -> None:
                 raise
 
 
+# seeded_database's kept rows on PostgreSQL: key -> ([(table, COPY's binary bytes)], [(sequence, last value)])
+_POSTGRES_KEPT: dict[str, tuple[list[tuple[str, bytes]], list[tuple[str, int]]]] = {}
+
+
+def _postgres_rows(tables: list[str]) -> tuple[list[tuple[str, bytes]], list[tuple[str, int]]]:
+    """The rows of every table that holds any (COPY's binary form) and the value of every sequence drawn from."""
+    with owner_engine().connect() as connection:
+        used = [name for name in tables if connection.exec_driver_sql(f"SELECT EXISTS (SELECT 1 FROM {name})").scalar()]
+        cursor = connection.connection.driver_connection.cursor()
+        rows = []
+        for name in used:
+            data = bytearray()
+            with cursor.copy(f"COPY {name} TO STDOUT (FORMAT binary)") as copy:
+                for block in copy:
+                    data += block
+            rows.append((name, bytes(data)))
+        sequences = connection.exec_driver_sql(
+            "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename), last_value FROM pg_sequences "
+            "WHERE schemaname = current_schema() AND last_value IS NOT NULL").all()
+        connection.rollback()
+    return rows, [(name, value) for name, value in sequences]
+
+
+def _put_postgres_rows(rows: list[tuple[str, bytes]], sequences: list[tuple[str, int]]) -> None:
+    """:func:`_postgres_rows`' rows written back into the emptied tables, the guards' triggers and the foreign keys'
+    off as the emptying has them (session_replication_role), and the sequences set where they were. The SET is a
+    write to SQLAlchemy, so the app's row caches are marked out of date at the commit (tenancy/registry/readcache.py)."""
+    with owner_engine().begin() as connection:
+        connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        cursor = connection.connection.driver_connection.cursor()
+        for name, data in rows:
+            with cursor.copy(f"COPY {name} FROM STDIN (FORMAT binary)") as copy:
+                copy.write(data)
+        for name, value in sequences:
+            connection.exec_driver_sql("SELECT setval(%s, %s, true)", (name, value))
+
+
 # the people index's tables in the order its writers lock them (the state first): see _empty_postgres
 _PEOPLE_INDEX_TABLES = ("person_index_state", "person_index", "person_index_tenant", "person_index_word")
 
@@ -760,15 +800,32 @@ def _may_skip_triggers() -> bool:
 
 def seeded_database(app, key: str, build: Callable[[], object]) -> None:
     """The clean database of a test as ``build()`` leaves it (rows it commits, nothing outside the database).
-    On SQLite ``build`` runs in the first test of a worker that asks for ``key``, and what it left is kept as a
-    second template beside the clean one: later tests copy that in (:func:`copy_sqlite`, the reset's own cost)
-    instead of building again. On PostgreSQL ``build`` runs each time. For many tests on the same few rows
-    (tests/identity/test_authorization_matrix.py: two tenants, three thousand cases)."""
+    ``build`` runs in the first test of a worker that asks for ``key``, on a clean database, and what it left is
+    kept: later tests put that in instead of building again. On SQLite a second template file beside the clean one,
+    copied in (:func:`copy_sqlite`, the reset's own cost); on PostgreSQL the rows of the tables it wrote and the
+    sequences it drew (:func:`_postgres_rows`), written back after the reset's emptying. For many tests on the
+    same rows (tests/identity/test_authorization_matrix.py: two tenants, three thousand cases; the demo's data
+    under the browser tests; the sample catalogue).
+
+    What a test's fixtures wrote before this is gone: ask for the seeded fixture first."""
     from admin.extensions import db
 
     engine = db.engine
     if engine.dialect.name != "sqlite":
-        build()
+        if not _may_skip_triggers():  # rows written back with the guards' triggers off, or not at all
+            build()
+            return
+        db.session.remove()
+        tables = [table.name for table in db.metadata.sorted_tables]
+        kept = _POSTGRES_KEPT.get(key)
+        if kept is None:
+            reset_database(app)
+            build()
+            db.session.remove()
+            _POSTGRES_KEPT[key] = _postgres_rows(tables)
+            return
+        _empty_postgres(tables)
+        _put_postgres_rows(*kept)
         return
     kept = Path(app.config["RENKEI_TEST_TEMPLATE"]).with_name(f"template-{key}.db")
     db.session.remove()
