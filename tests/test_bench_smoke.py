@@ -29,6 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCHES = sorted(path.stem for path in (ROOT / "bench").glob("bench_*.py"))
 POSTGRES_ONLY = {"bench_audit", "bench_ledger", "bench_quota_check"}
 KEYCLOAK_ONLY = {"bench_invite", "bench_onboarding"}
+# their default database is a local PostgreSQL (their figures are PostgreSQL's): without RENKEI_BENCH_DATABASE_URL (a
+# developer's `scripts/test.sh --quick`) their smoke form runs on a SQLite file of the test's own
+POSTGRES_BY_DEFAULT = {"bench_usage_ingest"}
 KEYCLOAK_TOO = {"bench_search"}  # its pages without Keycloak, and Keycloak's own reads with --keycloak-url
 # what a benchmark prints beside its figures: common.report's line, or the pages' summary
 FIGURES = ("project target", "SUMMARY: ")
@@ -51,15 +54,18 @@ def run_smoke(name: str, *extra: str) -> str:
 def test_every_benchmark_is_run_here():
     """The lists name benchmarks that exist (a renamed one would otherwise run in the wrong form)."""
     assert BENCHES and "bench_pages" in BENCHES
-    assert (POSTGRES_ONLY | KEYCLOAK_ONLY | KEYCLOAK_TOO) <= set(BENCHES)
+    assert (POSTGRES_ONLY | POSTGRES_BY_DEFAULT | KEYCLOAK_ONLY | KEYCLOAK_TOO) <= set(BENCHES)
 
 
 # bench_pages renders every page of the app at its smallest size, a minute: begun first (tests/conftest.py run_order)
 @pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.long) if name == "bench_pages" else name
                                   for name in BENCHES if name not in KEYCLOAK_ONLY])
-def test_smoke(name):
+def test_smoke(name, tmp_path):
     if name in POSTGRES_ONLY and not os.environ.get("RENKEI_BENCH_DATABASE_URL", "").startswith("postgresql"):
         pytest.skip(f"{name} runs on PostgreSQL only: set RENKEI_BENCH_DATABASE_URL to a scratch database it may empty")
+    if name in POSTGRES_BY_DEFAULT and not os.environ.get("RENKEI_BENCH_DATABASE_URL"):
+        run_smoke(name, "--database-url", f"sqlite:///{tmp_path / 'bench.db'}")
+        return
     run_smoke(name)
 
 
