@@ -44,7 +44,7 @@ def test_a_desk_look_up_with_its_reason_is_seen_by_the_resident_on_a_phone(app, 
     expect(lookup.locator(".lookup-who")).to_have_text("熊本 窓口子")
     expect(lookup.locator(".lookup-municipality")).to_have_text("熊本市")
     expect(lookup.locator(".lookup-reason")).to_have_text("転入届の確認のため")
-    expect(lookup.locator(".lookup-at")).to_have_text(re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"))
+    expect(lookup.locator(".lookup-at")).to_have_text(re.compile(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}$"))
     assert "kc-4b1e" not in page.content()
     assert _axe_on_a_phone(page) == []
 
