@@ -744,9 +744,10 @@ _POSTGRES_KEPT: dict[str, tuple[list[tuple[str, bytes]], list[tuple[str, int]]]]
 
 
 def _postgres_rows(tables: list[str]) -> tuple[list[tuple[str, bytes]], list[tuple[str, int]]]:
-    """The rows of every table that holds any (COPY's binary form) and the value of every sequence drawn from."""
+    """The rows of every table in use (:func:`_used_tables`: holding a row or drawn from; COPY's binary form) and the
+    value of every sequence drawn from."""
     with owner_engine().connect() as connection:
-        used = [name for name in tables if connection.exec_driver_sql(f"SELECT EXISTS (SELECT 1 FROM {name})").scalar()]
+        used = _used_tables(connection, tables)
         cursor = connection.connection.driver_connection.cursor()
         rows = []
         for name in used:

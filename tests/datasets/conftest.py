@@ -33,7 +33,7 @@ def sample_catalogue(app, db, operator, providers, tenant_factory):
 
     from tenancy.registry.models import Tenant
 
-    def build():  # on a clean database (SQLite), or on this test's (PostgreSQL: the providers made already)
+    def build():  # on a clean database, or on this test's where the owner may not write rows back (providers made)
         for code in PROVIDERS:
             if db.scalar(sa.select(Tenant.id).where(Tenant.code == code)) is None:
                 tenant_factory(code)
