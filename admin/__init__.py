@@ -193,7 +193,7 @@ def _warm_charts_when_serving(app) -> None:
         import logging
 
         try:
-            from tenancy.usage import reports
+            from usage import reports
 
             reports.warm_up()
         except Exception:  # the first chart then imports it itself, and reports what fails

@@ -169,7 +169,7 @@ JOBS: tuple[Job, ...] = (
         menu=(("money", ("billing", "billing_bank", "billing_reminders", "billing_cost_items", "billing_policies",
                          "documents", "billing_journal", "billing_accounts", "annual_reports")),)),
     Job("usage", "利用実績", "Usage metering and quotas",
-        models=("tenancy.usage.models",),
+        models=("usage.models",),
         api=("admin.api.usage",),
         views=("admin.views.usage",),
         commands=(Command("usage", "admin.commands.usage:group", "Usage metering and quotas (利用実績・利用上限)."),),

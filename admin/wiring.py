@@ -117,14 +117,14 @@ def _check_admission(session: Session, params: dict) -> None:
 
 
 def _change_quota_plan(session: Session, actor: Actor, params: dict, resolution: CouncilResolution) -> str:
-    from tenancy.usage import quota_plans
+    from usage import quota_plans
 
     plan = quota_plans.change_quota_plan(session, actor, params["plan_code"], params["change"], resolution_ref=resolution.ref)
     return f"quota_plan:{plan.code}"
 
 
 def _check_quota_change(session: Session, params: dict) -> None:
-    from tenancy.usage import quotas
+    from usage import quotas
 
     try:
         # strict JSON mode, as the API's bodies: "5" is not an integer, false is not a number
@@ -144,7 +144,7 @@ ENACTORS: dict[ChangeType, tuple[str, Any, Any]] = {
     ChangeType.adopt_budget: ("billing.budgets", _adopt_budget, _check_budget),
     ChangeType.reopen_fiscal_year: ("billing.year_close", _reopen_year, _check_reopen),
     ChangeType.admit_municipality: ("tenancy.onboarding.lifecycle", _admit, _check_admission),
-    ChangeType.change_quota_plan: ("tenancy.usage.quotas", _change_quota_plan, _check_quota_change),
+    ChangeType.change_quota_plan: ("usage.quotas", _change_quota_plan, _check_quota_change),
     ChangeType.publish_agreement_version: ("governance.agreements", agreements.enact_publish,
                                            agreements.check_publish_proposal),
 }

@@ -125,7 +125,7 @@ class DiskFlush:
 def start_folder(app) -> subprocess.Popen:
     """``renkei gateway fold`` on the app's database and call log, a process of its own (as systemd runs
     it beside gunicorn); returns once it holds the folder lock."""
-    from tenancy.usage import call_log
+    from usage import call_log
 
     config = app.config
     env = {**os.environ, "RENKEI_ENV": "development", "RENKEI_SECRET_KEY": "bench-folder-secret-0123456789abcdef",
@@ -272,7 +272,7 @@ def lost_or_doubled(app, answered: int) -> str:
 
     from admin.extensions import db
     from admin.service.gateway_calls import fold_now
-    from tenancy.usage.models import UsageEvent
+    from usage.models import UsageEvent
 
     fold_now(app)
     table = UsageEvent.__table__

@@ -143,7 +143,7 @@ def counted_in_database(app) -> int:
     import sqlalchemy as sa
 
     from admin.extensions import db
-    from tenancy.usage.models import UsageEvent
+    from usage.models import UsageEvent
 
     table = UsageEvent.__table__
     with app.app_context():

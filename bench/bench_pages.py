@@ -106,8 +106,8 @@ def build(app, tenants: int, audit_records: int) -> dict:
     from core.calendar import fiscal_year_of, today_jst
     from tenancy.registry.models import Tenant
     from tenancy.registry.sample import load_kumamoto
-    from tenancy.usage import quota_plans
-    from tenancy.usage.models import METRICS, MetricKind, UsageAggregate, usage_guards_sqlite
+    from usage import quota_plans
+    from usage.models import METRICS, MetricKind, UsageAggregate, usage_guards_sqlite
 
     operator = Actor(issuer="urn:bench", subject="operator-1", name="県 運営者", roles=frozenset({"platform-operator"}))
     finance = [Actor(issuer="urn:bench", subject=f"finance-{n}", name=f"県 財政担当{n}", roles=frozenset({"finance-officer"}))

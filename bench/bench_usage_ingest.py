@@ -5,7 +5,7 @@
     python bench/bench_usage_ingest.py --smoke [--database-url URL]
     python bench/bench_usage_ingest.py --national-year [--months 12] [--tenants 1741] [--database-url URL]
 
-Ingests N events (default 1,000,000) in batches of 5,000 through :func:`tenancy.usage.metering.ingest`
+Ingests N events (default 1,000,000) in batches of 5,000 through :func:`usage.metering.ingest`
 (validation, idempotent insert, day and month aggregates, threshold alerts) with one commit
 per batch, as ``POST /api/v1/usage`` does. Then a smaller part of the
 same kind of data goes through the HTTP endpoint (Flask, JSON parsing, pydantic body) to show
@@ -91,7 +91,7 @@ INGEST_TIME = {"wall": 0.0, "cpu": 0.0}  # over every ingest round: elapsed, and
 
 
 def run_ingest(db, actor, codes, total, size, part=None) -> float:
-    from tenancy.usage import metering
+    from usage import metering
 
     elapsed = 0.0
     known = metering.tenant_codes(db.session)
@@ -107,7 +107,7 @@ def run_ingest(db, actor, codes, total, size, part=None) -> float:
 
 def _twin(db) -> sa.Table:
     """A table with usage_event's columns and keys (SQLite: the limit's table)."""
-    from tenancy.usage.models import UsageEvent
+    from usage.models import UsageEvent
 
     return UsageEvent.__table__.to_metadata(sa.MetaData(), name="bench_usage_copy")
 
@@ -175,7 +175,7 @@ def run_http(app, codes, total, size) -> float:
 
 
 def run_resend(db, actor, codes, total, size) -> float:
-    from tenancy.usage import metering
+    from usage import metering
 
     elapsed = 0.0
     for batch in batches(codes, total, size, seed=1, prefix="ev"):
@@ -245,7 +245,7 @@ def run_national(db, actor, months_count: int, batch_size: int, tenants: int) ->
     """Ingest ``months_count`` months of hourly usage of every tenant; print time, rate and sizes."""
     import itertools
 
-    from tenancy.usage import metering
+    from usage import metering
 
     codes = add_national_tenants(db, tenants)
     months = national_months(months_count)
@@ -319,7 +319,7 @@ def main() -> None:
     total = 100_000 if args.quick else args.events
 
     from admin.extensions import db
-    from tenancy.usage import quotas
+    from usage import quotas
     from core.actor import console_actor
 
     app = make_app(args.database_url)
@@ -368,7 +368,7 @@ def main() -> None:
     print(f"over HTTP (Flask test client, JSON body): {http_total:>9,} events in {http_s:7.2f} s = {http_total / http_s:>9,.0f} events/s")
     print(f"resend of already recorded batches:       {resend_total:>9,} events in {resend_s:7.2f} s = {resend_total / resend_s:>9,.0f} events/s")
     print(f"stored: {events:,} events, {aggregates:,} aggregate rows, {alerts:,} threshold alerts")
-    from tenancy.usage.event_checks import fall_throughs
+    from usage.event_checks import fall_throughs
 
     handed = fall_throughs()
     print(f"fast check fall-throughs (events the one rule decided): {handed['refused']:,} refused, "

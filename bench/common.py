@@ -199,7 +199,7 @@ def kumamoto_with_plans(db, actor, *, usage: bool = False) -> None:
     import datetime as dt
 
     from tenancy.registry.sample import load_kumamoto
-    from tenancy.usage import metering, quota_plans
+    from usage import metering, quota_plans
 
     reset_schema(db)
     load_kumamoto(db.session, actor)

@@ -30,7 +30,7 @@ from core.actor import Actor
 from core.calendar import fiscal_year_en, fiscal_year_ja, fiscal_year_of
 from core.db import utcnow
 from core.lifecycle import Lifecycle, Move
-from tenancy.usage.models import METRICS
+from usage.models import METRICS
 
 
 def policy_components(policy: AllocationPolicy) -> list[tuple[str, Fraction]]:

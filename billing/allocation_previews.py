@@ -3,7 +3,7 @@ usage, the split a policy would give them, and the municipalities without a shar
 only: runs (:mod:`billing.allocation_runs`) compute from the same inputs and store them.
 
 Usage figures for ``usage:<metric>`` components come from :data:`USAGE_TOTALS`, by default
-``tenancy.usage.metering.usage_total``.
+``usage.metering.usage_total``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from core.calendar import day_text, fiscal_year_ja, fiscal_year_start
 from core.errors import DomainError
 from tenancy.registry.history import active_intervals, histories, participation_months
 from tenancy.registry.models import STATUS_LABELS_JA, Tenant, TenantKind, TenantStatus
-from tenancy.usage.metering import usage_total, usage_totals
+from usage.metering import usage_total, usage_totals
 
 USAGE_TOTALS: Callable[[Session, str, str, int], int] = usage_total
 """``(session, tenant_code, metric, fiscal_year) -> int``: a tenant's metered total for a year.

@@ -9,8 +9,8 @@ typed and never worked out a second time here:
   ``member.approve`` and ``member.withdraw`` acts of the audit log, named from the member register;
 * the datasets published by the year's end and their conformance, labelled by
   :func:`catalogue.conformance.conformance_state` (its verdict);
-* usage: API calls per tenant (:func:`tenancy.usage.metering.usage_totals`) and per dataset
-  (:func:`tenancy.usage.reports.dataset_usage` over the twelve months);
+* usage: API calls per tenant (:func:`usage.metering.usage_totals`) and per dataset
+  (:func:`usage.reports.dataset_usage` over the twelve months);
 * the 収支決算 (:func:`billing.year_close.accounts_of_year`: revenue by source, costs by category);
 * the grants with what each funds (:func:`billing.grants.year_funding`);
 * the 負担金 of each municipality, charged, paid and owed (:func:`billing.statements.build_summary`,
@@ -61,8 +61,8 @@ from tenancy.members.models import Organisation
 from tenancy.registry.history import histories, participation_months
 from tenancy.registry.models import KIND_LABELS_JA, STATUS_LABELS_JA, Tenant, TenantKind, TenantStatus
 from tenancy.registry.prefecture import consortium_name, get_settings
-from tenancy.usage.metering import usage_totals
-from tenancy.usage.reports import DATASET_METRIC, dataset_usage
+from usage.metering import usage_totals
+from usage.reports import DATASET_METRIC, dataset_usage
 
 ACTION = "report.annual"
 AUDIT_ACTION = "report.annual.generate"

@@ -43,7 +43,7 @@ from core.actor import Actor
 from core.calendar import date_ja, fiscal_year_ja, fiscal_year_of, today_jst
 from core.errors import Unavailable
 from tenancy.registry.prefecture import require_settings
-from tenancy.usage.metering import usage_totals
+from usage.metering import usage_totals
 
 
 @dataclasses.dataclass(frozen=True)

@@ -64,8 +64,8 @@ NO_USE_LABEL = ("1年間利用なし", "No use in a year")
 
 def unused_kinds(session: Session, found: dict[tuple[str, str], list[Any]], today: dt.date) -> set[tuple[str, str]]:
     """The (provider, kind) cells whose published datasets had no use at all in the twelve months to
-    ``today`` (no call through the gateway, no use reported: :func:`tenancy.usage.dataset_use.used_since`)."""
-    from tenancy.usage import dataset_use
+    ``today`` (no call through the gateway, no use reported: :func:`usage.dataset_use.used_since`)."""
+    from usage import dataset_use
 
     since = today.replace(day=1) - dt.timedelta(days=334)  # the month eleven months before this one
     used = dataset_use.used_since(session, [row.name for rows in found.values() for row in rows], since)

@@ -56,7 +56,7 @@ from core.errors import Conflict, Invalid, NotFound, problem
 from core.labelled import LabelledEnum
 from catalogue.models import Dataset, DatasetCategory, DatasetStatus, PersonalInfo
 from catalogue.standards import kind_of
-from tenancy.usage.models import UsageDatasetCall
+from usage.models import UsageDatasetCall
 
 COMMISSION_END = (3, 27)  # 委託期間は令和８年３月２７日まで: the 27 March after the call's fiscal year
 

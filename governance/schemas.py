@@ -16,7 +16,7 @@ from governance.models import AgreementDocument, ChangeType, VoteChoice
 from core.calendar import FIRST_FISCAL_YEAR, JST, LAST_FISCAL_YEAR
 from core.errors import Invalid
 from core.validation import INT32_MAX, NOT_BLANK, RowId, TenantCode, problems_from
-from tenancy.usage.models import PlanCode
+from usage.models import PlanCode
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NOT_BLANK]
 Rule = Literal["majority", "two_thirds", "three_quarters", "unanimous"]
@@ -95,11 +95,11 @@ class SchemaOf:
 
 class ChangeQuotaPlan(BaseModel):
     """A quota plan to create or change; ``change`` is validated by the quotas package's check
-    (admin.wiring: :class:`tenancy.usage.quotas.QuotaPlanChange`, whose schema it states)."""
+    (admin.wiring: :class:`usage.quotas.QuotaPlanChange`, whose schema it states)."""
 
     model_config = ConfigDict(extra="forbid")
     plan_code: PlanCode
-    change: Annotated[dict, SchemaOf("tenancy.usage.quotas", "QuotaPlanChange")] = Field(
+    change: Annotated[dict, SchemaOf("usage.quotas", "QuotaPlanChange")] = Field(
         description="The quota plan change (name_ja, name_en, population band, limits)")
 
 

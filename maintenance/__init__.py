@@ -5,6 +5,6 @@ stop) for development, the demo and the tests (``renkei backup``, ``restore``, `
 ``signing``, ``keycloak``).
 
 The domain checks live in their domains (:mod:`billing.integrity`, :mod:`governance.integrity`,
-:mod:`tenancy.usage.integrity`); this package puts them together with the database tools and
+:mod:`usage.integrity`); this package puts them together with the database tools and
 Keycloak. It imports no web framework and nothing of :mod:`admin`: the shell hands in the
 application's configuration (a mapping) where a setting is needed."""

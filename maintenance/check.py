@@ -12,7 +12,7 @@ In order, each stopping at its first problem (the report names the first problem
 2. ``runs``, ``years``, ``payments``, ``closed years``, ``accounts``: :mod:`billing.integrity`;
 3. ``usage``: every day and month usage aggregate, and every per-dataset month figure, of the
    periods whose events are still kept equals its events summed again
-   (:mod:`tenancy.usage.integrity`); each difference is named;
+   (:mod:`usage.integrity`); each difference is named;
 4. ``resident keys``: the residents' key ring reads every resident's items (:func:`check_resident_keys`);
 5. ``manifest`` (when one is given): the row count of every table and the ledger totals of every
    fiscal year equal the backup's. The audit log may have grown since (a restore records
@@ -37,8 +37,8 @@ from core import signing as signing_keys
 from core.actor import Actor
 from governance import integrity as governance_integrity
 from residents.consent import linkage as consent_linkage
-from tenancy.usage import integrity as usage_integrity, metering
-from tenancy.usage.metering import MeteringSettings
+from usage import integrity as usage_integrity, metering
+from usage.metering import MeteringSettings
 
 if TYPE_CHECKING:
     from maintenance import signing

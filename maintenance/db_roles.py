@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from core.db import metadata
-from tenancy.usage.models import USAGE_ADD_FUNCTION
+from usage.models import USAGE_ADD_FUNCTION
 
 # table → privileges beyond SELECT and INSERT. "UPDATE (a, b)" is column-level.
 APP_RIGHTS: dict[str, tuple[str, ...]] = {

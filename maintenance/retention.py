@@ -36,7 +36,7 @@ from core.errors import Conflict, Invalid, problem
 from core.signing import Signer, canonical
 from residents.consent.models import LinkageRecord
 from governance.models import AgreementAcceptance, AgreementVersion, CouncilResolution, VersionStatus
-from tenancy.usage.models import UsageEvent
+from usage.models import UsageEvent
 
 DUE_FORMAT = "renkei-retention-due-1"
 YEAR_FORMAT = "renkei-year-archive-1"

@@ -12,7 +12,7 @@ function each page uses** (:data:`MEASURES`), never counted a second time here:
 * 公開データセット数: the datasets published by the year's end (:func:`catalogue.operations.published_by`, the
   annual report's list);
 * API 呼び出し回数: the gateway's counted calls of every tenant in the year
-  (:func:`tenancy.usage.metering.usage_grand_total`, the usage page's monthly totals added up);
+  (:func:`usage.metering.usage_grand_total`, the usage page's monthly totals added up);
 * コンソーシアム会員数: the members on the year's last day (:func:`secretariat.member_report.members_on`, the member
   report's 会員数);
 * 登録住民数: the residents enrolled by the year's end and enrolled now (:func:`residents.figures.enrolled_by`).
@@ -51,7 +51,7 @@ from residents.figures import enrolled_by
 from secretariat.member_report import members_on
 from service.models import Kpi, KpiTarget
 from tenancy.registry.prefecture import consortium_name, get_settings
-from tenancy.usage.metering import usage_grand_total
+from usage.metering import usage_grand_total
 
 ACTION, MANAGE = "kpi.read", "kpi.manage"
 TARGET_ACTION = "kpi.target"  # the audit record of a change of targets

@@ -70,7 +70,7 @@ from catalogue.models import Dataset
 from tenancy.identity.models import ApiClient
 from tenancy.members.models import Organisation
 from tenancy.registry.prefecture import home_prefecture
-from tenancy.usage.reports import build_report, dataset_usage
+from usage.reports import build_report, dataset_usage
 
 KIND = "service.monthly_report"  # the outbox kind
 READ, MANAGE = "service.read", "service.manage"

@@ -892,13 +892,13 @@ def record_usage(session, tenant_code: str, metric: str, quantity: int, month=No
 def record_usages(session, rows) -> None:
     """:func:`record_usage` of many (tenant_code, metric, quantity, month) at once: one batch."""
     from core.calendar import current_month, month_start_utc
-    from tenancy.usage import metering
+    from usage import metering
 
     events = [{"tenant": code, "metric": metric, "quantity": quantity,
                "timestamp": month_start_utc((month or current_month()).replace(day=1)).isoformat(),
                "event_id": f"test-{uuid.uuid4().hex}"} for code, metric, quantity, month in rows]
     # In batches of a few hundred, not ingest's largest (5,000): on SQLite the guard of each aggregate row written
-    # sums the newest batch's events, found by their batch alone (tenancy/usage/models.py), so a batch costs its
+    # sums the newest batch's events, found by their batch alone (usage/models.py), so a batch costs its
     # rows times its events. 9,504 events took 32 s of CPU in batches of 5,000, 11 s in 500s, 10 s in 100s.
     for start in range(0, len(events), 200):
         metering.ingest(session, OPERATOR, events[start:start + 200], source="test")

@@ -1,7 +1,7 @@
 """The layers of the packages, checked on every import, third-party ones included.
 
-core/ (the kernel) is below tenancy/, which is below billing/ and governance/ (which do not know each
-other); admin/ (the only web shell, the only Flask user) is on top, beside bench/ and scripts/ (the
+core/ (the kernel) is below tenancy/, catalogue/ and usage/, which are below billing/ and governance/ (which do
+not know each other); admin/ (the only web shell, the only Flask user) is on top, beside bench/ and scripts/ (the
 tools, which nothing imports). core/ and the domain packages import no web framework (Flask, its
 extensions, werkzeug, Jinja); only the package tenancy/identity/keycloak/ imports the Keycloak client. No two
 modules import each other, not even through an import inside a function.
@@ -23,11 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # and ``importlib.import_module("...")`` calls with a literal name. It takes the root as an
 # argument so that the tests below can also run it on a tiny synthetic tree and see each rule fail.
 
-LAYERED_PACKAGES = ("core", "tenancy", "catalogue", "billing", "governance", "secretariat", "service", "competition",
-                    "residents",
+LAYERED_PACKAGES = ("core", "tenancy", "catalogue", "usage", "billing", "governance", "secretariat", "service",
+                    "competition", "residents",
                     "maintenance", "admin", "bench", "scripts")
 KERNEL = "core"
-DOMAIN_PACKAGES = ("tenancy", "catalogue", "billing", "governance", "secretariat", "service", "competition",
+DOMAIN_PACKAGES = ("tenancy", "catalogue", "usage", "billing", "governance", "secretariat", "service", "competition",
                    "residents")
 # Running renkei (backup, restore, check, database roles, a local Keycloak): above the domains, below admin/.
 MAINTENANCE = "maintenance"
@@ -35,7 +35,7 @@ TOOLS = ("bench", "scripts")  # on top beside admin/: they may use anything, not
 LOOSE = ("scripts",)  # folders of scripts run by path: every file is read, with or without __init__.py
 # Domain packages that must not know each other (either direction).
 SEPARATED = (("billing", "governance"), ("billing", "residents"))
-# tenancy (registry, identity, onboarding, usage) is what billing and governance build on: it never imports them.
+# tenancy (registry, identity, onboarding, members) is what billing and governance build on: it never imports them.
 # service/ (running the platform) builds on tenancy, governance (its notices) and residents (the linkage records of
 # its monthly report): tenancy and governance never import it, nor billing.
 # residents/ (issue 42) builds on governance (its errors, the agreements' text hashing) and holds the consent
@@ -43,8 +43,13 @@ SEPARATED = (("billing", "governance"), ("billing", "residents"))
 # catalogue/ (the dataset register, its standards, terms, DCAT and CKAN's read model) stands beside tenancy: each reads
 # the other (a dataset's provider is a tenant; the gateway routes and counts calls by dataset), and neither knows
 # the jobs above them.
+# usage/ (the usage meter: events, aggregates, quotas, the gateway's counted calls, use by dataset) stands beside
+# them too: it counts a tenant's and a client's use and the calls that reached a dataset, tenancy's identity and
+# onboarding ask its quotas and plans, the catalogue asks when a dataset was last used; none of the three knows the
+# jobs above them.
 BELOW = {"tenancy": ("billing", "governance", "secretariat", "service", "competition", "residents"),
          "catalogue": ("billing", "governance", "secretariat", "service", "competition", "residents"),
+         "usage": ("billing", "governance", "secretariat", "service", "competition", "residents"),
          "governance": ("service", "residents"), "billing": ("service",)}
 WEB = ("flask", "werkzeug", "jinja2")  # top-level names starting with these: the web framework (flask_admin, ...)
 KEYCLOAK_CLIENT = "keycloak"  # python-keycloak's top-level package
@@ -296,7 +301,8 @@ def test_checker_accepts_a_clean_tree(tmp_path):
         "core/errors.py": "import sqlalchemy\n",
         "tenancy/ops.py": "from core import errors\nfrom core.errors import X\n",
         "billing/ops.py": "from tenancy import ops\n\ndef f():\n    import core.errors\n",
-        "governance/ops.py": "from tenancy.ops import create\n",
+        "governance/ops.py": "from tenancy.ops import create\nfrom usage.ops import count\n",
+        "usage/ops.py": "from tenancy.ops import create\nfrom core import errors\n",
         "admin/views.py": "import flask\nfrom billing import ops\nfrom governance.ops import y\nfrom maintenance import archive\n",
         "maintenance/archive.py": "from governance.ops import y\nfrom billing import ops\nfrom core import errors\n",
         "admin/migrations/env.py": "from admin import views\n",  # not a package: ignored
@@ -328,6 +334,12 @@ def test_checker_accepts_a_clean_tree(tmp_path):
     ("service/ops.py", "from flask import current_app"),
     ("service/ops.py", "from admin.extensions import db"),
     ("service/ops.py", "from maintenance import archive"),
+    # usage/ (the usage meter, issue 53) sits beside tenancy: below the jobs, above the kernel, free of the web
+    ("usage/ops.py", "from billing import ops"),
+    ("usage/ops.py", "import governance.ops"),
+    ("usage/ops.py", "from flask import g"),
+    ("usage/ops.py", "from admin.extensions import db"),
+    ("core/errors.py", "from usage import ops"),
     # third-party imports (issue 24): the web framework below admin/, the Keycloak client outside its module
     ("billing/ops.py", "import werkzeug"),
     ("core/errors.py", "from werkzeug.exceptions import NotFound"),
@@ -352,6 +364,7 @@ def test_checker_names_the_file_and_import_that_cross_a_layer(tmp_path, path, li
     root = _tree(tmp_path, {
         "tenancy/ops.py": "", "billing/ops.py": "", "governance/ops.py": "", "admin/views.py": "",
         "core/errors.py": "", "tenancy/identity/__init__.py": "", "maintenance/archive.py": "", "service/ops.py": "",
+        "usage/ops.py": "",
     })
     (root / path).write_text(f"import os\n\n\ndef later():\n    {line}\n", "utf-8")
     violations = layering_violations(root)
@@ -379,22 +392,22 @@ def test_checker_counts_import_module_calls_with_a_literal_name(tmp_path):
 
 
 @pytest.mark.parametrize("quotas_imports", [
-    "from tenancy.usage.metering import level",  # from module import name
-    "from tenancy.usage import metering",  # from package import module
-    "import tenancy.usage.metering as m",
+    "from usage.metering import level",  # from module import name
+    "from usage import metering",  # from package import module
+    "import usage.metering as m",
     "from . import metering",  # relative
     "from .metering import level",
 ])
 def test_checker_finds_a_cycle_hidden_in_a_function(tmp_path, quotas_imports):
     root = _tree(tmp_path, {
-        "tenancy/usage/__init__.py": "",
-        "tenancy/usage/metering.py": "from tenancy.usage.quotas import check\n",
-        "tenancy/usage/quotas.py": f"def check():\n    {quotas_imports}\n",
+        "usage/__init__.py": "",
+        "usage/metering.py": "from usage.quotas import check\n",
+        "usage/quotas.py": f"def check():\n    {quotas_imports}\n",
     })
     [message] = import_cycles(root)
-    assert message.splitlines()[0] == "import cycle tenancy.usage.metering -> tenancy.usage.quotas -> tenancy.usage.metering:"
-    assert "tenancy/usage/metering.py:1: from tenancy.usage.quotas import check" in message
-    assert f"tenancy/usage/quotas.py:2: {quotas_imports}" in message
+    assert message.splitlines()[0] == "import cycle usage.metering -> usage.quotas -> usage.metering:"
+    assert "usage/metering.py:1: from usage.quotas import check" in message
+    assert f"usage/quotas.py:2: {quotas_imports}" in message
 
 
 def test_checker_finds_a_longer_cycle_through_a_package_init(tmp_path):

@@ -129,7 +129,7 @@ def signed_in(server: Server, actor: dict, csrf: str) -> requests.Session:
 
 
 def test_the_same_usage_batch_sent_to_both_processes_at_once_is_counted_once(servers, db, tenant_factory):
-    from tenancy.usage.models import UsageAggregate
+    from usage.models import UsageAggregate
 
     tenant_factory("431001")
     db.commit()
@@ -191,7 +191,7 @@ def test_audit_records_written_through_both_processes_at_once_form_one_intact_ch
                                                                                      operator):
     from core.audit import AuditRecord
     from governance.audit import verification
-    from tenancy.usage.models import METRICS
+    from usage.models import METRICS
 
     METRIC_NAMES = sorted(METRICS)
 

@@ -98,7 +98,7 @@ records (issue 23's chains), an operator in Keycloak."""
     from tenancy.identity.keycloak import IdentityDirectory, password_token
     from tenancy.registry.operations import create_tenant
     from tenancy.registry.schemas import TenantCreate
-    from tenancy.usage import metering
+    from usage import metering
     from tests.billing.conftest import colleague, cost_data, pay_from_bank, policy_data
 
     operator = Actor(issuer="urn:test", subject="operator-1", name="県 運営者", roles=frozenset({"platform-operator"}))

@@ -20,7 +20,7 @@ from admin.problems import problem_response
 from core.calendar import add_months, current_month, month_start_utc
 from core.db import utcnow
 from tenancy.identity import client_access
-from tenancy.usage import quotas
+from usage import quotas
 
 DEFAULT_CACHE_SECONDS = 5.0
 

@@ -43,7 +43,7 @@ from catalogue import routes
 from tenancy.identity import client_access, gateway
 from tenancy.identity.keycloak import client_token_or_none
 from tenancy.identity.tokens import actor_from_claims
-from tenancy.usage.call_log import CallLogUnavailable
+from usage.call_log import CallLogUnavailable
 
 AUTH_PATH = f"{API_PREFIX}/gateway/auth"
 REFUSAL_PATH = f"{API_PREFIX}/gateway/refusal"

@@ -24,7 +24,7 @@ from governance.models import AgreementDocument, ChangeType, CouncilProposal, Pr
 from governance.schemas import AcceptanceIn, ProposalCreate, VersionDraft, VersionPublish, VoteIn, WithdrawIn
 from core import checkpoints
 from core.validation import ID_RANGE, StatedInSchema, TenantCode
-from tenancy.usage.quotas import QuotaPlanChange
+from usage.quotas import QuotaPlanChange
 
 bp = StrictAPIBlueprint("api_governance", __name__, url_prefix=API_PREFIX,
                         abp_tags=tag("governance", "協定・協議会・操作ログ / agreements, council, audit log"),

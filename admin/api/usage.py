@@ -16,10 +16,10 @@ from admin.api.fields import MONTH_PATTERN
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
-from tenancy.usage import dataset_use, event_checks, metering, quota_plans, quotas, reports as usage_reports
+from usage import dataset_use, event_checks, metering, quota_plans, quotas, reports as usage_reports
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, current_month, fiscal_year_of, parse_month
-from tenancy.usage.models import METRICS
-from tenancy.usage.quotas import MetricName, QuotaOverrideSpec, QuotaPlanChange
+from usage.models import METRICS
+from usage.quotas import MetricName, QuotaOverrideSpec, QuotaPlanChange
 from core.spreadsheet import CSV_MIMETYPE
 from core.validation import AccountHolderCode, StatedInSchema, TenantCode
 from catalogue.operations import NAME_PATTERN

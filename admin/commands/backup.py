@@ -166,7 +166,7 @@ def restore_command(archive_file: Path, no_realm: bool, replace_realm: bool, rea
     """Restore an archive into an EMPTY database and recreate the Keycloak realm, then check the result."""
     from maintenance import archive, check, owner, signing
     from maintenance import realm as realm_module
-    from tenancy.usage.metering import MeteringSettings
+    from usage.metering import MeteringSettings
 
     realm = current_app.config["RENKEI_KEYCLOAK_REALM"]
     app_role = app_role or owner.app_role(current_app.config)  # the owner restores, then grants the app's role

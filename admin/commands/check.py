@@ -46,7 +46,7 @@ def group(manifest_file: Path | None, checkpoint_dir: Path | None, no_realm: boo
     from residents.crypto import ResidentKeyError
     from maintenance import archive, check, realm, signing
     from residents.consent.linkage import CHAINS
-    from tenancy.usage.metering import MeteringSettings
+    from usage.metering import MeteringSettings
 
     folder = checkpoint_dir or default_checkpoint_dir()
     try:

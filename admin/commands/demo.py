@@ -107,7 +107,7 @@ def _prepare_and_serve(config, host: str, port: int, serve: bool, mail_port: int
     click.echo(f"Keycloak realm {config['RENKEI_KEYCLOAK_REALM']}: {len(changes)} change(s)"
                + (f" ({'; '.join(changes)})" if changes and len(changes) < 5 else ""))
     upgrade_database()
-    from tenancy.usage.quota_plans import load_default_plans
+    from usage.quota_plans import load_default_plans
 
     loader = console_actor(DEMO_LOADER, {authz.OPERATOR})
     created = load_kumamoto(db.session, loader)
@@ -116,7 +116,7 @@ def _prepare_and_serve(config, host: str, port: int, serve: bool, mail_port: int
     from catalogue.sample import load_sample_datasets
 
     datasets = load_sample_datasets(db.session, loader)  # Kumamoto's 33 datasets, sample records, through the import
-    from tenancy.usage.sample import load_sample_usage
+    from usage.sample import load_sample_usage
 
     sample_calls = load_sample_usage(db.session, loader)  # made-up API calls to those datasets: the usage report shows them
     from service.sample import load_sample_measurements

@@ -17,7 +17,7 @@ Jobs, in order:
   deadline is two days away or passed and not recorded as submitted, once each (:func:`service.breaches.remind_due`).
 * ``outbox``: deliver queued notifications by SMTP (skipped when RENKEI_SMTP_HOST is not set).
 * ``usage-report``: once a month, last month's platform usage report (CSV) queued to the
-  prefecture's contacts (:mod:`tenancy.usage.monthly_mail`); delivered by the next ``outbox`` run.
+  prefecture's contacts (:mod:`usage.monthly_mail`); delivered by the next ``outbox`` run.
 * ``sign-in-events``: Keycloak's LOGIN events of the platform realm since the newest kept, kept in
   ``sign_in_event`` (:mod:`service.sign_ins`) for the monthly report's sign-ins (skipped when
   ``RENKEI_SIGN_INS_FROM_KEYCLOAK`` is off: the test app, whose other jobs run without Keycloak).
@@ -109,7 +109,7 @@ def _outbox(actor: Actor) -> Outcome:
 
 def _usage_report(actor: Actor) -> Outcome:
     from maintenance import signing
-    from tenancy.usage.monthly_mail import queue_last_month
+    from usage.monthly_mail import queue_last_month
 
     from residents.consent.linkage import CHAINS
 
@@ -164,7 +164,7 @@ def _as_owner():
 
 def _usage_partitions(actor: Actor) -> Outcome:
     from admin.api.usage import metering_settings
-    from tenancy.usage.metering import prepare_partitions
+    from usage.metering import prepare_partitions
 
     with _as_owner() as session:  # DDL: the schema owner's connection (maintenance.owner)
         created = prepare_partitions(session, settings=metering_settings())
@@ -175,7 +175,7 @@ def _usage_partitions(actor: Actor) -> Outcome:
 
 def _usage_retention(actor: Actor) -> Outcome:
     from admin.api.usage import metering_settings
-    from tenancy.usage.metering import purge_events
+    from usage.metering import purge_events
 
     with _as_owner() as session:  # partitions are detached and dropped: the schema owner's connection
         purged = purge_events(session, actor, settings=metering_settings())
@@ -289,8 +289,8 @@ def _breach_reminders(actor: Actor) -> Outcome:
 
 def _dataset_gauge(actor: Actor) -> Outcome:
     from catalogue import operations
-    from tenancy.usage import metering
-    from tenancy.usage.quotas import active_tenant_codes
+    from usage import metering
+    from usage.quotas import active_tenant_codes
 
     codes = list(active_tenant_codes(db.session))
     if not codes:

@@ -95,7 +95,7 @@ def import_file(session, actor, path: Path, fmt: str) -> tuple[int, int, int]:
     """
     from core import csvfile
     from catalogue.operations import provider_lookup
-    from tenancy.usage import metering
+    from usage import metering
 
     settings = _settings()
     known = metering.tenant_codes(session)
@@ -155,7 +155,7 @@ def usage_purge(dry_run: bool, actor) -> None:
     from flask import current_app
 
     from maintenance.owner import owner_session
-    from tenancy.usage.metering import purge_events
+    from usage.metering import purge_events
 
     try:  # whole monthly partitions are dropped: as the schema owner (RENKEI_DATABASE_OWNER_URL)
         with owner_session(current_app.config, db.session) as session:
@@ -180,9 +180,9 @@ def usage_report(month: str | None, tenant: str | None, fmt: str, metric: str, e
                  actor) -> None:
     """Monthly usage report: Excel, CSV, or a PNG chart of the fiscal year per tenant."""
     from core.calendar import parse_month
-    from tenancy.usage import reports as usage_reports
-    from tenancy.usage.metering import UnknownMetric
-    from tenancy.usage.models import METRICS
+    from usage import reports as usage_reports
+    from usage.metering import UnknownMetric
+    from usage.models import METRICS
 
     try:
         when = parse_month(month)
@@ -211,8 +211,8 @@ def usage_count_seats(actor) -> None:
     """Record each active tenant's user seats (members of its Keycloak group) as the user_seats gauge."""
     from admin.identity import identity_directory
     from core.errors import NotFound
-    from tenancy.usage.metering import record_user_seats
-    from tenancy.usage.quotas import active_tenant_codes
+    from usage.metering import record_user_seats
+    from usage.quotas import active_tenant_codes
 
     directory = identity_directory()
     counts: dict[str, int] = {}
@@ -241,7 +241,7 @@ def usage_count_seats(actor) -> None:
 @acting(authz.OPERATOR)
 def usage_load_plans(actor) -> None:
     """Create the default quota plans by population band (small, medium, large) if missing."""
-    from tenancy.usage.quota_plans import load_default_plans
+    from usage.quota_plans import load_default_plans
 
     try:
         created = load_default_plans(db.session, actor)

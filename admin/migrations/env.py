@@ -32,7 +32,7 @@ def run_migrations_online() -> None:
 
 def _not_a_partition(name, type_, parent_names) -> bool:
     """Monthly partitions of usage_event are made by the due jobs, not by migrations."""
-    from tenancy.usage.partitions import is_partition_name
+    from usage.partitions import is_partition_name
 
     return not (type_ == "table" and is_partition_name(name))
 

@@ -2,7 +2,7 @@
 process that records the sealed segments in the database (issue 36, item 7; docs/gateway.md, "Counting").
 
 ``GET /api/v1/gateway/auth`` counts an allowed call by appending its usage event to this process's
-:class:`tenancy.usage.call_log.CallLog` (durable before the answer; no database commit per call).
+:class:`usage.call_log.CallLog` (durable before the answer; no database commit per call).
 :class:`GatewayCalls` keeps that log and a daemon thread, started by the first gateway check the
 process serves (after a fork: each gunicorn worker its own), that every
 ``RENKEI_GATEWAY_FOLD_SECONDS`` (default 0.5; 0: no thread, folded only by :func:`fold_now`) seals
@@ -13,7 +13,7 @@ process's unfolded counts (its quota decisions then read them from the database)
 next to the server: every ``RENKEI_GATEWAY_FOLD_SECONDS`` it records every segment nobody holds (the
 sealed ones, and what a process that ended left: a worker killed, the host restarted) in the
 database through the usage ingest. So the request processes spend no time in the database for
-the counts. While no folder runs (it holds the directory's lock: :func:`tenancy.usage.call_log.folder_running`),
+the counts. While no folder runs (it holds the directory's lock: :func:`usage.call_log.folder_running`),
 each process's thread folds in its process, as a fallback, and says so in the log once.
 
 The log's folder: ``RENKEI_GATEWAY_CALL_LOG_DIR`` (default ``<RENKEI_VAR_DIR>/gateway-calls``), on a
@@ -31,9 +31,9 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from core.actor import Actor
-from tenancy.usage import metering, quotas
-from tenancy.usage import call_log
-from tenancy.usage.call_log import CallLog, Folded
+from usage import metering, quotas
+from usage import call_log
+from usage.call_log import CallLog, Folded
 
 EXTENSION = "renkei_gateway_calls"
 _MAKING = threading.Lock()  # one log per process: two first checks at once make one
@@ -82,7 +82,7 @@ class GatewayCalls:
     def _settle(self, events: list[dict]) -> None:
         """The process's own counts in ``events`` are in the database now: out of its unfolded counts,
         and the entries they touch read again here, in this thread, rather than by the next check."""
-        from tenancy.usage.event_checks import _parse_timestamp
+        from usage.event_checks import _parse_timestamp
 
         # summed by tenant, metric and hour first (the log writes UTC times, and a UTC hour lies in one
         # month: Japan's months begin on a whole hour), so that a round of a thousand calls holds this

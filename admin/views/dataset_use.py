@@ -13,7 +13,7 @@ from admin.problems import status_of
 from admin.views.base import SecureView
 from core.calendar import add_months, current_month, parse_month
 from core.errors import DomainError
-from tenancy.usage import dataset_use
+from usage import dataset_use
 
 MONTHS_SHOWN = 24  # the month picker: this month and the 23 before it
 

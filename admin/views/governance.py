@@ -30,8 +30,8 @@ from core.errors import DomainError, Invalid, NotFound
 from core.validation import problems_from, whole_number
 from tenancy.registry.models import STATUS_LABELS_EN, STATUS_LABELS_JA, TenantStatus
 from tenancy.registry.operations import find_tenant, list_tenants
-from tenancy.usage import quotas
-from tenancy.usage.models import Enforcement, is_plan_code
+from usage import quotas
+from usage.models import Enforcement, is_plan_code
 
 
 def _ja() -> bool:

@@ -51,7 +51,7 @@ from governance.models import AgreementDocument
 from tenancy.identity import incidents as identity_incidents, operations as identity
 from tenancy.onboarding import board as onboarding_board
 from tenancy.registry.models import Tenant, TenantStatus
-from tenancy.usage import quota_alerts, quotas
+from usage import quota_alerts, quotas
 
 
 
@@ -291,8 +291,8 @@ def _usage_chart(actor) -> charts.Chart | None:
     """API calls this fiscal year by month, over the tenants the actor reads (the usage page's total row)."""
     if not authz.allowed(actor, "usage.read"):
         return None
-    from tenancy.usage import reports as usage_reports
-    from tenancy.usage.models import METRICS
+    from usage import reports as usage_reports
+    from usage.models import METRICS
 
     metric, year = "api_calls", fiscal_year_of(current_month())
     months = usage_reports.months_of_year(db.session, actor, year, metric)

@@ -2,7 +2,7 @@
 account labels in the reader's language, and audit before/after values as a readable list.
 
 The label tables are the domain's (core.authz, tenancy.registry.models, billing.models,
-governance.models, governance.audit, tenancy.usage.models); this module only picks the reader's
+governance.models, governance.audit, usage.models); this module only picks the reader's
 language and formats. Tenant names are read once per request (one query) and kept on ``flask.g``.
 """
 
@@ -36,7 +36,7 @@ from tenancy.registry.models import (BANK_ACCOUNT_LABELS_EN, BANK_ACCOUNT_LABELS
                                      STATUS_LABELS_EN, STATUS_LABELS_JA, BankAccountType, Tenant, TenantKind,
                                      TenantStatus)
 from tenancy.members.models import BaseKind, MemberStatus, Organisation, OrganisationKind
-from tenancy.usage.models import METRICS, Enforcement
+from usage.models import METRICS, Enforcement
 
 
 def locale() -> str:

@@ -18,7 +18,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 
 from core import safe_html
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_ja, fiscal_year_of, today_jst
-from tenancy.usage.models import METRICS, Enforcement
+from usage.models import METRICS, Enforcement
 
 REQUIRED = _l("This field is required.")  # an InputRequired's message on the operator's forms
 HONEYPOT = "website"  # a field people never see or fill on a public form; a form that fills it is a robot's

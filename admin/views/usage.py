@@ -3,7 +3,7 @@
 A municipal user sees only their own tenants' usage and notifications; the operator, finance and
 the auditor see every tenant. The operator (``quota.manage``) edits quota plans, assigns a plan to
 a tenant and sets or removes a tenant's own limit here, through forms that call the operations of
-tenancy.usage.quotas (which authorise and audit themselves); a plan can also change by a council vote.
+usage.quotas (which authorise and audit themselves); a plan can also change by a council vote.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from core import authz
 from core.calendar import fiscal_year_of, parse_month
 from core.errors import DomainError, NotFound
 from core.spreadsheet import CSV_MIMETYPE
-from tenancy.usage import quota_alerts, quota_plans, quotas, reports as usage_reports
-from tenancy.usage.models import METRICS, Enforcement
+from usage import quota_alerts, quota_plans, quotas, reports as usage_reports
+from usage.models import METRICS, Enforcement
 from core.outbox import Notification, NotificationStatus
 
 

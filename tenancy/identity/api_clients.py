@@ -29,9 +29,9 @@ client token is judged by: :mod:`tenancy.identity.client_access`).
   same :func:`tenancy.identity.client_access.state_refusal` (status, expiry, rotated credential,
   credential missing in Keycloak), reading the client's state at most ``RENKEI_GATEWAY_CACHE_SECONDS``
   (1 s) old; every change of a client's state here clears that memory at once.
-* Clients count against the quota ``api_clients`` (a gauge in :mod:`tenancy.usage.models`): with a
+* Clients count against the quota ``api_clients`` (a gauge in :mod:`usage.models`): with a
   hard limit, a client beyond it is refused. The level is not reported as usage: it is counted from
-  this table by :func:`tenancy.usage.quotas.api_client_counts` (its one home), which the quota pages,
+  this table by :func:`usage.quotas.api_client_counts` (its one home), which the quota pages,
   the alerts and the check here all read.
 
 The owner (``api_client.tenant_code``) is an account holder: a tenant's six-digit code, or an
@@ -71,8 +71,8 @@ from tenancy.identity.keycloak.common import KEYCLOAK_TEXT_MAX
 from tenancy.identity.models import (ApiClient, ApiClientCredential, ApiClientRequest, ClientStatus, RequestKind,
                                      RequestStatus)
 from tenancy.members.models import open_organisation
-from tenancy.usage import quotas
-from tenancy.usage.models import Enforcement
+from usage import quotas
+from usage.models import Enforcement
 
 # The scopes a client may ask for (optional client scopes in Keycloak): name -> (Japanese, English)
 SCOPES: dict[str, tuple[str, str]] = {

@@ -30,7 +30,7 @@ from core.errors import DomainError
 from tenancy.identity.allowlist import ANY, address_allowed
 from tenancy.identity.models import ApiClient, ApiClientCredential, ClientStatus
 from tenancy.members.models import MemberStatus, Organisation
-from tenancy.usage import quotas
+from usage import quotas
 
 # Each reason as a phrase without its closing mark: a message adds it (GatewayDecision.summary).
 REASONS: dict[str, tuple[str, str]] = {

@@ -7,7 +7,7 @@
 * **The check.** :func:`check_call` is :func:`tenancy.identity.client_access.gateway_check` (token,
   client state, allowlist, scope, quota) with the scope of the call, and then, for an allowed call
   of a tenant's client, the call counted as api_calls before it is answered
-  (:func:`tenancy.usage.metering.count_gateway_call`: durable in the process's call log, folded into
+  (:func:`usage.metering.count_gateway_call`: durable in the process's call log, folded into
   the database by a thread, once per request id). So hard limits hold without the gateway posting
   usage separately.
 * **The gateway's own credential.** :class:`GatewayCredentials`: the gateway sends a Keycloak
@@ -46,7 +46,7 @@ from catalogue import routes as dataset_routes
 from tenancy.identity import api_clients, client_access
 from tenancy.identity.renewal import SingleFlight
 from tenancy.identity.tokens import InvalidToken
-from tenancy.usage import dataset_use, metering, quotas
+from usage import dataset_use, metering, quotas
 
 READ_METHODS = ("GET", "HEAD")
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -124,11 +124,11 @@ def check_call(session: Session, actor: Actor, claims_of: Callable[[str], dict[s
     """May the call of ``method`` ``uri`` with ``token`` from ``address`` pass (the gateway check with
     the call's scope); an allowed call of a tenant's client is counted as one api_calls event known
     by ``request_id``, durable in ``call_log`` before this returns (else
-    :class:`tenancy.usage.call_log.CallLogUnavailable`). Needs ``gateway.check`` and ``usage.ingest``.
+    :class:`usage.call_log.CallLogUnavailable`). Needs ``gateway.check`` and ``usage.ingest``.
 
     With ``datasets`` (the register's routes) and ``fiware`` (the call's Fiware-Service and
     Fiware-ServicePath), an allowed call names the dataset its route reaches, if any: in its line of
-    the call log, which the fold adds to that dataset's use by consumer (:mod:`tenancy.usage.dataset_use`);
+    the call log, which the fold adds to that dataset's use by consumer (:mod:`usage.dataset_use`);
     an organisation's call (no quota, no count) has a line of its dataset use only, durable before
     this returns in the same way."""
     now = now or dt.datetime.now(dt.timezone.utc)

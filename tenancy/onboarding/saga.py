@@ -31,7 +31,7 @@ Provisioning
 Offboarding
     :func:`suspend` disables the tenant's accounts in Keycloak and records which accounts it
     disabled, so that :func:`resume` re-enables exactly those. Its quotas are zero while it is
-    suspended: the quota check (:mod:`tenancy.usage.quotas`) denies every request of a tenant that is not
+    suspended: the quota check (:mod:`usage.quotas`) denies every request of a tenant that is not
     active or provisioning, whatever its limits, and allows them again on resume. Billing stops from
     the month after the suspension (the participation-month rule of :mod:`tenancy.registry.history`).
     :func:`withdraw` takes every account out of the tenant, opens the data-handover checklist and
@@ -82,7 +82,7 @@ from tenancy.onboarding.models import (
     SuspendedAccount,
     TenantOnboarding,
 )
-from tenancy.usage import quota_plans
+from usage import quota_plans
 
 Checkpoint = Callable[[], None]
 ADMIN_ROLE = authz.MUNICIPAL_ADMIN

@@ -39,8 +39,8 @@ from tenancy.registry.importing import EXPORT_HEADERS_JA, HEADER_ALIASES, refere
 from tenancy.registry.models import Tenant, TenantStatus
 from tenancy.registry.operations import find_tenant, update_tenant
 from tenancy.registry.schemas import ContactIn, TenantCreate, TenantUpdate
-from tenancy.usage import quota_plans
-from tenancy.usage.models import QuotaPlan
+from usage import quota_plans
+from usage.models import QuotaPlan
 
 log = logging.getLogger(__name__)
 

@@ -173,7 +173,7 @@ def test_the_listed_number_is_one_setting(monkeypatch, tmp_path):
     from core import csvfile
     from tenancy.errors import ImportRejected
     from tenancy.onboarding.waves import parse_wave_csv
-    from tenancy.usage import metering
+    from usage import metering
 
     monkeypatch.setattr(csvfile, "MAX_PROBLEMS_LISTED", csvfile.MAX_PROBLEMS_LISTED)  # restored afterwards
     settings = config.from_environment({"RENKEI_MAX_PROBLEMS_LISTED": "7", "RENKEI_ENV": "testing",

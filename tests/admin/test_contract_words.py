@@ -18,8 +18,8 @@ from core import validation
 from tenancy.identity import client_access
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("core", "tenancy", "catalogue", "billing", "governance", "secretariat", "service", "competition", "residents",
-            "maintenance", "admin")
+PACKAGES = ("core", "tenancy", "catalogue", "usage", "billing", "governance", "secretariat", "service", "competition",
+            "residents", "maintenance", "admin")
 # 「。。」「、、」「。、」, a Japanese mark beside an English one, or an English sentence ending "..": never
 # an ellipsis ("...") or a path ("../", "a..b").
 DOUBLED_PUNCTUATION = re.compile(r"。。|、、|。、|、。|。\.(?![\w/.])|\.。|(?<=[A-Za-z)」])\.\.(?![./\w])")

@@ -48,7 +48,7 @@ def test_dropped_connections_under_load_answer_success_or_503_never_500(app, db,
     recorded is consistent: every usage total is still its events' sum."""
     from admin.extensions import db as database
     from core.calendar import current_month, month_start_utc
-    from tenancy.usage import integrity, metering
+    from usage import integrity, metering
 
     if database.engine.dialect.name != "postgresql":
         pytest.skip("dropping server connections is a PostgreSQL test (SQLite has no server)")

@@ -81,7 +81,7 @@ def open_proposal(db, operator, kumamoto):
 @pytest.fixture
 def over_quota(db, operator, kumamoto):
     """熊本市 has a hard limit of 1,000 API calls a month and has made 1,500 this month."""
-    from tenancy.usage import quota_plans
+    from usage import quota_plans
     from tests.conftest import record_usage
 
     quota_plans.set_quota_override(db, operator, "431001", {"metric": "api_calls", "limit": 1000, "enforcement": "hard"})

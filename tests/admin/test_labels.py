@@ -61,7 +61,7 @@ def recorded_actions() -> set[str]:
 
     actions = set()
     call = re.compile(r"\b(?:audit|core_audit)\.(?:record|act)\(\s*[^,]+,\s*[^,]+,\s*((?:\"[^\"]+\"(?:\s*if[^,]+else\s*)?)+)")
-    for folder in ("core", "tenancy", "catalogue", "billing", "governance", "residents", "admin"):
+    for folder in ("core", "tenancy", "catalogue", "usage", "billing", "governance", "residents", "admin"):
         for path in (ROOT / folder).rglob("*.py"):
             for match in call.finditer(path.read_text("utf-8")):
                 actions.update(re.findall(r"\"([^\"{}]+)\"", match.group(1)))
@@ -89,7 +89,7 @@ def story(db, operator, tenant_factory):
     from governance import agreements, council
     from governance.models import AgreementDocument
     from governance.schemas import ProposalCreate, VersionDraft
-    from tenancy.usage import quota_plans
+    from usage import quota_plans
 
     for code in ("430005", "431001", "432024"):
         tenant_factory(code)

@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from admin import create_app
 from admin.commands.db import upgrade_database
 from core.db import metadata
-from tenancy.usage import partitions
+from usage import partitions
 
 TEST_DATABASE_URL = os.environ.get("RENKEI_TEST_DATABASE_URL", "")
 # migrating is the schema owner's (the app's role in CI has no DDL rights)

@@ -58,8 +58,8 @@ def build(db, size: int) -> dict:
     from tenancy.registry.importing import reference_municipalities
     from tenancy.registry.operations import create_tenant
     from tenancy.registry.schemas import TenantCreate
-    from tenancy.usage import quota_plans, quotas
-    from tenancy.usage.models import METRICS
+    from usage import quota_plans, quotas
+    from usage.models import METRICS
     from tests.conftest import record_usages
 
     reference = reference_municipalities()

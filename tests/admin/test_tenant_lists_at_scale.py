@@ -117,7 +117,7 @@ def test_the_usage_chart_draws_the_top_ten_and_the_rest_summed(app, db, operator
     from matplotlib.axes import Axes
 
     from core.calendar import current_month, fiscal_year_of
-    from tenancy.usage.reports import chart_png
+    from usage.reports import chart_png
     from tests.conftest import record_usage
 
     codes = _add_tenants(db, 15)

@@ -218,8 +218,8 @@ def test_members_who_joined_and_left_during_the_year(db, operator, directory, te
 
 def test_usage_of_the_year_by_tenant_and_by_dataset(db, operator, october):
     """October's usage (tests/usage/test_usage_by_dataset) and one more month: the year's sums."""
-    from tenancy.usage import metering
-    from tenancy.usage.reports import dataset_usage
+    from usage import metering
+    from usage.reports import dataset_usage
     from tests.usage.test_usage_by_dataset import NOW, OCT_2026, used
 
     metering.ingest(db, operator, [used("431001", october["aed"], 40, OCT_2026 - dt.timedelta(days=30))], now=NOW)

@@ -486,7 +486,7 @@ def demo(app, db, directory) -> Demo:
     from tenancy.registry.models import Tenant, TenantStatus
     from tenancy.registry.operations import list_tenants
     from tenancy.registry.sample import load_kumamoto
-    from tenancy.usage.quota_plans import load_default_plans
+    from usage.quota_plans import load_default_plans
     from tests.conftest import seeded_database
 
     loader = console_actor(DEMO_LOADER, {authz.OPERATOR})

@@ -82,7 +82,7 @@ def audit_action_patterns() -> set[str]:
     call = re.compile(r"\b(?:audit|core_audit)\.(?:record|act)\(")
     literal = re.compile(r'(f?)"([a-z_{}]+(?:\.[a-z_{}.]+)+)"')
     patterns = set()
-    for package in ("core", "tenancy", "catalogue", "billing", "governance", "secretariat", "residents", "admin"):
+    for package in ("core", "tenancy", "catalogue", "usage", "billing", "governance", "secretariat", "residents", "admin"):
         for path in (REPO / package).rglob("*.py"):
             text = path.read_text(encoding="utf-8")
             for match in call.finditer(text):

@@ -23,7 +23,7 @@ from core.calendar import JST, fiscal_year_of, fiscal_year_start, today_jst
 from core.codes import corporate_number_of_local_government
 from core.errors import Conflict, Invalid, NotPermitted
 from catalogue.models import Access, Dataset, DatasetStatus, Frequency, PersonalInfo
-from tenancy.usage.models import UsageDatasetCall
+from usage.models import UsageDatasetCall
 from tests.competition.conftest import FUKUOKA_CO, KUMAMOTO_CITY
 from tests.competition.test_selection import ISSUED, _review, call, two_groups  # noqa: F401  (fixtures)
 

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("core", "tenancy", "catalogue", "billing", "governance", "secretariat", "service", "competition",
+PACKAGES = ("core", "tenancy", "catalogue", "usage", "billing", "governance", "secretariat", "service", "competition",
             "residents", "maintenance", "admin", "bench", "scripts")
 
 # A day or a clock time written out (``%Y/%m/%d``, ``%Y-%m-%d``, ``%H:%M``). Machine formats are not the office's

@@ -11,7 +11,7 @@ def test_the_due_job_records_each_tenants_datasets_from_the_register(db, operato
     from admin.commands.jobs import run_jobs
     from core.calendar import current_month
     from catalogue import operations
-    from tenancy.usage import quotas
+    from usage import quotas
 
     withdrawn = operations.register(db, KUMAMOTO_ADMIN, draft(standard_kind=None, title_ja="廃止したデータ"))
     operations.move(db, KUMAMOTO_ADMIN, withdrawn.uid, "submit")
@@ -30,7 +30,7 @@ def test_the_due_job_records_each_tenants_datasets_from_the_register(db, operato
 
 
 def test_a_client_cannot_report_the_datasets_gauge(db, operator, providers):
-    from tenancy.usage import metering
+    from usage import metering
 
     events = [{"tenant": "431001", "metric": "api_calls", "quantity": 3, "timestamp": "2026-11-01T00:00:00Z",
                "event_id": "ok-1"},

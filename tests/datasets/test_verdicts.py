@@ -184,7 +184,7 @@ def _agreement(client, db, code: str) -> tuple[dict[str, tuple[str, str]], set[s
     from catalogue import standards
     from catalogue.coverage import Cell
     from catalogue.models import Dataset, DatasetStatus
-    from tenancy.usage import quotas
+    from usage import quotas
 
     listed = _list_states(client.get("/admin/datasets/?lang=ja").get_data(as_text=True))
     datasets = db.scalars(sa.select(Dataset).where(Dataset.provider_code == code)).all()

@@ -252,7 +252,7 @@ def test_publishing_through_the_council_cites_the_resolution(client, db, as_oper
 def test_provisioning_with_an_agreement_in_force_waits_for_acceptance_instead_of_failing(client, db, as_operator,
                                                                                        tenant_factory, user_factory):
     from core.actor import console_actor
-    from tenancy.usage.quota_plans import load_default_plans
+    from usage.quota_plans import load_default_plans
 
     load_default_plans(db, console_actor("test", {"platform-operator"}))
     tenant_factory("434426", status="approved", contacts=CONTACT)

@@ -344,14 +344,14 @@ def usage_event(code: str) -> dict:
 
 def default_plans(ctx: Ctx) -> None:
     """The standard quota plans exist already (as after the first onboarding), so provisioning creates none."""
-    from tenancy.usage import quota_plans
+    from usage import quota_plans
 
     quota_plans.load_default_plans(ctx.db, ctx.operator)
     ctx.db.commit()
 
 
 def quota_plan(ctx: Ctx, code: str = "small"):
-    from tenancy.usage import quota_plans
+    from usage import quota_plans
 
     quota_plans.change_quota_plan(ctx.db, ctx.operator, code, {"name_ja": "小規模", "limits": [{"metric": "api_calls", "limit": 1000}]})
     ctx.db.commit()

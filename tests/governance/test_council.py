@@ -336,7 +336,7 @@ def test_a_change_that_cannot_be_enacted_refuses_the_close_and_records_nothing(c
 
 
 def test_changing_a_quota_plan_by_vote(client, db, as_operator, voters):
-    from tenancy.usage import quotas
+    from usage import quotas
 
     change = {"name_ja": "小規模団体プラン", "limits": [{"metric": "api_calls", "limit": 50000}]}
     proposal_id = propose(client, as_operator, change_type="change_quota_plan",

@@ -18,7 +18,7 @@ from core.outbox import Notification
 from governance import agreements, council, notices
 from governance.models import AgreementVersion, Notice
 from governance.schemas import VersionDraft
-from tenancy.usage import quota_plans, quotas
+from usage import quota_plans, quotas
 from tests.conftest import sign_in
 
 CSRF = "operator-views-csrf"

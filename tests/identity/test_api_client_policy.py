@@ -200,7 +200,7 @@ def test_the_operator_sets_the_policy(db, kumamoto, operator):
 
 
 def test_a_rejected_registration_no_longer_counts_against_the_quota(db, kumamoto, operator):
-    from tenancy.usage import quotas
+    from usage import quotas
 
     issued = api_clients.create_api_client(db, KUMAMOTO_ADMIN, Recorder(), "431001", body(scopes=["broker.write"]),
                                            today=TODAY)

@@ -165,7 +165,7 @@ def test_allowlist_matching():
 
 
 def test_clients_count_against_the_quota(db, tenant_factory, operator):
-    from tenancy.usage import quota_plans
+    from usage import quota_plans
 
     tenant_factory("431001")
     quota_plans.set_quota_override(db, operator, "431001", {"metric": "api_clients", "limit": 1, "enforcement": "hard"})

@@ -19,7 +19,7 @@ from tenancy.identity import api_clients, client_access
 from tenancy.identity.keycloak import client_credentials_token
 from tenancy.members import operations as members
 from tenancy.members.models import MemberStatus, Organisation
-from tenancy.usage import quota_alerts, quota_plans, quotas
+from usage import quota_alerts, quota_plans, quotas
 from tests.conftest import sign_in
 from tests.members.conftest import token_from_outbox
 from tests.identity.gateway_status import STATUS_OF

@@ -23,7 +23,7 @@ from tests.identity.gateway_status import STATUS_OF
 def clean_quota_cache():
     """The quota cache is per process and each test starts from an empty database: so from an empty
     cache, and a limit set here is not remembered into the next test."""
-    from tenancy.usage.quotas import reset_quota_caches
+    from usage.quotas import reset_quota_caches
 
     reset_quota_caches()
     yield
@@ -151,7 +151,7 @@ def test_the_status_is_the_decision_with_the_reason_tenant_and_client_in_headers
 
 def test_an_allowed_call_is_counted_once_per_request_id_and_a_hard_limit_holds(
         client, db, kumamoto_client, as_gateway, as_operator, operator):
-    from tenancy.usage import quota_plans
+    from usage import quota_plans
 
     _, token = kumamoto_client
     first = ask(client, as_gateway, token, request_id="5f0c6bf1b2b04a0c9d8e7f6a5b4c3d2e")
@@ -276,7 +276,7 @@ def test_a_count_that_cannot_be_made_durable_refuses_the_call_503_and_never_pass
         client, kumamoto_client, as_gateway, as_operator, monkeypatch):
     import errno
 
-    from tenancy.usage import call_log
+    from usage import call_log
 
     _, token = kumamoto_client
 

@@ -42,7 +42,7 @@ def call(client, keycloak_settings, token, uri, service="", service_path="", req
 
 
 def events(db):
-    from tenancy.usage.models import UsageEvent
+    from usage.models import UsageEvent
 
     return sorted((row.event_id, row.tenant_code)
                   for row in db.execute(sa.select(UsageEvent.event_id, UsageEvent.tenant_code)))
@@ -127,7 +127,7 @@ def test_a_route_another_dataset_uses_is_refused(db, tenant_factory):
 
 
 def dataset_calls(db) -> list[tuple[str, str, int]]:
-    from tenancy.usage.models import UsageDatasetCall
+    from usage.models import UsageDatasetCall
 
     db.rollback()  # a fresh snapshot
     return sorted((row.dataset, row.consumer_code, row.calls)

@@ -28,7 +28,7 @@ PATIENCE = 300  # seconds to wait for the renewals to reach the frozen Keycloak:
 
 @pytest.fixture(autouse=True)
 def clean_quota_cache():
-    from tenancy.usage.quotas import reset_quota_caches
+    from usage.quotas import reset_quota_caches
 
     reset_quota_caches()
     yield

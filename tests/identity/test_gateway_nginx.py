@@ -33,7 +33,7 @@ START_SECONDS = 20
 def clean_quota_cache():
     """The quota cache is per process and each test starts from an empty database: so from an empty
     cache, and a limit set here is not remembered into the next test."""
-    from tenancy.usage.quotas import reset_quota_caches
+    from usage.quotas import reset_quota_caches
 
     reset_quota_caches()
     yield
@@ -231,7 +231,7 @@ def refusals_never_reach_the_api(gateway, token, kumamoto) -> None:
 def test_nginx_with_the_recipe_refuses_each_refusal_and_passes_and_counts_an_allowed_call(
         gateway, client, db, tenant_factory, user_factory, keycloak_settings, as_operator, operator):
     from admin.service.gateway_calls import fold_now
-    from tenancy.usage import quota_plans
+    from usage import quota_plans
 
     answer, token, kumamoto = make_kumamoto_client(client, tenant_factory, user_factory, keycloak_settings)
     Upstream.calls.clear()
@@ -326,7 +326,7 @@ def test_a_call_through_nginx_to_a_datasets_route_is_that_datasets_use(
 
     from core.calendar import current_month
     from catalogue import operations
-    from tenancy.usage.models import UsageEvent
+    from usage.models import UsageEvent
     from tests.datasets.conftest import YATSUSHIRO_ADMIN, draft
 
     answer, token, _ = make_kumamoto_client(client, tenant_factory, user_factory, keycloak_settings)

@@ -19,7 +19,7 @@ from tests.identity.test_gateway_nginx import (RECIPE, Upstream, call, filled_re
 
 @pytest.fixture(autouse=True)
 def clean_quota_cache():
-    from tenancy.usage.quotas import reset_quota_caches
+    from usage.quotas import reset_quota_caches
 
     reset_quota_caches()
     yield

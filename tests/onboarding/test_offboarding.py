@@ -14,7 +14,7 @@ from tenancy.registry.history import participation_months
 from tenancy.identity.keycloak import IdentityDirectory
 from tenancy.registry.models import TenantStatus
 from tenancy.onboarding.models import SuspendedAccount
-from tenancy.usage.quotas import QuotaCache
+from usage.quotas import QuotaCache
 
 from .conftest import audit_actions, tenant_groups, users_named
 

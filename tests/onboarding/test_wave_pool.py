@@ -14,8 +14,8 @@ from governance.audit import verification
 from tenancy.onboarding import waves
 from tenancy.registry.models import Tenant, TenantStatus
 from tenancy.registry.sample import WAVE_2
-from tenancy.usage.models import QuotaPlan
-from tenancy.usage.quota_plans import DEFAULT_PLANS
+from usage.models import QuotaPlan
+from usage.quota_plans import DEFAULT_PLANS
 
 from .test_wave import HEADER
 

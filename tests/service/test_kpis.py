@@ -115,7 +115,7 @@ def test_datasets_are_the_registers_published_count(client, db, operator, seeded
 
 
 def test_api_calls_are_the_usage_pages_months_added_up(client, db, operator, seeded, year):
-    from tenancy.usage import reports
+    from usage import reports
 
     shown = sum(calls for _month, calls in reports.months_of_year(db, operator, year, "api_calls"))
     assert shown == 6_234

@@ -117,7 +117,7 @@ def _inquiry(db, operator, category: str, now: dt.datetime) -> None:
 def month_made(db, operator, prefecture, monkeypatch, request_log_folder):
     """This month (Japan time), made: what each figure must count is said beside what is made."""
     from catalogue import operations as datasets
-    from tenancy.usage import metering
+    from usage import metering
 
     month = current_month()
     start, before = month_start_utc(month), month_start_utc(month) - dt.timedelta(hours=2)

@@ -17,7 +17,7 @@ _serial = itertools.count(1)
 @pytest.fixture(autouse=True)
 def clean_quota_cache():
     """The quota cache is per process; each test starts from an empty database, so from an empty cache."""
-    from tenancy.usage.quotas import reset_quota_caches
+    from usage.quotas import reset_quota_caches
 
     reset_quota_caches()
     yield

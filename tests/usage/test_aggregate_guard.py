@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from core.calendar import add_months, current_month, month_start_utc
-from tenancy.usage import metering
-from tenancy.usage.models import USAGE_ADD_FUNCTION, usage_guards_sqlite
+from usage import metering
+from usage.models import USAGE_ADD_FUNCTION, usage_guards_sqlite
 from tests.conftest import OPERATOR, owner_bind, record_usage
 
 

@@ -25,7 +25,7 @@ def check(app, *args):
 def aed(db, operator, tenant_factory) -> str:
     """熊本市's AED dataset, used twice this month (600 calls)."""
     from catalogue import operations
-    from tenancy.usage import metering
+    from usage import metering
 
     tenant_factory("431001")
     name = operations.register(db, KUMAMOTO_ADMIN, draft(standard_kind=None)).name

@@ -24,7 +24,7 @@ UNIVERSITY = Actor(issuer="urn:test", subject="uni-admin", name="大学 管理�
 def aed(db, operator, tenant_factory):
     """熊本市's published AED dataset (a standard kind), called by 八代市's client 3 times and by a
     university's client twice in November 2026."""
-    from tenancy.usage import dataset_use
+    from usage import dataset_use
 
     for code in ("431001", "432024"):
         tenant_factory(code)
@@ -36,7 +36,7 @@ def aed(db, operator, tenant_factory):
 
 
 def test_a_provider_reads_its_own_datasets_use_by_consumer_and_no_one_elses(db, operator, aed):
-    from tenancy.usage import dataset_use
+    from usage import dataset_use
 
     use = dataset_use.dataset_use(db, KUMAMOTO_ADMIN, "431001", dt.date(2026, 11, 1))
     assert use.calls == 5
@@ -55,7 +55,7 @@ def test_a_provider_reads_its_own_datasets_use_by_consumer_and_no_one_elses(db, 
 
 def test_the_coverage_matrix_marks_a_standard_dataset_no_one_used_in_a_year(db, operator, aed):
     from catalogue import coverage
-    from tenancy.usage import dataset_use
+    from usage import dataset_use
 
     def unused(today):
         row = next(r for r in coverage.coverage(db, operator, today=today) if r.code == "431001")
@@ -81,7 +81,7 @@ def test_a_published_standard_dataset_never_used_shows_so_on_the_matrix_and_in_t
 
 
 def test_gateway_calls_naming_a_dataset_leave_the_per_dataset_sums_check_clean(app, db, operator, aed):
-    from tenancy.usage import dataset_use, metering
+    from usage import dataset_use, metering
 
     call = metering.gateway_call_event("432024", "req-1", now=month_start_utc(current_month()),
                                        use=dataset_use.call_use("431001", aed, 21))

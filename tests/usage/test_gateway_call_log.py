@@ -38,7 +38,7 @@ def fold_actor():
 
 def stored_events(db, prefix: str = "gateway:") -> dict[str, int]:
     """event id -> how many times it is stored (431001's gateway calls)."""
-    from tenancy.usage.models import UsageEvent
+    from usage.models import UsageEvent
 
     table = UsageEvent.__table__
     db.rollback()  # a fresh snapshot
@@ -48,7 +48,7 @@ def stored_events(db, prefix: str = "gateway:") -> dict[str, int]:
 
 
 def month_total(db) -> int:
-    from tenancy.usage.models import UsageAggregate
+    from usage.models import UsageAggregate
 
     table = UsageAggregate.__table__
     db.rollback()
@@ -70,7 +70,7 @@ def session_factory(app):
 
 def test_calls_arriving_during_a_flush_share_the_next_one(tmp_path, monkeypatch):
     """16 callers, the first one's flush held until the other 15 wait: two flushes write all 16 lines."""
-    from tenancy.usage import call_log
+    from usage import call_log
 
     log = call_log.CallLog(tmp_path)
     release, flushes = threading.Event(), []
@@ -119,7 +119,7 @@ def test_the_spare_after_a_quiet_round_is_small_and_a_burst_past_it_loses_no_cal
     """A rotation after 5 calls makes a spare far smaller than a full segment (less zero-filling
     beside the calls' own flushes); 1,200 calls from 4 threads then outgrow it, and every one of them
     is in the segments, once."""
-    from tenancy.usage import call_log
+    from usage import call_log
 
     log = call_log.CallLog(tmp_path)
 
@@ -147,7 +147,7 @@ def test_the_spare_after_a_quiet_round_is_small_and_a_burst_past_it_loses_no_cal
 
 
 def test_a_segment_folded_twice_counts_once_and_a_repeated_request_id_once(app, db, tenant_factory, tmp_path):
-    from tenancy.usage import call_log, metering
+    from usage import call_log, metering
 
     tenant_factory("431001")
     log = call_log.CallLog(tmp_path / "calls")
@@ -173,7 +173,7 @@ def test_a_segment_folded_twice_counts_once_and_a_repeated_request_id_once(app, 
 
 
 def dataset_calls(db) -> list[tuple[str, str, int]]:
-    from tenancy.usage.models import UsageDatasetCall
+    from usage.models import UsageDatasetCall
 
     db.rollback()
     return sorted((row.dataset, row.consumer_code, row.calls)
@@ -184,7 +184,7 @@ def dataset_calls(db) -> list[tuple[str, str, int]]:
 def test_a_segment_left_behind_after_its_commit_adds_its_dataset_use_once(app, db, tenant_factory, tmp_path):
     """A folder stopped between the fold's commit and the file's removal: the next fold finds the same
     segment, and its dataset use (a tenant's counted calls and an organisation's) is not added again."""
-    from tenancy.usage import call_log, dataset_use, metering
+    from usage import call_log, dataset_use, metering
 
     tenant_factory("431001")
     log = call_log.CallLog(tmp_path / "calls")
@@ -209,7 +209,7 @@ def test_a_segment_left_behind_after_its_commit_adds_its_dataset_use_once(app, d
 
 
 def test_a_live_processs_segment_is_not_folded_by_another(app, db, tenant_factory, tmp_path):
-    from tenancy.usage import call_log, metering
+    from usage import call_log, metering
 
     tenant_factory("431001")
     writer = call_log.CallLog(tmp_path)  # stands for another process: it holds its segment's lock
@@ -225,7 +225,7 @@ def test_a_live_processs_segment_is_not_folded_by_another(app, db, tenant_factor
 def test_a_torn_last_line_is_skipped_and_the_rest_counted(app, db, tenant_factory, tmp_path):
     import json
 
-    from tenancy.usage import call_log, metering
+    from usage import call_log, metering
 
     tenant_factory("431001")
     whole = json.dumps(metering.gateway_call_event("431001", "whole"))
@@ -242,7 +242,7 @@ def test_a_writer_lets_the_folder_process_fold_and_keeps_its_calls_in_its_quota_
     count its calls before the fold and after it (then read from the database), never twice; with no
     folder left, the writer folds in its own process."""
     from admin.service import gateway_calls
-    from tenancy.usage import call_log, metering, quota_plans
+    from usage import call_log, metering, quota_plans
 
     tenant_factory("431001")
     quota_plans.set_quota_override(db, operator, "431001", {"metric": "api_calls", "limit": 3, "enforcement": "hard"},
@@ -353,7 +353,7 @@ class Folder:
 
     def wait_ready(self) -> None:
         """Until it holds the folder lock (so a worker started now never folds in its own process)."""
-        from tenancy.usage import call_log
+        from usage import call_log
 
         deadline = time.monotonic() + START_SECONDS
         while not call_log.folder_running(self.folder):

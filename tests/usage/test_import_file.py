@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from core.calendar import JST
-from tenancy.usage.models import UsageEvent
+from usage.models import UsageEvent
 
 
 def usage_import(app, path):

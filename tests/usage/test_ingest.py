@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from tenancy.usage.models import UsageAggregate, UsageBatch, UsageEvent
+from usage.models import UsageAggregate, UsageBatch, UsageEvent
 from tests.usage.conftest import JST, event
 
 

@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from core.calendar import current_month
-from tenancy.usage import metering
-from tenancy.usage.models import UsageAggregate
+from usage import metering
+from usage.models import UsageAggregate
 from tests.conftest import OPERATOR
 from tests.usage.conftest import JST, event
 

@@ -13,8 +13,8 @@ import types
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tenancy.usage import event_checks
-from tenancy.usage.models import METRICS
+from usage import event_checks
+from usage.models import METRICS
 
 NOW = dt.datetime(2026, 5, 20, 3, 0, tzinfo=dt.timezone.utc)  # fixed: nothing here depends on the clock
 KNOWN = frozenset({"431001", "432024"})
@@ -146,11 +146,11 @@ def test_each_fall_through_is_counted_by_reason_and_logged_once_per_batch(caplog
              collections.OrderedDict(_usual(event_id="ordered")),  # a dict subclass: accepted by the rule only
              types.MappingProxyType(_usual(event_id="proxy")),  # a mapping that is not a dict: accepted by the rule
              _usual(event_id="bad", quantity=-1)]  # refused by the rule
-    with caplog.at_level(logging.INFO, logger="tenancy.usage.event_checks"):
+    with caplog.at_level(logging.INFO, logger="usage.event_checks"):
         _run(batch, fast=True)
     after = event_checks.fall_throughs()
     assert (after["unusual"] - before["unusual"], after["refused"] - before["refused"]) == (2, 1)
-    [record] = [r for r in caplog.records if r.name == "tenancy.usage.event_checks"]
+    [record] = [r for r in caplog.records if r.name == "usage.event_checks"]
     assert (record.fall_throughs, record.refused, record.unusual) == (3, 1, 2)
     # the explaining check alone (fast=False) hands nothing over: nothing is counted
     _run(batch, fast=False)

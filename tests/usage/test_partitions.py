@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core.calendar import JST
-from tenancy.usage import metering
-from tenancy.usage.models import UsageEvent
+from usage import metering
+from usage.models import UsageEvent
 from tests.conftest import OPERATOR, owner_bind
 from tests.usage.conftest import event
 

@@ -8,7 +8,7 @@ import pytest
 from core.calendar import current_month
 from core.codes import with_check_digit
 from tenancy.registry.models import Tenant, TenantKind, TenantStatus
-from tenancy.usage import quota_alerts, quota_plans
+from usage import quota_alerts, quota_plans
 from tests.conftest import record_usage, sign_in
 
 

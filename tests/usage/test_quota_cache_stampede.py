@@ -6,7 +6,7 @@ import time
 
 from core.calendar import current_month
 from tenancy.registry.models import TenantStatus
-from tenancy.usage import quotas
+from usage import quotas
 
 
 def test_an_expired_entry_is_reloaded_once_while_many_threads_ask_for_it():

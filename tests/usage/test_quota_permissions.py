@@ -8,8 +8,8 @@ from core.actor import Actor
 from core.audit import AuditRecord
 from core.calendar import current_month
 from core.errors import NotPermitted
-from tenancy.usage import metering, quota_plans, quotas, reports
-from tenancy.usage.models import QuotaPlan, UsageEvent
+from usage import metering, quota_plans, quotas, reports
+from usage.models import QuotaPlan, UsageEvent
 from tests.usage.conftest import event
 
 

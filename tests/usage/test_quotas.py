@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.audit import AuditRecord
-from tenancy.usage import metering, quota_plans, quotas
+from usage import metering, quota_plans, quotas
 from core.outbox import Notification
 from tests.usage.conftest import JST, event
 

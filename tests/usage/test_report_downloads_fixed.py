@@ -6,8 +6,8 @@ import datetime as dt
 import pytest
 
 from core.codes import with_check_digit
-from tenancy.usage import quota_plans
-from tenancy.usage.models import METRICS
+from usage import quota_plans
+from usage.models import METRICS
 from tests.conftest import sign_in
 
 SEP, OCT = dt.date(2026, 9, 1), dt.date(2026, 10, 1)
@@ -20,7 +20,7 @@ def _aggregate(db, code, metric, month, total, peak=None):
     """The month figure ``total`` (a gauge's ``peak``) through ingest, the aggregates' only writer:
     one event, or for a peak two events summing to ``total``."""
     from core.actor import Actor
-    from tenancy.usage import metering
+    from usage import metering
 
     quantities = [total] if peak is None else [peak, total - peak]
     at = dt.datetime.combine(month.replace(day=15), dt.time(3, 0), tzinfo=dt.timezone.utc)
@@ -80,7 +80,7 @@ def test_the_chart_draws_the_top_ten_and_the_rest_summed(client, db, tenant_fact
     smaller code, and the other three summed month by month in one line."""
     from matplotlib.axes import Axes
 
-    from tenancy.usage.reports import japanese_font
+    from usage.reports import japanese_font
 
     codes = sorted(with_check_digit(f"43{n:03d}") for n in range(501, 514))
     for code in codes:

@@ -8,8 +8,8 @@ import struct
 import pytest
 from openpyxl import load_workbook
 
-from tenancy.usage import metering, quota_plans
-from tenancy.usage.metering import usage_total
+from usage import metering, quota_plans
+from usage.metering import usage_total
 from tests.conftest import sign_in
 from tests.usage.conftest import JST, event
 
@@ -180,7 +180,7 @@ def test_purge_deletes_old_raw_events_and_keeps_the_figures(app, db, tenant_fact
     from sqlalchemy import func, select
 
     from core.audit import AuditRecord
-    from tenancy.usage.models import UsageEvent
+    from usage.models import UsageEvent
 
     tenant_factory("431001")
     now = dt.datetime.now(JST)
@@ -228,7 +228,7 @@ def test_the_excel_report_names_the_fiscal_year_by_its_era(client, tenant_factor
 def test_the_chart_is_titled_with_the_era_of_its_fiscal_year(client, tenant_factory, month, era):
     from PIL import Image
 
-    from tenancy.usage.reports import japanese_font
+    from usage.reports import japanese_font
 
     if japanese_font() is None:
         pytest.skip("no Japanese font installed: the chart is then titled in English (.ci/run installs one)")

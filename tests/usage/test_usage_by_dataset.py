@@ -42,7 +42,7 @@ def used(tenant, dataset, quantity, at=OCT_2026, event_id=None):
 
 @pytest.fixture
 def october(db, operator, register):
-    from tenancy.usage import metering
+    from usage import metering
 
     metering.ingest(db, operator, [
         used("431001", register["aed"], 500), used("431001", register["aed"], 100, OCT_2026 + dt.timedelta(days=2)),
@@ -54,15 +54,15 @@ def october(db, operator, register):
 
 
 def _month_rows(db):
-    from tenancy.usage.models import UsageDatasetMonth
+    from usage.models import UsageDatasetMonth
 
     return {(row.tenant_code, row.dataset): (row.total, row.events)
             for row in db.scalars(sa.select(UsageDatasetMonth).where(UsageDatasetMonth.period_start == dt.date(2026, 10, 1)))}
 
 
 def test_events_naming_datasets_are_stored_and_summed_per_dataset_and_month(db, operator, october):
-    from tenancy.usage import metering
-    from tenancy.usage.models import UsageEvent
+    from usage import metering
+    from usage.models import UsageEvent
 
     assert _month_rows(db) == {("431001", october["aed"]): (600, 2), ("431001", october["toilets"]): (30, 1),
                                ("432024", october["shelters"]): (250, 1)}
@@ -74,7 +74,7 @@ def test_events_naming_datasets_are_stored_and_summed_per_dataset_and_month(db, 
 
 
 def test_a_batch_sent_again_counts_each_datasets_use_once(db, operator, register):
-    from tenancy.usage import metering
+    from usage import metering
 
     batch = [used("431001", register["aed"], 5, event_id="again-1"), used("431001", register["aed"], 6, event_id="again-2")]
     metering.ingest(db, operator, batch, now=NOW)
@@ -91,8 +91,8 @@ def test_a_batch_sent_again_counts_each_datasets_use_once(db, operator, register
 ])
 def test_an_unknown_or_another_providers_dataset_refuses_the_whole_batch(db, operator, register, dataset, words_en,
                                                                          words_ja):
-    from tenancy.usage import metering
-    from tenancy.usage.models import UsageBatch, UsageEvent
+    from usage import metering
+    from usage.models import UsageBatch, UsageEvent
 
     name = register.get(dataset, dataset)
     batch = [used("431001", register["aed"], 1), used("431001", name, 2), used("432024", register["shelters"], 3)]
@@ -108,7 +108,7 @@ def test_an_unknown_or_another_providers_dataset_refuses_the_whole_batch(db, ope
 
 
 def test_the_same_event_id_and_time_for_another_dataset_is_a_conflict_not_a_repeat(db, operator, register):
-    from tenancy.usage import metering
+    from usage import metering
 
     first = used("431001", register["aed"], 1, event_id="same")
     other = {**first, "dataset": register["toilets"]}
@@ -135,7 +135,7 @@ def test_the_api_refuses_an_unknown_dataset_with_a_bilingual_problem(client, db,
 
 def test_usage_by_dataset_the_operator_sees_all_a_municipality_its_own(db, operator, october):
     from core.errors import Forbidden
-    from tenancy.usage import reports
+    from usage import reports
 
     month = dt.date(2026, 10, 1)
     every = reports.dataset_usage(db, operator, month)
@@ -204,8 +204,8 @@ def test_the_report_api_gives_usage_by_dataset_within_the_readers_scope(client, 
 
 def test_the_sample_usage_names_the_sample_datasets_and_loads_once(db, operator, tenant_factory):
     from catalogue.sample import load_sample_datasets
-    from tenancy.usage import reports
-    from tenancy.usage.sample import load_sample_usage
+    from usage import reports
+    from usage.sample import load_sample_usage
     from tests.datasets.conftest import PROVIDERS
 
     for code in PROVIDERS:
@@ -217,7 +217,7 @@ def test_the_sample_usage_names_the_sample_datasets_and_loads_once(db, operator,
     db.commit()
     usage = reports.dataset_usage(db, operator, dt.date(2026, 10, 1))
     assert usage.datasets >= 10 and usage.top[0].calls > usage.top[-1].calls > 0
-    from tenancy.usage import dataset_use
+    from usage import dataset_use
 
     used = dataset_use.dataset_use(db, operator, "431001", dt.date(2026, 10, 1))  # who used 熊本市's datasets
     assert used.calls > 0 and all(c.consumer_code in PROVIDERS and c.consumer_code != "431001"

@@ -30,7 +30,7 @@ def downgrade() -> None:
 # columns and keys in a plain table.
 
 def _usage_partitions_upgrade() -> None:
-    from tenancy.usage import partitions
+    from usage import partitions
 
     bind = op.get_bind()
     postgresql = bind.dialect.name == "postgresql"

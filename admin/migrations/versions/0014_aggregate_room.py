@@ -15,7 +15,7 @@ branch_labels = None
 depends_on = None
 
 
-from tenancy.usage.models import AGGREGATE_FILLFACTOR  # noqa: E402
+from usage.models import AGGREGATE_FILLFACTOR  # noqa: E402
 
 
 def upgrade() -> None:

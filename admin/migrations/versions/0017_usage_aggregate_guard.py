@@ -16,7 +16,7 @@ depends_on = None
 
 
 from core.db import quoted_current_schema  # noqa: E402
-from tenancy.usage.models import USAGE_ADD_FUNCTION, usage_guards_pg, usage_guards_sqlite  # noqa: E402
+from usage.models import USAGE_ADD_FUNCTION, usage_guards_pg, usage_guards_sqlite  # noqa: E402
 
 # Ingest runs the function from now on: the application role may execute it, and loses INSERT and
 # UPDATE on usage_aggregate, when the owner grants it again after the upgrade

@@ -29,7 +29,7 @@ from core.calendar import day_text, to_jst, today_jst
 from core.errors import problem
 from core.validation import field_path, messages_of, whole_number
 from tenancy.registry.models import Tenant
-from tenancy.usage.models import METRICS
+from usage.models import METRICS
 
 
 def _locale() -> str:

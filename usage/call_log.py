@@ -2,7 +2,7 @@
 (issue 36, item 7; docs/gateway.md, "Counting").
 
 * **Append before the answer.** :meth:`CallLog.append` writes the call's usage event (one JSON line,
-  built by :func:`tenancy.usage.metering.gateway_call_event`) to this process's open *segment*
+  built by :func:`usage.metering.gateway_call_event`) to this process's open *segment*
   file and returns once the line is on disk (``fdatasync``). Group commit: callers arriving while a
   flush runs queue their lines; when it ends one of them writes and flushes them all at once and
   every one of them returns. So a call answered 200 is on disk before the answer leaves, and many
@@ -15,7 +15,7 @@
   when the process dies, however it dies. :meth:`CallLog.rotate` seals the open segment (no more
   lines go to it), puts it on the disk and lets go of its lock: a sealed segment is the folder's.
 * **Folding, in a process of its own.** :func:`fold_file` reads a segment's events and records them
-  through the usage ingest (:func:`tenancy.usage.metering.fold_gateway_calls`) in one transaction,
+  through the usage ingest (:func:`usage.metering.fold_gateway_calls`) in one transaction,
   which also records the segment's name (``gateway_folded_segment``), then removes the file; a
   segment whose name is recorded already (a crash between the commit and the removal) is removed
   unread, so the dataset use its lines carry is added once. The ingest knows an event by its
@@ -54,7 +54,7 @@ from sqlalchemy.orm import Session
 
 from core.actor import Actor
 from core.errors import Unavailable
-from tenancy.usage import metering
+from usage import metering
 
 log = logging.getLogger(__name__)
 

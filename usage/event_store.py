@@ -2,7 +2,7 @@
 the PostgreSQL COPY path and its careful fallback, the portable path (SQLite), the aggregate
 buckets, and the overflow check against stored aggregates.
 
-Moved out of :mod:`tenancy.usage.metering` (issue 24: modules a person can hold); metering
+Moved out of :mod:`usage.metering` (issue 24: modules a person can hold); metering
 calls these in one transaction per batch.
 """
 
@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 from core.errors import problem
 from core.calendar import jst_day, month_of
 from core.db import conflict_insert
-from tenancy.usage.models import (
+from usage.models import (
     METRICS, USAGE_ADD_FUNCTION, Granularity, MetricKind, UsageAggregate, UsageDatasetMonth, UsageEvent,
 )
-from tenancy.usage.event_checks import CheckedEvents, UsageRejected, ValidEvent, _default_where, _reject
+from usage.event_checks import CheckedEvents, UsageRejected, ValidEvent, _default_where, _reject
 
 _UPSERT_CHUNK = 1000
 

@@ -1,6 +1,6 @@
 """The monthly usage report sent to the prefecture (月次利用実績報告の送付), a due job.
 
-Once the month is over, the platform report of that month (:func:`tenancy.usage.reports.build_report`,
+Once the month is over, the platform report of that month (:func:`usage.reports.build_report`,
 CSV as in the download) is queued in the notifications outbox to the contacts of the prefecture's
 tenant. Queueing is idempotent (one message per month), audited once, and delivered with the
 rest of the outbox.
@@ -25,7 +25,7 @@ from core import audit, outbox
 from core.actor import Actor
 from core.calendar import add_months, current_month
 from tenancy.registry.models import Tenant, TenantKind
-from tenancy.usage.reports import build_report, report_csv
+from usage.reports import build_report, report_csv
 
 KIND = "usage.monthly_report"
 

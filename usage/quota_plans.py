@@ -2,8 +2,8 @@
 
 Each change is audited and asks ``quota.manage`` (a plan changed by a council resolution: the
 council's ``council.manage``, whose vote decided it); a committed change empties the quota caches
-of this process (:func:`tenancy.usage.quotas.quota_cache`). Which limit applies is decided in
-:mod:`tenancy.usage.quotas`; the default plans follow the population bands of
+of this process (:func:`usage.quotas.quota_cache`). Which limit applies is decided in
+:mod:`usage.quotas`; the default plans follow the population bands of
 :data:`DEFAULT_PLANS`, and :func:`apply_default_quotas` is the onboarding step.
 """
 
@@ -19,8 +19,8 @@ from core.actor import Actor
 from core.db import utcnow
 from core.errors import problem
 from tenancy.registry.models import Tenant
-from tenancy.usage.models import Enforcement, QuotaLimit, QuotaOverride, QuotaPlan, TenantQuota, is_plan_code, thresholds_text
-from tenancy.usage.quotas import (QuotaError, QuotaLimitSpec, QuotaOverrideSpec, QuotaPlanChange, _defer, _tenant,
+from usage.models import Enforcement, QuotaLimit, QuotaOverride, QuotaPlan, TenantQuota, is_plan_code, thresholds_text
+from usage.quotas import (QuotaError, QuotaLimitSpec, QuotaOverrideSpec, QuotaPlanChange, _defer, _tenant,
                                   _thresholds, _validated, effective_limits_of, find_plan, get_plan,
                                   inherited_enforcement, plan_of)
 

@@ -105,7 +105,7 @@ class UsageBatch(SQLModel, table=True):
 
 class UsageEvent(SQLModel, table=True):
     """A raw event, known by its ``event_id`` and instant. On PostgreSQL the table is partitioned by
-    Japan-time month of ``occurred_at`` (``tenancy/usage/partitions.py``), whose key must hold the
+    Japan-time month of ``occurred_at`` (``usage/partitions.py``), whose key must hold the
     partition key: the same key on SQLite, where it is a plain table."""
 
     __tablename__ = "usage_event"
@@ -126,7 +126,7 @@ def _create_partitions(target: sa.Table, connection: sa.Connection, **_: object)
     """``create_all`` on PostgreSQL: the default partition and the months of the retention window
     and ahead, as migration 0003 creates them."""
     if connection.dialect.name == "postgresql":
-        from tenancy.usage import partitions
+        from usage import partitions
 
         partitions.create_initial(connection)
 
@@ -137,7 +137,7 @@ sa.event.listen(UsageEvent.__table__, "after_create", _create_partitions)
 class UsageDatasetMonth(SQLModel, table=True):
     """Usage of one provider's dataset, one metric, one Japan-time month: the sum of the quantities
     (and the number) of the events that named the dataset, added in the same transaction as the
-    events (tenancy/usage/event_store.add_dataset_months). The monthly report's usage by dataset
+    events (usage/event_store.add_dataset_months). The monthly report's usage by dataset
     reads these rows, never raw events. A sum means what a counter means (``api_calls``: calls).
 
     The key starts with the month: the report reads one month (and, for a municipality, its own
@@ -159,7 +159,7 @@ class UsageDatasetMonth(SQLModel, table=True):
 class UsageDatasetCall(SQLModel, table=True):
     """Calls through the API gateway to one dataset in one Japan-time month, by consumer (a tenant's
     code or a member organisation's corporate number) and API client: who uses a provider's data
-    (tenancy/usage/dataset_use.py). Added when the gateway's call log is folded, for the calls the
+    (usage/dataset_use.py). Added when the gateway's call log is folded, for the calls the
     check let through whose route names the dataset (catalogue/routes.py)."""
 
     __tablename__ = "usage_dataset_call"
@@ -176,11 +176,11 @@ class UsageDatasetCall(SQLModel, table=True):
 
 
 class GatewayFoldedSegment(SQLModel, table=True):
-    """A segment of a gateway call log (tenancy/usage/call_log.py) folded into the database, by its file
+    """A segment of a gateway call log (usage/call_log.py) folded into the database, by its file
     name, written in the fold's transaction: a segment read again (its folder stopped between the
     commit and the file's removal) adds nothing a second time, the dataset use its lines carry
     included (which, unlike the api_calls events, has no event of its own to know it by). Kept
-    :data:`tenancy.usage.metering.FOLDED_SEGMENT_DAYS` days."""
+    :data:`usage.metering.FOLDED_SEGMENT_DAYS` days."""
 
     __tablename__ = "gateway_folded_segment"
 
@@ -236,7 +236,7 @@ class UsageAggregate(SQLModel, table=True):
 # (usage_event rows with that batch_id) summed by Japan-time day, and the month rows exactly the
 # sums of those day rows, then upserts them. So an aggregate can only ever grow by events that are
 # stored; an edit by the owner (or a guard dropped) is found by ``renkei check``, which sums the
-# kept events again (tenancy/usage/integrity.py).
+# kept events again (usage/integrity.py).
 # The Japan-time day of a stored instant, in SQL (Japan keeps no summer time): the same bucket as
 # event_store._add_days, for the guard and for the check.
 JST_DAY_SQL = {

@@ -42,9 +42,9 @@ from core.errors import Invalid, problem
 from core.calendar import add_months, fiscal_months
 from core.db import utcnow
 from catalogue.operations import provider_lookup
-from tenancy.usage import dataset_use, partitions
-from tenancy.usage import quotas  # quotas reads what metering writes; metering tells quotas what it recorded
-from tenancy.usage.models import (
+from usage import dataset_use, partitions
+from usage import quotas  # quotas reads what metering writes; metering tells quotas what it recorded
+from usage.models import (
     GatewayFoldedSegment,
     METRICS,
     Granularity,
@@ -53,12 +53,12 @@ from tenancy.usage.models import (
     UsageBatch,
     UsageEvent,
 )
-from tenancy.usage.event_checks import (
+from usage.event_checks import (
     CLIENT_SOURCES, DEFAULT_SETTINGS, MAX_EVENT_ID_LENGTH, REGISTER_SOURCE, CheckedEvents, MeteringSettings, UsageRejected,
     ValidEvent, _default_where, _parse_timestamp, _refuse_counted_by_renkei, _reject,
     batch_too_large, retention_cutoff, tenant_codes, validate_events,
 )
-from tenancy.usage.event_store import (
+from usage.event_store import (
     _EVENT_KEY, _check_resent, _ingest_pg, _postgresql, _store_events, _upsert_aggregates, add_dataset_months, aggregate_overflow,
 )
 
@@ -177,7 +177,7 @@ def gateway_call_event(tenant_code: str, request_id: str, quantity: int = 1, *,
                        now: dt.datetime | None = None, use: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The usage event of one call the gateway check allowed, as the ingest reads it: the one place
     its content is decided (the gateway's call log stores it, :func:`fold_gateway_calls` records it).
-    ``use``: the dataset the call reached (:func:`tenancy.usage.dataset_use.call_use`), kept beside
+    ``use``: the dataset the call reached (:func:`usage.dataset_use.call_use`), kept beside
     the event in the log and folded into the dataset's use by consumer."""
     now = (now or utcnow()).astimezone(dt.timezone.utc)
     event = {"event_id": f"{GATEWAY_EVENT_PREFIX}{request_id}"[:MAX_EVENT_ID_LENGTH], "tenant": tenant_code,
@@ -260,10 +260,10 @@ def count_gateway_call(call_log: Any, actor: Actor, tenant_code: str, request_id
                        use: Mapping[str, Any] | None = None) -> bool:
     """Count one call the gateway check allowed as ``quantity`` api_calls of ``tenant_code``: its event
     (:func:`gateway_call_event`) made durable in the process's call log (``call_log.append``,
-    :class:`tenancy.usage.call_log.CallLog`) before the call is answered, and added at once to this
+    :class:`usage.call_log.CallLog`) before the call is answered, and added at once to this
     process's quota decisions; the log's folder records it in the database (:func:`fold_gateway_calls`).
     False when this process counted the request id already (not again). Raises
-    :class:`tenancy.usage.call_log.CallLogUnavailable` when the count cannot be made durable: the
+    :class:`usage.call_log.CallLogUnavailable` when the count cannot be made durable: the
     call must then be refused."""
     authz.authorize(actor, "usage.ingest")
     now = (now or utcnow()).astimezone(dt.timezone.utc)
@@ -299,7 +299,7 @@ def _repeats(session: Session, events: Sequence[Mapping[str, Any]]) -> set[tuple
 def fold_gateway_calls(session: Session, actor: Actor, events: Sequence[Mapping[str, Any]], *,
                        now: dt.datetime | None = None, settings: MeteringSettings = DEFAULT_SETTINGS) -> int:
     """Record the calls the gateway counted (:func:`gateway_call_event`, read back from its call log,
-    :mod:`tenancy.usage.call_log`) in the caller's transaction; returns how many were newly counted.
+    :mod:`usage.call_log`) in the caller's transaction; returns how many were newly counted.
 
     Idempotent: an event already stored (the same event id and instant: a segment folded again)
     counts once; a request id counted within :data:`GATEWAY_REPEAT_WINDOW` before, at another

@@ -1,7 +1,7 @@
 """Checking usage events before they are recorded (the ingest's validation): the one rule for an
 event, its fast check (a checked cache of that rule), the batch's distinct events, and the refusals.
 
-Moved out of :mod:`tenancy.usage.metering` (issue 24: modules a person can hold); metering
+Moved out of :mod:`usage.metering` (issue 24: modules a person can hold); metering
 records what passes here.
 """
 
@@ -24,7 +24,7 @@ from core import csvfile
 from core.errors import Invalid, problem
 from core.calendar import add_months, current_month, month_start_utc, to_jst
 from core.db import utcnow
-from tenancy.usage.models import METRICS
+from usage.models import METRICS
 from tenancy.registry.models import Tenant
 
 log = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ def _tenant_known(tenant: Any, bounds: _Bounds) -> bool:
 
 
 def _metric_known(metric: Any) -> bool:
-    """An event's metric is one of :data:`~tenancy.usage.models.METRICS`."""
+    """An event's metric is one of :data:`~usage.models.METRICS`."""
     return isinstance(metric, str) and metric in METRICS
 
 

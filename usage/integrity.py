@@ -2,7 +2,7 @@
 
 Ingest writes the day and month aggregates in the same transaction as the events, and on
 PostgreSQL the application role can write them only through the owner's function that checks
-them against the batch's events (:data:`tenancy.usage.models.USAGE_ADD_FUNCTION`). What that
+them against the batch's events (:data:`usage.models.USAGE_ADD_FUNCTION`). What that
 cannot stop (the owner's edit, a guard dropped, a restore that lost rows) this finds: for every
 period whose events are all still kept (from the retention cutoff on; events before it may have
 been purged), the aggregates are summed again from ``usage_event`` in the database and every
@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from core.calendar import to_jst
 from core.db import UTCDateTime
-from tenancy.usage.models import JST_DAY_SQL, JST_MONTH_SQL
+from usage.models import JST_DAY_SQL, JST_MONTH_SQL
 
 MAX_LISTED = 50  # differences named one by one; the rest are counted
 

@@ -1,7 +1,7 @@
 """The demo's sample usage (サンプルの利用実績): API calls to the sample catalogue's datasets, so that
 the monthly report's usage by dataset shows something in the demo. Made-up figures.
 
-The calls are sent through the one ingest (:func:`tenancy.usage.metering.ingest`), as a metering
+The calls are sent through the one ingest (:func:`usage.metering.ingest`), as a metering
 client sends them, with event ids and times fixed per dataset and day: loading again counts nothing
 twice. Each day of last month and of this month up to yesterday (Japan time), each sample dataset
 of a municipality gets a day's calls (a made-up figure that is the same on every run), and each of
@@ -22,7 +22,7 @@ from core.calendar import JST, add_months, current_month
 from core.db import utcnow
 from catalogue.models import Dataset
 from tenancy.registry.models import Tenant
-from tenancy.usage import dataset_use, metering
+from usage import dataset_use, metering
 
 SAMPLE_SOURCE = "sample"
 

@@ -3,7 +3,7 @@ and API client.
 
 * :func:`record_call` adds one call the gateway check let through, whose route names a dataset
   (:mod:`catalogue.routes`), to ``usage_dataset_call``: one upsert, made when the gateway's
-  call log is folded (:mod:`tenancy.usage.call_log`), not in the check. A tenant's call is added
+  call log is folded (:mod:`usage.call_log`), not in the check. A tenant's call is added
   with its api_calls count (once per request id); a member organisation's client has no quota and
   no api_calls event: its call has a line of its dataset use only, added once per request id of
   the process that answered it, and once per folded segment (``gateway_folded_segment``).
@@ -29,12 +29,12 @@ from core import authz
 from core.actor import Actor
 from core.calendar import jst_day, month_of
 from core.db import conflict_insert
-from tenancy.usage.models import UsageDatasetCall, UsageDatasetMonth
+from usage.models import UsageDatasetCall, UsageDatasetMonth
 
 
 def call_use(provider_code: str, dataset: str, client_id: int | None) -> dict[str, Any]:
     """What a counted call's line in the gateway's call log says of the dataset it reached (folded by
-    :func:`tenancy.usage.metering.fold_gateway_calls` into :func:`record_call`)."""
+    :func:`usage.metering.fold_gateway_calls` into :func:`record_call`)."""
     return {"provider": provider_code, "dataset": dataset, "client": client_id}
 
 

@@ -1,9 +1,9 @@
 """The limits reached: every tenant that has reached or passed one of its limits this month (the
 operator's home page), computed in the database in a bounded number of queries.
 
-The limit is resolved as :func:`tenancy.usage.quotas.effective_limits_of` resolves it and the level
-read as :func:`tenancy.usage.quotas.current_level` reads it. The alert *messages* queued when an
-ingest crosses a threshold are :func:`tenancy.usage.quotas.after_usage_recorded`'s.
+The limit is resolved as :func:`usage.quotas.effective_limits_of` resolves it and the level
+read as :func:`usage.quotas.current_level` reads it. The alert *messages* queued when an
+ingest crosses a threshold are :func:`usage.quotas.after_usage_recorded`'s.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from core.actor import Actor
 from core.calendar import current_month
 from tenancy.identity.models import ApiClient
 from tenancy.registry.models import Tenant
-from tenancy.usage.models import (METRICS, Enforcement, Granularity, MetricKind, QuotaLimit, QuotaOverride, QuotaPlan,
+from usage.models import (METRICS, Enforcement, Granularity, MetricKind, QuotaLimit, QuotaOverride, QuotaPlan,
                                   TenantQuota, UsageAggregate)
-from tenancy.usage.quotas import OPEN_STATUSES
+from usage.quotas import OPEN_STATUSES
 
 @dataclasses.dataclass(frozen=True)
 class QuotaAlert:

@@ -30,7 +30,7 @@ every change of a plan, an assignment or an override ``quota.manage`` (a plan ch
 council resolution: the council's ``council.manage``, whose vote decided it).
 
 The changes themselves (plans, assignments, overrides, the default plans) are in
-:mod:`tenancy.usage.quota_plans`; the list of limits reached, in :mod:`tenancy.usage.quota_alerts`.
+:mod:`usage.quota_plans`; the list of limits reached, in :mod:`usage.quota_alerts`.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ from core.errors import Invalid, NotFound
 from core.calendar import current_month
 from core.db import utcnow
 from tenancy.errors import TenantNotFound
-from tenancy.usage.models import (
+from usage.models import (
     DEFAULT_THRESHOLDS,
     thresholds_of,
     METRICS,

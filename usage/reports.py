@@ -26,14 +26,14 @@ from sqlalchemy.orm import Session
 
 from core import authz
 from core.actor import Actor
-from tenancy.usage.metering import monthly_values
+from usage.metering import monthly_values
 from core.calendar import current_month, fiscal_months, fiscal_year_en, fiscal_year_ja, fiscal_year_of, jst_text, now_jst
 from core.charts import japanese_font
 from core.spreadsheet import csv_bytes, csv_chunks
 from catalogue.models import Dataset
-from tenancy.usage.models import METRICS, Granularity, MetricKind, UsageAggregate, UsageDatasetMonth
+from usage.models import METRICS, Granularity, MetricKind, UsageAggregate, UsageDatasetMonth
 from tenancy.registry.models import Tenant
-from tenancy.usage.quotas import EffectiveLimit, effective_limits_of, plans_of, tenant_quota_status
+from usage.quotas import EffectiveLimit, effective_limits_of, plans_of, tenant_quota_status
 
 TOTAL_LABEL_JA = "合計（全団体）"
 
@@ -126,7 +126,7 @@ def _figure_column():
 def _monthly_figures(session: Session, months: Sequence[dt.date], tenant_codes: Sequence[str] | None,
                      metrics: Sequence[str] | None = None) -> dict[tuple[str, str], list[int]]:
     """(tenant, metric) → its figure for each of ``months`` (0 = no usage), as
-    :func:`tenancy.usage.metering.monthly_values` gives them, but pivoted in SQL: one row per tenant
+    :func:`usage.metering.monthly_values` gives them, but pivoted in SQL: one row per tenant
     and metric instead of one per month (at 1,741 tenants, fetching the rows was most of a report's time)."""
     if not months:
         return {}
