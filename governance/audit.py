@@ -527,7 +527,7 @@ AUDIT_FIELD_LABELS_JA: dict[str, str] = {
     "actor_role": "操作者の役割", "actor_issuer": "認証基盤", "actor_subject": "認証基盤での利用者番号",
     "occurred_at": "日時", "before": "変更前", "after": "変更後", "last_seq": "最後の番号", "last_hash": "最後のハッシュ値",
     "records_sha256": "記録のハッシュ値", "manifest": "内容の一覧", "start_hash": "最初のハッシュ値", "format": "形式",
-    # onboarding, identity and usage (tenancy)
+    # onboarding and identity (tenancy), the usage meter (usage)
     "admin_invited": "管理者の招待", "admin_username": "管理者のユーザー名", "agreements_accepted": "協定への同意",
     "application_received": "申込書の受領", "eligibility_confirmed": "参加資格の確認",
     "no_antisocial_ties": "反社会的勢力でないことの確認", "active_municipalities": "利用中の市町村数",
