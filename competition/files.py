@@ -1,8 +1,8 @@
 """Checks of an uploaded file: its type (by its first bytes, not its name) and size, and a PDF's pages.
 
-pypdf is not a dependency of renkei (pyproject.toml), so :func:`pdf_pages` counts a PDF's page
-objects itself: the ``/Type /Page`` dictionaries in the file and in its compressed object streams
-(PDF 1.5's ``/ObjStm``, which weasyprint, Word and LibreOffice write). A file it cannot read as a PDF
+:func:`pdf_pages` counts a PDF's page objects itself, without pypdf (which renkei uses only to bind issued
+letters into one file, billing/letter_files.py): the ``/Type /Page`` dictionaries in the file and in its
+compressed object streams (PDF 1.5's ``/ObjStm``, which weasyprint, Word and LibreOffice write). A file it cannot read as a PDF
 is refused rather than guessed at.
 """
 

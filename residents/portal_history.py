@@ -230,9 +230,9 @@ def dispute(session: Session, actor: Actor, resident: Resident, ref: str, text: 
     from secretariat.inquiries import InquiryDraft, InquiryInvalid, record_on_behalf
 
     record = disputed_record(session, resident, ref)
-    if record.ref in disputes_sent(session, resident):  # one inquiry a record: its answer comes as a notice
-        raise Conflict("You have already disputed this record: the secretariat's answer comes as a notice.",
-                       "この記録にはすでに異議を申し立てています。事務局の回答はお知らせに届きます。")
+    if record.ref in disputes_sent(session, resident):  # one inquiry a record: its answer shows with the resident's questions
+        raise Conflict("You have already disputed this record: the secretariat's answer shows with your questions.",
+                       "この記録にはすでに異議を申し立てています。事務局の回答は、ほかの問い合わせとともに表示されます。")
     text = (text or "").strip("\r\n ")
     wrong = text_field_problem("text", text, "description of what is wrong", "異議の内容", DISPUTE_MAX, required=True, single_line=False)
     if wrong is not None:
