@@ -13,14 +13,23 @@ A benchmark added to bench/ is run here without a word; one that needs a service
   RENKEI_TEST_KEYCLOAK_URL, else the one the session starts), never one of their own.
 * nginx: bench_gateway_nginx drives /usr/sbin/nginx, as tests/identity/test_gateway_nginx.py does.
 
+Each runs as a command would, forked from a process of the test worker's that has imported renkei and built an
+app once (tests/bench_preload.py, as gunicorn's ``--preload``): the seconds every benchmark would spend on that
+before its own code are spent once. ``RENKEI_BENCH_SMOKE_FRESH=1`` starts each as a new Python process instead.
+
 Marked ``bench`` (pyproject.toml): ``-m bench`` runs only these, ``-m "not bench"`` leaves them out.
 """
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -39,16 +48,94 @@ FIGURES = ("project target", "SUMMARY: ")
 pytestmark = pytest.mark.bench
 
 
+TIMEOUT = 900  # a safety bound for a command that hangs, not a judgement of its time
+
+
+class Preloaded:
+    """The test worker's process that forks the benchmarks (tests/bench_preload.py), started on first use."""
+
+    process: subprocess.Popen | None = None
+    lock = threading.Lock()
+
+    @classmethod
+    def run(cls, argv: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+        """``argv`` (a script and its arguments) run in a forked child: (its exit code, stdout, stderr)."""
+        with cls.lock:
+            if cls.process is None or cls.process.poll() is not None:
+                cls.process = subprocess.Popen([sys.executable, "-m", "tests.bench_preload"], cwd=ROOT, env=env,
+                                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                atexit.register(cls.close, cls.process)
+            with tempfile.TemporaryDirectory(prefix="renkei-bench-smoke-") as folder:
+                out, err = Path(folder) / "stdout", Path(folder) / "stderr"
+                cls.process.stdin.write(json.dumps({"argv": argv, "env": env, "cwd": str(cwd), "out": str(out),
+                                                    "err": str(err)}) + "\n")
+                cls.process.stdin.flush()
+                started = cls.process.stdout.readline()
+                if not started:
+                    raise RuntimeError(f"the preloading process ended (exit {cls.process.wait()}): see the test's stderr")
+                pid = json.loads(started)["pid"]
+                timer = threading.Timer(TIMEOUT, _kill_group, (pid,))
+                timer.start()
+                try:
+                    code = json.loads(cls.process.stdout.readline())["code"]
+                finally:
+                    timer.cancel()
+                return code, out.read_text(encoding="utf-8", errors="replace"), \
+                    err.read_text(encoding="utf-8", errors="replace")
+
+    @staticmethod
+    def close(process: subprocess.Popen) -> None:
+        """End of its input ends it (at the worker's exit)."""
+        process.stdin.close()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:  # it ended as the time ran out
+        pass
+
+
+def run_command(argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    """``argv`` run as it is written: preloaded (:class:`Preloaded`), or as a new process when
+    ``RENKEI_BENCH_SMOKE_FRESH`` is set."""
+    if os.environ.get("RENKEI_BENCH_SMOKE_FRESH"):
+        done = subprocess.run([sys.executable, *argv], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=TIMEOUT)
+        return done.returncode, done.stdout, done.stderr
+    return Preloaded.run(argv, env, ROOT)
+
+
 def run_smoke(name: str, *extra: str) -> str:
     """The benchmark's smoke form as a command; its output, once it has exited 0 and printed its figures."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    # a safety bound for a command that hangs, not a judgement of its time
-    done = subprocess.run([sys.executable, str(ROOT / "bench" / f"{name}.py"), "--smoke", *extra], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=900)
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, f"{name} --smoke exited {done.returncode}:\n{output[-4000:]}"
-    assert any(words in done.stdout for words in FIGURES), f"{name} --smoke printed no figure:\n{output[-4000:]}"
-    return done.stdout
+    code, stdout, stderr = run_command([str(ROOT / "bench" / f"{name}.py"), "--smoke", *extra], env)
+    output = stdout + stderr
+    assert code == 0, f"{name} --smoke exited {code}:\n{output[-4000:]}"
+    assert any(words in stdout for words in FIGURES), f"{name} --smoke printed no figure:\n{output[-4000:]}"
+    return stdout
+
+
+def test_a_preloaded_command_gives_its_output_its_exit_code_and_its_failures(tmp_path):
+    """What the smoke tests rely on of the preloaded runner: a command's own output, code, arguments, environment and
+    working directory, and a failure as a failure (an exception's traceback and 1, ``SystemExit`` with its code)."""
+    script = tmp_path / "bench_probe.py"
+    script.write_text(
+        "import os, sys\n"
+        "print('args', sys.argv[1:], os.environ.get('PROBE'), os.getcwd() == os.environ['EXPECTED_CWD'])\n"
+        "print('to stderr', file=sys.stderr)\n"
+        "if sys.argv[1] == 'raise': raise ValueError('broken benchmark')\n"
+        "if sys.argv[1] == 'exit': raise SystemExit(3)\n", encoding="utf-8")
+    env = {**os.environ, "PROBE": "here", "EXPECTED_CWD": str(ROOT)}
+    assert Preloaded.run([str(script), "ok"], env, ROOT) == (0, "args ['ok'] here True\n", "to stderr\n")
+    code, _, stderr = Preloaded.run([str(script), "raise"], env, ROOT)
+    assert code == 1 and "ValueError: broken benchmark" in stderr
+    assert Preloaded.run([str(script), "exit"], env, ROOT)[0] == 3
+    assert Preloaded.run([str(script), "ok"], {**env, "PROBE": "again"}, ROOT)[1] == "args ['ok'] again True\n"
 
 
 def test_every_benchmark_is_run_here():
