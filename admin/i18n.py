@@ -17,6 +17,7 @@ from babel.messages.pofile import read_po
 from flask import Flask, has_request_context, request, session, url_for
 
 from core.calendar import day_text, fiscal_year_label, fiscal_year_of, jst_text, to_jst
+from core.units import size_text
 
 SUPPORTED = ("ja", "en")
 SOURCE_DIR = Path(__file__).parent / "translations"
@@ -130,4 +131,5 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=_selected_locale)
     app.add_template_global(language_url)
     app.add_template_filter(day_text, "day")
+    app.add_template_filter(size_text, "size")
     app.add_template_global(current_language)

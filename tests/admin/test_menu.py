@@ -39,9 +39,9 @@ class _Menu(HTMLParser):
         attrs = dict(attrs)
         if tag == "nav" and attrs.get("aria-label") in ("メインメニュー", "Main menu"):
             self._in_nav = 1
-        elif self._in_nav and tag == "a":
+        elif self._in_nav and tag in ("a", "button"):
             classes = attrs.get("class", "").split()
-            self._kind = "section" if "dropdown-toggle" in classes else "page" if "dropdown-item" in classes else ""
+            self._kind = "section" if "renkei-section-toggle" in classes else "page" if "renkei-page" in classes else ""
             self._text, self._attrs = [], attrs
 
     def handle_data(self, data):
@@ -51,7 +51,7 @@ class _Menu(HTMLParser):
     def handle_endtag(self, tag):
         if tag == "nav" and self._in_nav:
             self._in_nav = 0
-        if tag == "a" and self._text is not None:
+        if tag in ("a", "button") and self._text is not None:
             text = " ".join("".join(self._text).split())
             if self._kind == "section":
                 self._section = text

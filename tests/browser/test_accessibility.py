@@ -25,7 +25,9 @@ twice. On each page:
   a person or an outside system gave: table data cells, description values, form values, code
   and examples, and elements marked ``translate="no"`` are data (a dataset titled in English is
   the provider's), where raw shapes and known codes are still looked for;
-* a link a person is shown must not lead to an error page (4xx/5xx).
+* a link a person is shown must not lead to an error page (4xx/5xx);
+* each page has one title, one ``<h1>`` (issue 55: the layout titles a page by its view's name unless the page
+  writes its own).
 
 Every CSV and xlsx a page offers (a download link, or a GET form whose action is an export, fetched
 with its defaults; one per path shape) is fetched with the person's session: its header and first
@@ -141,6 +143,7 @@ class Visit:
     raw_codes: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # code -> snippets
     sideways: dict[int, dict] = dataclasses.field(default_factory=dict)  # width -> how the page scrolls sideways
     seconds: dict[str, float] = dataclasses.field(default_factory=dict)  # load, inject, axe, read, at <width>, links
+    titles: list[str] = dataclasses.field(default_factory=lambda: ["(not a page)"])  # the page's <h1> headings: one
 
 
 def page_key(url: str) -> tuple[str, str]:
@@ -190,7 +193,7 @@ DOWNLOADS_JS = """() => Array.from(document.querySelectorAll('a[href]'))
 # the text of labels: headings, table headers, field labels, term names (Flask-Admin details: td > b),
 # buttons, menu entries
 LABELS_JS = """() => Array.from(document.querySelectorAll(
-        'h1, h2, h3, h4, h5, h6, th, dt, td > b, label, legend, caption, button, .nav-link, .dropdown-item, .btn'))
+        'h1, h2, h3, h4, h5, h6, th, dt, td > b, label, legend, caption, button, .nav-link, .dropdown-item, .btn, .renkei-page, .renkei-link'))
     .filter(e => e.offsetParent !== null)
     .map(e => e.innerText.trim()).filter(t => t)"""
 ENGLISH_LABEL = re.compile(r"[A-Za-z][A-Za-z]+(?: [A-Za-z]+)*", re.ASCII)
@@ -319,7 +322,8 @@ def examine(page, visit: Visit, origin: str, codes: re.Pattern, offered: dict[st
         if ENGLISH_LABEL.fullmatch(label) and not set(label.split()) <= NOT_ENGLISH_LABELS \
                 and label not in visit.raw_codes:
             visit.raw_codes[label] = [f"(English label) {label}"]
-    visit.seconds["read"] = round(time.perf_counter() - started, 3)  # sideways, text, labels, downloads
+    visit.titles = page.evaluate("() => Array.from(document.querySelectorAll('h1')).map(h => h.innerText.trim())")
+    visit.seconds["read"] = round(time.perf_counter() - started, 3)  # sideways, text, labels, downloads, titles
 
 
 # where the crawl starts: the home page, and the search results the header's search box opens (a form:
@@ -442,6 +446,9 @@ def summary(role: str, visits: list[Visit], report: Path, examples: int = 4) -> 
     if sideways:
         lines.append(f"pages that scroll sideways ({len(sideways)}):")
         lines.extend(f"  {line}" for line in sideways)
+    titles = [f"{shown(visit.url)}: {visit.titles}" for visit in visits if len(visit.titles) != 1]
+    if titles:
+        lines.append(f"pages without exactly one title (<h1>) ({len(titles)}): {', '.join(titles[:10])}")
     if broken:
         lines.append(f"links to error pages ({len(broken)}): {', '.join(broken[:10])}")
     return "\n".join(lines)
@@ -634,7 +641,8 @@ def test_every_page_a_person_reaches_meets_wcag_aa_and_shows_no_raw_code(
                                                            sum(1 for v in visits if v.raw_codes),
                                                            sum(len(v.sideways) for v in visits))
     assert len(visits) > 1, f"{role} reached only {[v.url for v in visits]}: the crawl found no links"
-    problems = [v for v in visits + downloads if v.violations or v.raw_codes or v.sideways or v.status >= 400]
+    problems = [v for v in visits + downloads
+                if v.violations or v.raw_codes or v.sideways or v.status >= 400 or len(v.titles) != 1]
     if problems:
         pytest.fail(summary(role, visits + downloads, report), pytrace=False)
 

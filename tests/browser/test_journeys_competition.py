@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 from core.calendar import date_ja
 from tests.browser.test_join_accessibility import _violations
 from tests.competition.conftest import EARLY, REPRESENTATIVE, applied, assign, group, opened_now, pdf_of, proposals_closed  # noqa: F401  (fixtures)
+from tests.browser.menu import open_section
 
 JST = dt.timezone(dt.timedelta(hours=9))
 
@@ -37,8 +38,7 @@ def _call(db, operator):
 
 def _open(page, live_server, section: str, link: str) -> None:
     page.goto(live_server("/admin/"))
-    page.get_by_role("button", name=section).click()  # the menu's section opens its dropdown
-    page.get_by_role("link", name=link, exact=True).click()
+    open_section(page, section).get_by_role("link", name=link, exact=True).click()
 
 
 def test_a_representative_declares_submits_within_the_cap_and_is_refused_after_the_deadline(

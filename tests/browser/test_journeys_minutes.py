@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from tests.browser.test_join_accessibility import _violations
+from tests.browser.menu import open_section
 
 SLOW = 60_000  # the PDF is rendered on a shared machine: no timed assertion, only a generous wait
 
@@ -32,7 +33,7 @@ def test_the_secretariat_publishes_minutes_approved_by_a_second_person(demo, peo
     found = {}
     login_as(page, people["operator"].username)
     page.goto(live_server("/admin/"))
-    page.get_by_role("button", name="協定と協議会").click()  # the menu's section opens its dropdown
+    open_section(page, "協定と協議会")
     page.get_by_role("link", name="会議・議事録").click()
     expect(page.get_by_role("heading", name="会議・議事録", level=1)).to_be_visible()
     found["list"] = _violations(page)

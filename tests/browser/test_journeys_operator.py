@@ -17,6 +17,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from playwright.sync_api import expect
+from tests.browser.menu import open_section
 
 REPO = Path(__file__).resolve().parents[2]
 WAVE_FILE = REPO / "tenancy" / "data" / "kumamoto_wave2_fy2025.csv"
@@ -75,7 +76,7 @@ def test_d_the_auditor_verifies_the_audit_log(demo, people, page, login_as, live
 
     db.commit()
     login_as(page, people["auditor"].username)
-    page.get_by_role("button", name="運用と監査").click()  # the menu's section, then its page
+    open_section(page, "運用と監査")  # the menu's section, then its page
     page.get_by_role("navigation", name="メインメニュー").get_by_role("link", name="操作ログの検証").click()
     expect(page).to_have_url(live_server("/admin/audit-verify/"))
     expect(page.get_by_role("heading", name="操作ログの検証", level=1)).to_be_visible()

@@ -18,11 +18,12 @@ from playwright.sync_api import expect
 from core.calendar import JST
 from core.db import utcnow
 from tests.conftest import owner_bind
+from tests.browser.menu import open_section
 
 
 def _open(page, live_server, link: str) -> None:
     page.goto(live_server("/admin/"))
-    page.get_by_role("button", name="会員と事務局").click()  # the menu's section opens its dropdown
+    open_section(page, "会員と事務局")
     page.get_by_role("link", name=link, exact=True).click()
 
 

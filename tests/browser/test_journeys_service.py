@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from tests.service.conftest import Component
+from tests.browser.menu import open_section
 
 SLOW = 60_000  # PDFs are drawn while the page answers: a generous wait, no timed assertion
 
@@ -71,8 +72,7 @@ def test_a_component_stops_its_incident_is_reported_and_the_month_shows_the_down
     db.commit()
 
     login_as(page, people["operator"].username)
-    page.get_by_role("button", name="運用と監査").click()
-    page.get_by_role("navigation", name="メインメニュー").get_by_role("link", name="障害台帳").click()
+    open_section(page, "運用と監査").get_by_role("link", name="障害台帳").click()
     incident_link = page.get_by_role("main").get_by_role("link", name=re.compile("コンテキストブローカー"))
     expect(incident_link).to_be_visible()
     incident_link.click()
@@ -99,9 +99,7 @@ def test_a_component_stops_its_incident_is_reported_and_the_month_shows_the_down
     page.get_by_role("button", name="最終報告を送って完了にする").click()
     expect(page.get_by_text(re.compile(r"最終報告（.+第\d+号）を発行し、障害を完了にしました"))).to_be_visible(timeout=SLOW)
 
-    page.wait_for_load_state("load")  # the menu's dropdown opens by Bootstrap's script, run before "load"
-    page.get_by_role("button", name="運用と監査").click()
-    page.get_by_role("navigation", name="メインメニュー").get_by_role("link", name="月次運用報告").click()
+    open_section(page, "運用と監査").get_by_role("link", name="月次運用報告").click()  # its section is open already
     expect(page.get_by_role("heading", level=1, name="月次運用報告")).to_be_visible()
     page.get_by_label("対象月").fill(f"{last_month:%Y-%m}")
     page.get_by_role("button", name="報告を作成").click()

@@ -4,6 +4,7 @@ The crawl of test_accessibility.py checks every admin page a person reaches at e
 :data:`WIDTHS`; here: the pages no admin link leads to (the public application form, the catalogue's
 pages, the error pages, signed out and signed in) the same way, and what a person on a phone does
 with the page: the menu folded behind its button and opened by keyboard, with and without JavaScript,
+at a desktop's width a header of one row and the content beside the menu at the window's width (issue 55),
 and a wide table that scrolls in its own box, which a keyboard can reach.
 """
 
@@ -128,7 +129,7 @@ def test_on_a_phone_and_a_tablet_the_menu_folds_behind_its_button_and_opens_by_k
     expect(_menu(page).get_by_role("button", name="参加団体と利用者")).to_be_visible()
 
 
-def test_without_javascript_the_menu_stays_open_and_a_section_shows_its_pages_to_the_keyboard(
+def test_without_javascript_the_menu_stays_open_with_every_sections_pages_for_the_keyboard(
         browser_context, chromium, login_as, live_server, demo, people, db):
     db.commit()
     login_as(browser_context.new_page(), people["operator"].username)
@@ -142,9 +143,9 @@ def test_without_javascript_the_menu_stays_open_and_a_section_shows_its_pages_to
         section = menu.get_by_role("button", name="参加団体と利用者")
         link = menu.get_by_role("link", name="利用者管理")
         expect(section).to_be_visible()
-        expect(link).to_be_hidden()
-        section.focus()  # as Tab would: the section holds the focus, its pages show
-        expect(link).to_be_visible()
+        expect(link).to_be_visible()  # no script opens a section: every section's pages show
+        expect(menu.get_by_role("link", name="操作ログの検証")).to_be_visible()  # another section's page too
+        section.focus()
         page.keyboard.press("Tab")  # the next Tab reaches the section's first page
         expect(menu.get_by_role("link", name="参加団体", exact=True)).to_be_focused()
         link.focus()
@@ -153,6 +154,50 @@ def test_without_javascript_the_menu_stays_open_and_a_section_shows_its_pages_to
     finally:
         context.close()
         live_server.wait_idle()
+
+
+FRAME_JS = """() => {
+    const box = e => e.getBoundingClientRect();
+    const header = document.querySelector('header'), nav = document.querySelector('nav.renkei-side');
+    const main = document.getElementById('content');
+    const line = parseFloat(getComputedStyle(header.querySelector('.navbar-brand')).lineHeight) || 0;
+    // the header's parts (its home link, the search, each link and the person's name): one row when they share a line
+    const parts = Array.from(header.querySelectorAll('.navbar-brand, input, button, .nav-link, .navbar-text'))
+        .filter(e => e.offsetParent !== null).map(e => box(e));
+    return {header: box(header).height, brand: box(header.querySelector('.navbar-brand')).height, line: line,
+            tops: parts.map(r => Math.round(r.top + r.height / 2)),
+            nav: {left: box(nav).left, right: box(nav).right, top: box(nav).top},
+            main: {left: box(main).left, width: box(main).width, top: box(main).top},
+            window: window.innerWidth, header_bottom: box(header).bottom};
+}"""
+
+
+def test_at_a_desktops_width_the_header_is_one_row_and_the_content_takes_the_window_less_the_menu(
+        page, login_as, live_server, demo, people, db):
+    """Issue 55 item 4: at 1366 px the header is one row, the menu a side bar on the left below it, and the content
+    the rest of the window's width (not a fixed column in the middle)."""
+    db.commit()
+    login_as(page, people["operator"].username)  # the person with the most sections and the search box
+    page.set_viewport_size({"width": WIDTHS[0], "height": HEIGHT})
+    for path in ("/admin/", "/admin/billing/cost-items/", "/admin/users/"):
+        page.goto(live_server(path))
+        frame = page.evaluate(FRAME_JS)
+        middles = frame["tops"]
+        assert len(middles) >= 5, frame  # the home link, the search field and button, the languages, sign out
+        assert max(middles) - min(middles) <= frame["brand"] / 2, f"{path}: the header's parts are on several rows: {frame}"
+        assert frame["header"] <= 2 * frame["brand"] + 16, f"{path}: the header is more than one row high: {frame}"
+        assert frame["nav"]["left"] == 0 and frame["nav"]["top"] >= frame["header_bottom"] - 1, frame
+        assert frame["main"]["left"] >= frame["nav"]["right"] - 1, frame  # beside the menu, not under it
+        assert frame["main"]["top"] < frame["header_bottom"] + 1, frame  # up against the header
+        # the content: the window's width less the menu's (and the content's own margins), wider than a fixed column
+        assert frame["main"]["width"] >= frame["window"] - frame["nav"]["right"] - 1, frame
+        assert frame["main"]["left"] + frame["main"]["width"] >= frame["window"] - 1, frame  # to the window's right edge
+        # every section's button shows, the open page's section with its pages
+        expect(_menu(page).get_by_role("button", name="参加団体と利用者")).to_be_visible()
+        expect(_menu(page).get_by_role("button", name="メニュー")).to_be_hidden()
+    current = _menu(page).locator("[aria-current=page]")
+    expect(current).to_have_text("利用者管理")
+    expect(current).to_be_visible()  # the open page's section starts open
 
 
 def test_a_wide_table_scrolls_in_a_named_box_a_keyboard_reaches_only_while_it_scrolls(
