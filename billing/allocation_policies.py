@@ -22,13 +22,14 @@ from sqlalchemy.orm import Session
 from billing import allocation
 from billing.errors import AllocationError
 from billing.ledger_errors import BillingNotFound, FourEyesRefused, InvalidBillingData
-from billing.models import POLICY_STATUS_LABELS_EN, POLICY_STATUS_LABELS_JA, AllocationPolicy, PolicyStatus
+from billing.models import AllocationPolicy, PolicyStatus
 from billing.operations import _key, _manage, _same_person
 from billing.schemas import PolicyCreate, fraction_text, parse_fraction
 from core import audit, authz
 from core.actor import Actor
 from core.calendar import fiscal_year_en, fiscal_year_ja, fiscal_year_of
 from core.db import utcnow
+from core.labelled import labels
 from core.lifecycle import Lifecycle, Move
 from usage.models import METRICS
 
@@ -157,8 +158,7 @@ def create_policy(session: Session, actor: Actor, data: PolicyCreate) -> Allocat
 # adopted version again with another authority (a council resolution) records that authority.
 # Who may adopt (four eyes, or the council's resolution) is :func:`_adoption_authority`.
 
-POLICIES = Lifecycle("按分方式", "allocation policy", PolicyStatus,
-                     {status: (POLICY_STATUS_LABELS_JA[status], POLICY_STATUS_LABELS_EN[status]) for status in PolicyStatus}, (
+POLICIES = Lifecycle("按分方式", "allocation policy", PolicyStatus, labels(PolicyStatus), (
     Move("adopt", frozenset({PolicyStatus.draft, PolicyStatus.adopted, PolicyStatus.superseded}), PolicyStatus.adopted,
          "採用", "adopt", grant="billing.manage"),
     Move("supersede", frozenset({PolicyStatus.adopted}), PolicyStatus.superseded, "採用終了", "supersede"),

@@ -26,7 +26,7 @@ from core.actor import Actor
 from core.calendar import day_text, fiscal_year_ja, fiscal_year_start
 from core.errors import DomainError
 from tenancy.registry.history import active_intervals, histories, participation_months
-from tenancy.registry.models import STATUS_LABELS_JA, Tenant, TenantKind, TenantStatus
+from tenancy.registry.models import Tenant, TenantKind, TenantStatus
 from usage.metering import usage_total, usage_totals
 
 USAGE_TOTALS: Callable[[Session, str, str, int], int] = usage_total
@@ -246,7 +246,7 @@ def not_sharing(session: Session, fiscal_year: int, excluding: Collection[str] =
         intervals = active_intervals(transitions, initial, since)
         status = TenantStatus(tenant.status)
         if not intervals:
-            ja = (f"まだ利用を開始していないため（現在: {STATUS_LABELS_JA[status]}）、{era}の参加月数は0か月で、"
+            ja = (f"まだ利用を開始していないため（現在: {status.ja}）、{era}の参加月数は0か月で、"
                   "負担はありません。")
             en = f"Not active yet (now {status.value}): 0 months in FY{fiscal_year}, no share."
         elif intervals[0][0] >= end:
@@ -257,7 +257,7 @@ def not_sharing(session: Session, fiscal_year: int, excluding: Collection[str] =
             ja = f"{era}より前（{_day(intervals[-1][1])}）に利用を終了したため、{era}の参加月数は0か月で、負担はありません。"
             en = f"Left before FY{fiscal_year} (on {_day(intervals[-1][1])}): 0 months, no share."
         else:
-            ja = f"{era}に利用中の月がないため（現在: {STATUS_LABELS_JA[status]}）、負担はありません。"
+            ja = f"{era}に利用中の月がないため（現在: {status.ja}）、負担はありません。"
             en = f"No active month in FY{fiscal_year}: no share."
         found.append(NotSharing(tenant.code, tenant.name_ja, ja, en))
     return found

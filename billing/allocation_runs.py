@@ -28,10 +28,10 @@ from billing import allocation, ledger
 from billing.allocation_previews import _allocate_year
 from billing.ledger_errors import (BillingConflict, BillingNotFound, FourEyesRefused, IllegalTransition,
                                    InvalidBillingData)
-from billing.models import (RUN_ENTRY_KINDS, RUN_KIND_LABELS_JA, RUN_KIND_SLOT,
+from billing.models import (RUN_ENTRY_KINDS, RUN_KIND_SLOT,
                             AllocationPolicy, AllocationRun, AllocationRunLine, CostItem, EntryKind, JournalEntry,
                             RunKind, RunStatus)
-from billing.run_lifecycle import RUN_STATUS_LABELS_JA, RUN_TRANSITIONS
+from billing.run_lifecycle import RUN_TRANSITIONS
 from billing.operations import (_cost_items, _key, _manage, _same_person, cost_item_summary,
                                 require_all_tenants)
 from billing.allocation_policies import adopted_policy, get_policy, policy_summary
@@ -313,9 +313,9 @@ def run_summary(run: AllocationRun, lines: list[AllocationRunLine] | None = None
         "id": run.id,
         "fiscal_year": run.fiscal_year,
         "status": RunStatus(run.status).value,
-        "status_ja": RUN_STATUS_LABELS_JA[RunStatus(run.status)],
+        "status_ja": RunStatus(run.status).ja,
         "kind": RunKind(run.kind).value,
-        "kind_ja": RUN_KIND_LABELS_JA[RunKind(run.kind)],
+        "kind_ja": RunKind(run.kind).ja,
         "settles_run_id": run.settles_run_id,
         "policy_id": run.policy_id,
         "total": run.total,
@@ -359,11 +359,11 @@ def _move(run: AllocationRun, action: str) -> RunStatus:
     allowed, label_ja = move.sources, move.label_ja
     current = RunStatus(run.status)
     if current not in allowed:
-        needed = "、".join(RUN_STATUS_LABELS_JA[status] for status in sorted(allowed, key=lambda s: s.value))
+        needed = "、".join(status.ja for status in sorted(allowed, key=lambda s: s.value))
         raise IllegalTransition(
             f"allocation run #{run.id} is {current.value}; only a run that is "
             f"{' or '.join(sorted(status.value for status in allowed))} can be {move.target.value}",
-            f"按分計算 #{run.id} は「{RUN_STATUS_LABELS_JA[current]}」のため{label_ja}できません"
+            f"按分計算 #{run.id} は「{current.ja}」のため{label_ja}できません"
             f"（{label_ja}できるのは「{needed}」の按分計算です）。",
             run_id=run.id, status=current.value,
         )
@@ -518,7 +518,7 @@ def _check_slot_free(session: Session, run: AllocationRun) -> None:
     if other is not None:
         raise BillingConflict(
             f"FY{run.fiscal_year} already has a posted run (#{other.id}); reverse it before approving run #{run.id}",
-            f"{era}は按分計算 #{other.id}（{RUN_KIND_LABELS_JA[RunKind(other.kind)]}）が計上済みです。"
+            f"{era}は按分計算 #{other.id}（{RunKind(other.kind).ja}）が計上済みです。"
             f"#{run.id} を承認する前に #{other.id} を取り消してください。",
             run_id=run.id, posted_run_id=other.id,
         )

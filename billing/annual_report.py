@@ -59,7 +59,7 @@ from catalogue.operations import published_by
 from tenancy.identity.incidents import incidents_between
 from tenancy.members.models import Organisation
 from tenancy.registry.history import histories, participation_months
-from tenancy.registry.models import KIND_LABELS_JA, STATUS_LABELS_JA, Tenant, TenantKind, TenantStatus
+from tenancy.registry.models import Tenant, TenantKind, TenantStatus
 from tenancy.registry.prefecture import consortium_name, get_settings
 from usage.metering import usage_totals
 from usage.reports import DATASET_METRIC, dataset_usage
@@ -168,8 +168,8 @@ def participants(session: Session, fiscal_year: int) -> tuple[Participant, ...]:
         left = next((jst_day(move.at) for move in in_year if move.to_status == TenantStatus.withdrawn), None)
         months = participation_months(session, tenant, fiscal_year, transitions)
         if months or joined or left:
-            found.append(Participant(tenant.code, tenant.name_ja, KIND_LABELS_JA[TenantKind(tenant.kind)], months,
-                                     joined, left, STATUS_LABELS_JA[TenantStatus(tenant.status)]))
+            found.append(Participant(tenant.code, tenant.name_ja, TenantKind(tenant.kind).ja, months,
+                                     joined, left, TenantStatus(tenant.status).ja))
     return tuple(found)
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from billing import allocation, ledger
 from billing.ledger_errors import BillingConflict, BillingNotFound, InvalidBillingData
-from billing.models import (BUDGET_STATUS_LABELS_JA, CATEGORY_LABELS_JA, Account, Budget, BudgetLine, BudgetStatus,
+from billing.models import (Account, Budget, BudgetLine, BudgetStatus,
                             CostCategory, CostItem, EntryStatus, JournalEntry, Posting)
 from billing.cost_rules import adopted_budget, year_cost_sums
 from billing.schemas import BudgetCreate
@@ -37,7 +37,7 @@ from core.db import utcnow
 from core.lifecycle import Lifecycle, Move
 
 BUDGETS = Lifecycle("予算", "budget", BudgetStatus,
-                    {status: (BUDGET_STATUS_LABELS_JA[status], status.value) for status in BudgetStatus}, (
+                    {status: (status.ja, status.value) for status in BudgetStatus}, (
     Move("adopt", frozenset({BudgetStatus.draft}), BudgetStatus.adopted, "議決", "adopt", grant="council.manage"),
     Move("supersede", frozenset({BudgetStatus.adopted}), BudgetStatus.superseded, "補正による改定", "supersede"),
 ), initial=(BudgetStatus.draft,))
@@ -54,7 +54,7 @@ def budget_summary(session: Session, budget: Budget) -> dict[str, Any]:
     amounts = budget_lines(session, budget)
     return {
         "id": budget.id, "fiscal_year": budget.fiscal_year, "version": budget.version,
-        "status": BudgetStatus(budget.status).value, "status_ja": BUDGET_STATUS_LABELS_JA[BudgetStatus(budget.status)],
+        "status": BudgetStatus(budget.status).value, "status_ja": BudgetStatus(budget.status).ja,
         "amounts": amounts, "total": sum(amounts.values()), "contract_ceiling": budget.contract_ceiling,
         "reason": budget.reason, "created_by": budget.created_by,
         "created_at": audit.timestamp_text(budget.created_at) if budget.created_at else None,
@@ -129,7 +129,7 @@ def check_adoptable(session: Session, budget_id: int) -> None:
     if BudgetStatus(budget.status) != BudgetStatus.draft:
         raise BillingConflict(
             f"Budget #{budget.id} is {BudgetStatus(budget.status).value}; the council adopts a drafted version.",
-            f"予算 #{budget.id} は「{BUDGET_STATUS_LABELS_JA[BudgetStatus(budget.status)]}」です。議決できるのは案のみです。",
+            f"予算 #{budget.id} は「{BudgetStatus(budget.status).ja}」です。議決できるのは案のみです。",
             problems=[{"field": "params.budget_id", "message_en": "Not a draft.", "message_ja": "案ではありません。"}])
 
 
@@ -207,7 +207,7 @@ def budget_actual(session: Session, actor: Actor, fiscal_year: int) -> BudgetAct
     planned = budget_lines(session, budget) if budget is not None else {}
     committed, booked, grant = year_cost_sums(session, fiscal_year), _booked(session, fiscal_year), \
         _grant_by_category(session, fiscal_year)
-    rows = tuple(BudgetActualRow(category.value, CATEGORY_LABELS_JA[category], planned.get(category.value, 0),
+    rows = tuple(BudgetActualRow(category.value, category.ja, planned.get(category.value, 0),
                                  committed.get(category.value, 0), booked.get(category.value, 0),
                                  grant.get(category.value, 0)) for category in CostCategory)
     return BudgetActual(fiscal_year, budget, rows)

@@ -34,7 +34,7 @@ from core.actor import Actor
 from core.calendar import date_ja, fiscal_year_of, today_jst
 from core.db import lock_key
 from core.errors import Unavailable
-from tenancy.registry.models import BANK_ACCOUNT_LABELS_JA, PrefectureSettings, SealMark
+from tenancy.registry.models import BankAccountType, PrefectureSettings, SealMark
 from tenancy.registry.prefecture import get_settings, require_settings
 
 
@@ -283,7 +283,7 @@ def letters_pdf(session: Session, actor: Actor, letters: list[Letter]) -> bytes:
 
 
 def bank_text(settings: PrefectureSettings) -> str:
-    return (f"{settings.bank_name} {settings.bank_branch} {BANK_ACCOUNT_LABELS_JA[settings.account_type]}預金 "
+    return (f"{settings.bank_name} {settings.bank_branch} {BankAccountType(settings.account_type).ja}預金 "
             f"{settings.account_number}（口座名義 {settings.account_holder}）")
 
 

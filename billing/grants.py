@@ -22,7 +22,7 @@ from billing import allocation
 from billing.errors import AllocationError
 from billing.closed_years import refuse_if_closed
 from billing.ledger_errors import BillingConflict, BillingNotFound, InvalidBillingData
-from billing.models import CATEGORY_LABELS_JA, CostCategory, CostItem, Grant, GrantRounding
+from billing.models import CostCategory, CostItem, Grant, GrantRounding
 from billing.operations import _cost_items, _manage, _refuse_if_year_posted
 from billing.schemas import GrantCreate, GrantFix, fraction_text, parse_fraction
 from core import audit, authz
@@ -57,7 +57,7 @@ def grant_summary(grant: Grant) -> dict[str, Any]:
         "grantor": grant.grantor,
         "rate": grant.rate,
         "categories": categories,
-        "categories_ja": [CATEGORY_LABELS_JA[CostCategory(category)] for category in categories],
+        "categories_ja": [CostCategory(category).ja for category in categories],
         "item_ids": [int(item_id) for item_id in _words(grant.item_ids)],
         "applied_amount": grant.applied_amount,
         "decided_amount": grant.decided_amount,

@@ -49,7 +49,6 @@ from sqlalchemy.orm import Session, aliased
 from billing import ledger
 from billing.models import (RUN_ENTRY_KINDS, RUN_KIND_SLOT, RunKind, Account, AllocationRun, AllocationRunLine, EntryKind, EntryStatus,
                             JournalEntry, Posting, RunStatus, YearClose, YearCloseStatus)
-from billing.run_lifecycle import RUN_STATUS_LABELS_JA
 from core import authz
 from core.actor import Actor
 from core.audit import AuditAnchor, AuditRecord
@@ -227,7 +226,7 @@ def _name_entries(session: Session, entries: list[tuple[str, int | None]]) -> tu
             continue
         status = RunStatus(statuses[run_id]) if run_id in statuses else None
         en.append(f"run #{run_id} ({status.value if status else 'missing'}): {shown}")
-        ja.append(f"按分計算 #{run_id}（{RUN_STATUS_LABELS_JA[status] if status else 'なし'}）: {shown_ja}")
+        ja.append(f"按分計算 #{run_id}（{status.ja if status else 'なし'}）: {shown_ja}")
     return "; ".join(en), "；".join(ja)
 
 

@@ -32,7 +32,7 @@ import core.db  # noqa: F401  (naming convention before any table)
 from core.db import pg_guard_installer, quoted_current_schema, utcnow
 from billing.run_guards import pg_run_guard, sqlite_run_guards
 from billing.run_lifecycle import RunStatus
-from billing.run_kinds import FREEZING_RUN_KINDS, RUN_KIND_LABELS_EN, RUN_KIND_LABELS_JA, RUN_KIND_SLOT, RunKind  # noqa: F401
+from billing.run_kinds import FREEZING_RUN_KINDS, RUN_KIND_SLOT, RunKind  # noqa: F401
 from core.db import enum_column as _enum_column, timestamp_column as _timestamp
 from billing.ledger_guards import LEDGER_GUARD_DDL, _PG_LEDGER_GUARDS, _SQLITE_LEDGER_GUARDS
 from billing import posted_year_guards, year_close_guards
@@ -47,35 +47,22 @@ def _yen(nullable: bool = False, **kwargs) -> sa.Column:
 
 # --- cost items ---------------------------------------------------------------------------------
 
-class CostCategory(str, enum.Enum):
-    build = "build"  # 構築費
-    run = "run"  # 運用費
-    overhead = "overhead"  # 一般管理費 (seed 001: at most 10 % of the other costs, billing.budgets)
+class CostCategory(LabelledEnum):
+    build = "build", "構築費", "Build"
+    run = "run", "運用費", "Running"
+    # seed 001: at most 10 % of the other costs (billing.budgets)
+    overhead = "overhead", "一般管理費", "Overhead"
 
 
-class TaxTreatment(str, enum.Enum):
+class TaxTreatment(LabelledEnum):
     """How consumption tax applies to the invoiced amount (it is always tax included)."""
 
-    taxable_10 = "taxable_10"  # 課税 10%
-    taxable_8 = "taxable_8"  # 課税 8%（軽減税率）
-    exempt = "exempt"  # 非課税
-    out_of_scope = "out_of_scope"  # 不課税（対象外）
+    taxable_10 = "taxable_10", "課税10%（税込）", "Taxable 10% (tax included)"
+    taxable_8 = "taxable_8", "課税8%・軽減税率（税込）", "Taxable 8%, reduced rate (tax included)"
+    exempt = "exempt", "非課税", "Exempt"
+    out_of_scope = "out_of_scope", "不課税", "Out of scope"  # 不課税（対象外）
 
 
-CATEGORY_LABELS_JA = {CostCategory.build: "構築費", CostCategory.run: "運用費", CostCategory.overhead: "一般管理費"}
-TAX_LABELS_JA = {
-    TaxTreatment.taxable_10: "課税10%（税込）",
-    TaxTreatment.taxable_8: "課税8%・軽減税率（税込）",
-    TaxTreatment.exempt: "非課税",
-    TaxTreatment.out_of_scope: "不課税",
-}
-CATEGORY_LABELS_EN = {CostCategory.build: "Build", CostCategory.run: "Running", CostCategory.overhead: "Overhead"}
-TAX_LABELS_EN = {
-    TaxTreatment.taxable_10: "Taxable 10% (tax included)",
-    TaxTreatment.taxable_8: "Taxable 8%, reduced rate (tax included)",
-    TaxTreatment.exempt: "Exempt",
-    TaxTreatment.out_of_scope: "Out of scope",
-}
 TAX_RATE_PERCENT = {TaxTreatment.taxable_10: 10, TaxTreatment.taxable_8: 8}
 
 
@@ -185,16 +172,10 @@ class Grant(SQLModel, table=True):
 
 # --- budgets ------------------------------------------------------------------------------------
 
-class BudgetStatus(str, enum.Enum):
-    draft = "draft"  # 予算案
-    adopted = "adopted"  # 議決済み（現行）
-    superseded = "superseded"  # 補正で置き換え
-
-
-BUDGET_STATUS_LABELS_JA = {BudgetStatus.draft: "案", BudgetStatus.adopted: "議決済み（現行）",
-                           BudgetStatus.superseded: "補正により改定"}
-BUDGET_STATUS_LABELS_EN = {BudgetStatus.draft: "Draft", BudgetStatus.adopted: "Adopted (current)",
-                           BudgetStatus.superseded: "Superseded by a revision"}
+class BudgetStatus(LabelledEnum):
+    draft = "draft", "案", "Draft"  # 予算案
+    adopted = "adopted", "議決済み（現行）", "Adopted (current)"
+    superseded = "superseded", "補正により改定", "Superseded by a revision"  # 補正で置き換え
 
 
 class Budget(SQLModel, table=True):
@@ -242,17 +223,15 @@ class BudgetLine(SQLModel, table=True):
 
 # --- year close (決算) ------------------------------------------------------------------------------
 
-class YearCloseStatus(str, enum.Enum):
-    requested = "requested"  # a finance officer asked to close the year
-    closed = "closed"  # a second one closed it: nothing dated in the year may be written
-    withdrawn = "withdrawn"  # the request was withdrawn before the close
-    reopened = "reopened"  # the council decided to reopen the year (its resolution is kept)
-
-
-YEAR_CLOSE_STATUS_LABELS_JA = {YearCloseStatus.requested: "締めの申請中", YearCloseStatus.closed: "締め済み（決算確定）",
-                               YearCloseStatus.withdrawn: "申請の取下げ", YearCloseStatus.reopened: "協議会の議決により再開"}
-YEAR_CLOSE_STATUS_LABELS_EN = {YearCloseStatus.requested: "Close requested", YearCloseStatus.closed: "Closed",
-                               YearCloseStatus.withdrawn: "Request withdrawn", YearCloseStatus.reopened: "Reopened by the council"}
+class YearCloseStatus(LabelledEnum):
+    # a finance officer asked to close the year
+    requested = "requested", "締めの申請中", "Close requested"
+    # a second one closed it: nothing dated in the year may be written
+    closed = "closed", "締め済み（決算確定）", "Closed"
+    # the request was withdrawn before the close
+    withdrawn = "withdrawn", "申請の取下げ", "Request withdrawn"
+    # the council decided to reopen the year (its resolution is kept)
+    reopened = "reopened", "協議会の議決により再開", "Reopened by the council"
 
 
 class YearClose(SQLModel, table=True):
@@ -288,14 +267,10 @@ class YearClose(SQLModel, table=True):
 
 # --- allocation policies ------------------------------------------------------------------------
 
-class PolicyStatus(str, enum.Enum):
-    draft = "draft"
-    adopted = "adopted"
-    superseded = "superseded"
-
-
-POLICY_STATUS_LABELS_JA = {PolicyStatus.draft: "案", PolicyStatus.adopted: "採用中", PolicyStatus.superseded: "採用終了"}
-POLICY_STATUS_LABELS_EN = {PolicyStatus.draft: "Draft", PolicyStatus.adopted: "Adopted", PolicyStatus.superseded: "Superseded"}
+class PolicyStatus(LabelledEnum):
+    draft = "draft", "案", "Draft"
+    adopted = "adopted", "採用中", "Adopted"
+    superseded = "superseded", "採用終了", "Superseded"
 
 
 class AllocationPolicy(SQLModel, table=True):
@@ -541,23 +516,15 @@ class Reminder(SQLModel, table=True):
 
 # --- ledger -------------------------------------------------------------------------------------
 
-class AccountType(str, enum.Enum):
-    asset = "asset"
-    liability = "liability"
-    income = "income"
-    expense = "expense"
-    equity = "equity"
+class AccountType(LabelledEnum):
+    asset = "asset", "資産", "Asset"
+    liability = "liability", "負債", "Liability"
+    income = "income", "収益", "Income"
+    expense = "expense", "費用", "Expense"
+    equity = "equity", "純資産", "Equity"
 
 
 DEBIT_NORMAL = frozenset({AccountType.asset, AccountType.expense})
-ACCOUNT_TYPE_LABELS_JA = {
-    AccountType.asset: "資産", AccountType.liability: "負債", AccountType.income: "収益",
-    AccountType.expense: "費用", AccountType.equity: "純資産",
-}
-ACCOUNT_TYPE_LABELS_EN = {
-    AccountType.asset: "Asset", AccountType.liability: "Liability", AccountType.income: "Income",
-    AccountType.expense: "Expense", AccountType.equity: "Equity",
-}
 
 
 class Account(SQLModel, table=True):
@@ -579,23 +546,14 @@ class EntryStatus(str, enum.Enum):
     posted = "posted"  # balanced, immutable, counted
 
 
-class EntryKind(str, enum.Enum):
-    charge = "charge"  # a payer's share of an approved run
-    cost = "cost"  # the year's costs an approved run allocates
-    grant = "grant"  # what a grant funds of the year's costs (receivable from the grantor)
-    payment = "payment"  # money received from a tenant
-    reversal = "reversal"  # undoes one entry, leg by leg
-    adjustment = "adjustment"
-
-
-ENTRY_KIND_LABELS_JA = {
-    EntryKind.charge: "負担金の計上", EntryKind.cost: "費用の計上", EntryKind.grant: "交付金の計上", EntryKind.payment: "入金",
-    EntryKind.reversal: "取消", EntryKind.adjustment: "調整",
-}
-ENTRY_KIND_LABELS_EN = {
-    EntryKind.charge: "Charge", EntryKind.cost: "Cost", EntryKind.grant: "Grant", EntryKind.payment: "Payment",
-    EntryKind.reversal: "Reversal", EntryKind.adjustment: "Adjustment",
-}
+class EntryKind(LabelledEnum):
+    charge = "charge", "負担金の計上", "Charge"  # a payer's share of an approved run
+    cost = "cost", "費用の計上", "Cost"  # the year's costs an approved run allocates
+    # what a grant funds of the year's costs (receivable from the grantor)
+    grant = "grant", "交付金の計上", "Grant"
+    payment = "payment", "入金", "Payment"  # money received from a tenant
+    reversal = "reversal", "取消", "Reversal"  # undoes one entry, leg by leg
+    adjustment = "adjustment", "調整", "Adjustment"
 
 
 class JournalEntry(SQLModel, table=True):

@@ -31,7 +31,7 @@ from billing import allocation, ledger, overdue
 from billing.closed_years import refuse_if_closed
 from billing.cost_rules import check_cost_rules
 from billing.ledger_errors import BillingConflict, BillingNotFound
-from billing.models import (CATEGORY_LABELS_JA, FREEZING_RUN_KINDS, TAX_RATE_PERCENT, AllocationRun, CostCategory, CostItem, EntryKind,
+from billing.models import (FREEZING_RUN_KINDS, TAX_RATE_PERCENT, AllocationRun, CostCategory, CostItem, EntryKind,
                             JournalEntry, RunStatus, TaxTreatment)
 from billing.schemas import CostItemCreate, PaymentCreate
 from core import audit, authz
@@ -76,7 +76,7 @@ def cost_item_summary(item: CostItem) -> dict[str, Any]:
         "fiscal_year": item.fiscal_year,
         "name": item.name,
         "category": CostCategory(item.category).value,
-        "category_ja": CATEGORY_LABELS_JA[CostCategory(item.category)],
+        "category_ja": CostCategory(item.category).ja,
         "amount": item.amount,
         "invoiced_amount": item.invoiced_amount,
         "tax_treatment": TaxTreatment(item.tax_treatment).value,

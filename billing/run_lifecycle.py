@@ -5,31 +5,16 @@ with the tables by :mod:`billing.models`) both read :data:`RUN_TRANSITIONS`.
 """
 
 import dataclasses
-import enum
+
+from core.labelled import LabelledEnum
 
 
-class RunStatus(str, enum.Enum):
-    computed = "computed"
-    reviewed = "reviewed"
-    approved = "approved"  # posted to the ledger
-    reversed = "reversed"  # posted, then reversed by reversal entries
-    discarded = "discarded"  # never posted
-
-
-RUN_STATUS_LABELS_JA = {
-    RunStatus.computed: "計算済み",
-    RunStatus.reviewed: "確認済み",
-    RunStatus.approved: "承認済み（計上済み）",
-    RunStatus.reversed: "取消済み",
-    RunStatus.discarded: "破棄済み",
-}
-RUN_STATUS_LABELS_EN = {
-    RunStatus.computed: "Computed",
-    RunStatus.reviewed: "Reviewed",
-    RunStatus.approved: "Approved (posted)",
-    RunStatus.reversed: "Reversed",
-    RunStatus.discarded: "Discarded",
-}
+class RunStatus(LabelledEnum):
+    computed = "computed", "計算済み", "Computed"
+    reviewed = "reviewed", "確認済み", "Reviewed"
+    approved = "approved", "承認済み（計上済み）", "Approved (posted)"  # posted to the ledger
+    reversed = "reversed", "取消済み", "Reversed"  # posted, then reversed by reversal entries
+    discarded = "discarded", "破棄済み", "Discarded"  # never posted
 
 
 @dataclasses.dataclass(frozen=True)

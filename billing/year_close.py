@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from billing import ledger
 from billing.ledger_errors import BillingConflict, BillingNotFound, FourEyesRefused
-from billing.models import (CATEGORY_LABELS_JA, YEAR_CLOSE_STATUS_LABELS_JA, Account, AllocationRun, AllocationRunLine,
+from billing.models import (Account, AllocationRun, AllocationRunLine,
                             CostCategory, EntryStatus,
                             JournalEntry, Posting, YearClose, YearCloseStatus)
 from billing.operations import _key, _manage, _same_person
@@ -41,7 +41,7 @@ from core.db import utcnow
 from core.lifecycle import Lifecycle, Move
 
 YEAR_CLOSES = Lifecycle("年度の締め", "fiscal year close", YearCloseStatus,
-                        {status: (YEAR_CLOSE_STATUS_LABELS_JA[status], status.value) for status in YearCloseStatus}, (
+                        {status: (status.ja, status.value) for status in YearCloseStatus}, (
     Move("close", frozenset({YearCloseStatus.requested}), YearCloseStatus.closed, "締め", "close", grant="billing.manage"),
     Move("withdraw", frozenset({YearCloseStatus.requested}), YearCloseStatus.withdrawn, "取下げ", "withdraw",
          grant="billing.manage"),
@@ -113,7 +113,7 @@ def statement_of_year(session: Session, fiscal_year: int) -> AccountsOfYear:
     revenue = (("負担金収入（市町村）", -balances.get(ledger.COST_RECOVERY, 0)),
                ("県負担金", -balances.get(ledger.PREFECTURE_SHARE, 0)),
                ("交付金収入", -balances.get(ledger.GRANT_REVENUE, 0)))
-    expenditure = tuple((CATEGORY_LABELS_JA[category], balances.get(ledger.cost_account(category.value), 0))
+    expenditure = tuple((category.ja, balances.get(ledger.cost_account(category.value), 0))
                         for category in CostCategory)
     outstanding = sum(amount for code, amount in balances.items() if code.startswith(ledger.RECEIVABLE_PREFIX))
     return AccountsOfYear(fiscal_year, revenue, expenditure, outstanding)
@@ -230,7 +230,7 @@ def close_summary(close: YearClose | None, fiscal_year: int) -> dict[str, Any]:
         return {"fiscal_year": fiscal_year, "status": "open", "status_ja": "締め前",
                 "closable_from": closable_from(fiscal_year).isoformat()}
     return {"fiscal_year": fiscal_year, "id": close.id, "status": YearCloseStatus(close.status).value,
-            "status_ja": YEAR_CLOSE_STATUS_LABELS_JA[YearCloseStatus(close.status)],
+            "status_ja": YearCloseStatus(close.status).ja,
             "closable_from": closable_from(fiscal_year).isoformat(),
             "requested_by": close.requested_by, "requested_at": audit.timestamp_text(close.requested_at),
             "closed_by": close.closed_by or None,
@@ -256,7 +256,7 @@ def request_close(session: Session, actor: Actor, fiscal_year: int, *, today: dt
             fiscal_year=fiscal_year, closable_from=first.isoformat())
     current = year_close(session, fiscal_year)
     if current is not None and YearCloseStatus(current.status) in (YearCloseStatus.requested, YearCloseStatus.closed):
-        label = YEAR_CLOSE_STATUS_LABELS_JA[YearCloseStatus(current.status)]
+        label = YearCloseStatus(current.status).ja
         raise BillingConflict(f"FY{fiscal_year} is {YearCloseStatus(current.status).value} already.",
                               f"{fiscal_year_ja(fiscal_year)}はすでに「{label}」です。", fiscal_year=fiscal_year)
     close = YearClose(fiscal_year=fiscal_year, requested_by=actor.recorded_name, requested_by_key=_key(actor))

@@ -41,8 +41,10 @@ import core.db  # noqa: F401  (naming convention before any table)
 from core.db import enum_column, timestamp_column, utcnow
 from core.labelled import LabelledEnum
 
-# the encrypted fields of a resident, in the order they are shown
+# the encrypted fields of a resident, in the order they are shown, and their words (Japanese, English)
 ENCRYPTED_FIELDS = ("full_name", "address", "birth_date", "sex")
+ITEM_LABELS = {"full_name": ("氏名", "name"), "address": ("住所", "address"), "birth_date": ("生年月日", "date of birth"),
+               "sex": ("性別", "sex")}
 
 
 class ResidentStatus(LabelledEnum):

@@ -33,11 +33,11 @@ from residents.consent.operations import items_of as consent_items_of
 from residents.consent.schemas import validated
 from residents.consent.subject_ids import check_user_id
 from residents import normalise
-from residents.crypto import Keyring, ResidentKeyError
+from residents.crypto import Keyring
 from residents.lifecycle import RESIDENTS, REVIEWS
-from residents.models import (CURRENT_LINK, ENCRYPTED_FIELDS, MatchReason, Resident, ResidentDisclosure, ResidentIdentity,
-                              ResidentNotice, ResidentReview, ResidentStatus, ReviewStatus, ServiceLink,
-                              VerificationMethod)
+from residents.models import (CURRENT_LINK, ENCRYPTED_FIELDS, ITEM_LABELS, MatchReason, Resident, ResidentDisclosure,
+                              ResidentIdentity, ResidentNotice, ResidentReview, ResidentStatus, ReviewStatus,
+                              ServiceLink, VerificationMethod)
 from residents.schemas import DisclosureIn, EnrolmentIn, LinkIn
 
 
@@ -254,8 +254,6 @@ def sign_in_person(session: Session, actor: Actor, keys: Keyring, payload: Enrol
 
 # --- the claims of each sign-in --------------------------------------------------------------------
 
-ITEM_LABELS = {"full_name": ("氏名", "name"), "address": ("住所", "address"), "birth_date": ("生年月日", "date of birth"),
-               "sex": ("性別", "sex")}
 CLAIMS_NOTICE = "claims_updated"
 # how two values of an item are the same: the forms the duplicate search compares (residents.normalise)
 _SAME = {"full_name": normalise.name, "address": normalise.address}

@@ -47,9 +47,9 @@ from residents.consent.state import consent_state
 from residents.data_inquiries import my_inquiries
 from residents.brokerage import REASONS
 from residents.lifecycle import RESIDENTS
-from residents.models import (CURRENT_LINK, ENCRYPTED_FIELDS, LinkMethod, LinkageMark, Resident, ResidentDisclosure,
-                              ResidentIdentity, ResidentNotice, ResidentProvider, ResidentReview, ResidentSignIn,
-                              ResidentStatus, ServiceLink, Sex, VerificationMethod)
+from residents.models import (CURRENT_LINK, ENCRYPTED_FIELDS, ITEM_LABELS, LinkMethod, LinkageMark, Resident,
+                              ResidentDisclosure, ResidentIdentity, ResidentNotice, ResidentProvider, ResidentReview,
+                              ResidentSignIn, ResidentStatus, ServiceLink, Sex, VerificationMethod)
 from residents.operations import personal_items
 from residents.portal import as_consent_app
 
@@ -333,8 +333,7 @@ def _cell(value: Any) -> Any:
 FIELD_LABELS: dict[str, tuple[str, str]] = {
     "common_id": ("共通ID", "common ID"), "status": ("状態", "status"), "enrolled_at": ("登録日時", "enrolled at"),
     "verification": ("本人確認の方法", "how you were verified"), "assurance_level": ("個人認証レベル", "assurance level"),
-    "left_at": ("退会日時", "left at"), "full_name": ("氏名", "name"), "address": ("住所", "address"),
-    "birth_date": ("生年月日", "date of birth"), "sex": ("性別", "sex"), "provider": ("認証事業者", "identity provider"),
+    "left_at": ("退会日時", "left at"), **ITEM_LABELS, "provider": ("認証事業者", "identity provider"),
     "issuer": ("発行者", "issuer"), "subject": ("認証事業者での識別子", "identifier at the provider"),
     "since": ("登録日時", "since"), "at": ("日時", "at"),
     "verified_claims": ("確認された本人情報", "verified claims"), "service": ("サービス", "service"),

@@ -51,10 +51,10 @@ def _fail(error: DomainError) -> None:
 def _show_run(run) -> None:
     from billing import allocation_policies, allocation_runs
 
-    from billing.models import RUN_KIND_LABELS_JA, RunKind
+    from billing.models import RunKind
 
     settles = f", settles run #{run.settles_run_id}" if run.settles_run_id else ""
-    click.echo(f"run #{run.id} FY{run.fiscal_year} {RUN_KIND_LABELS_JA[RunKind(run.kind)]} ({RunKind(run.kind).value}{settles}) "
+    click.echo(f"run #{run.id} FY{run.fiscal_year} {RunKind(run.kind).ja} ({RunKind(run.kind).value}{settles}) "
                f"{run.status.value if hasattr(run.status, 'value') else run.status} total {run.total:,} yen")
     for line in allocation_runs.run_lines(db.session, run):
         components = ", ".join(f"{allocation_policies.basis_label_ja(b)} {a:,}" for b, a in json.loads(line.components_json).items())

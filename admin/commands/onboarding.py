@@ -179,14 +179,14 @@ def check(code: str, item: str, checklist: str, undo: bool, note: str, actor) ->
 def board(actor) -> None:
     """The onboarding board in the terminal: counts by state and per wave, failed steps."""
     from tenancy.onboarding import board as onboarding_board
-    from tenancy.registry.models import STATUS_LABELS_JA, TenantStatus
+    from tenancy.registry.models import TenantStatus
 
     try:
         data = onboarding_board.board(db.session, actor)
     except DomainError as error:
         _fail(error)
     statuses = list(TenantStatus)
-    print_table(["年度"] + [STATUS_LABELS_JA[s] for s in statuses],
+    print_table(["年度"] + [s.ja for s in statuses],
                 [[wave] + [str(counts[s.value]) for s in statuses] for wave, counts in data["waves"].items()]
                 + [["計"] + [str(data["counts"][s.value]) for s in statuses]])
     click.echo(f"\n利用中の市町村: {data['active_municipalities']} / active municipalities")

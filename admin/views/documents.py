@@ -28,8 +28,7 @@ from billing.ledger_errors import InvalidBillingData
 from core import authz
 from core.calendar import date_ja
 from core.validation import problems_from
-from tenancy.registry.models import (BANK_ACCOUNT_LABELS_EN, BANK_ACCOUNT_LABELS_JA, SEAL_LABELS_EN, SEAL_LABELS_JA, BankAccountType,
-                                     SealMark)
+from tenancy.registry.models import BankAccountType, SealMark
 from tenancy.registry.prefecture import (FIELDS, PrefectureSettingsIn, default_consortium_name, get_settings,
                                         home_prefecture_name, update_settings)
 
@@ -138,10 +137,8 @@ class SettingsForm(_Form):
 
     def __init__(self, formdata=None, **kwargs):
         super().__init__(formdata, **kwargs)
-        labels = BANK_ACCOUNT_LABELS_JA if _ja() else BANK_ACCOUNT_LABELS_EN
-        self.account_type.choices = [(kind.value, labels[kind]) for kind in BankAccountType]
-        seals = SEAL_LABELS_JA if _ja() else SEAL_LABELS_EN
-        self.seal.choices = [(mark.value, seals[mark]) for mark in SealMark]
+        self.account_type.choices = [(kind.value, kind.ja if _ja() else kind.en) for kind in BankAccountType]
+        self.seal.choices = [(mark.value, mark.ja if _ja() else mark.en) for mark in SealMark]
 
     def to_schema(self) -> PrefectureSettingsIn:
         data = {name: getattr(self, name).data for name in FIELDS}

@@ -21,14 +21,14 @@ from admin.i18n import format_date
 from admin.views import labels, operator_forms as forms, paging
 from admin.views.base import SecureView, confirm_first, post_action, with_problems_beside_fields
 from billing import allocation_policies
-from billing.models import POLICY_STATUS_LABELS_EN, POLICY_STATUS_LABELS_JA, PolicyStatus
+from billing.models import PolicyStatus
 from governance import agreements, council, meetings
 from governance.models import AgreementDocument, ChangeType, ProposalStatus, VersionStatus, VoteChoice
 from governance.schemas import DEFAULT_REACCEPTANCE_DAYS, ProposalCreate, VersionDraft
 from core import authz
 from core.errors import DomainError, Invalid, NotFound
 from core.validation import problems_from, whole_number
-from tenancy.registry.models import STATUS_LABELS_EN, STATUS_LABELS_JA, TenantStatus
+from tenancy.registry.models import TenantStatus
 from tenancy.registry.operations import find_tenant, list_tenants
 from usage import quotas
 from usage.models import Enforcement, is_plan_code
@@ -58,7 +58,7 @@ def _invalid(error: ValidationError) -> Invalid:
 
 
 def _status_label(status) -> str:
-    return STATUS_LABELS_JA[TenantStatus(status)] if _ja() else STATUS_LABELS_EN[TenantStatus(status)]
+    return _pick(TenantStatus(status).label)
 
 
 def _change_details(change_type: ChangeType, params: dict) -> list[tuple[str, str]]:
@@ -251,8 +251,8 @@ class _ProposalPickers:
                 status = PolicyStatus(policy.status)
                 if status == PolicyStatus.adopted:
                     continue  # already in force: nothing to adopt
-                label = (f"{policy.name} 第{policy.version}版（{POLICY_STATUS_LABELS_JA[status]}）" if ja
-                         else f"{policy.name} v{policy.version} ({POLICY_STATUS_LABELS_EN[status]})")
+                label = (f"{policy.name} 第{policy.version}版（{status.ja}）" if ja
+                         else f"{policy.name} v{policy.version} ({status.en})")
                 policies.append((str(policy.id), label))
         versions = []
         for version in agreements.read_versions(db.session, actor):

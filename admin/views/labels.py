@@ -22,19 +22,12 @@ from markupsafe import Markup, escape
 from admin.extensions import db
 from admin.i18n import format_date, format_fiscal_year
 from billing import ledger
-from billing.models import (ACCOUNT_TYPE_LABELS_EN, ACCOUNT_TYPE_LABELS_JA, CATEGORY_LABELS_EN, CATEGORY_LABELS_JA,
-                            ENTRY_KIND_LABELS_EN, ENTRY_KIND_LABELS_JA, POLICY_STATUS_LABELS_EN,
-                            POLICY_STATUS_LABELS_JA, TAX_LABELS_EN,
-                            TAX_LABELS_JA, AccountType, CostCategory, EntryKind, PolicyStatus,
-                            RunStatus, TaxTreatment)
-from billing.run_lifecycle import RUN_STATUS_LABELS_EN, RUN_STATUS_LABELS_JA
+from billing.models import AccountType, CostCategory, EntryKind, PolicyStatus, RunStatus, TaxTreatment
 from core import authz
 from governance.audit import AUDIT_ACTION_LABELS, AUDIT_FIELD_LABELS_JA, AUDIT_TARGET_LABELS
 from residents.consent.models import ServiceStatus
 from governance.models import AgreementDocument, ChangeType, ProposalStatus, VersionStatus, VoteChoice
-from tenancy.registry.models import (BANK_ACCOUNT_LABELS_EN, BANK_ACCOUNT_LABELS_JA, KIND_LABELS_EN, KIND_LABELS_JA,
-                                     STATUS_LABELS_EN, STATUS_LABELS_JA, BankAccountType, Tenant, TenantKind,
-                                     TenantStatus)
+from tenancy.registry.models import BankAccountType, Tenant, TenantKind, TenantStatus
 from tenancy.members.models import BaseKind, MemberStatus, Organisation, OrganisationKind
 from usage.models import METRICS, Enforcement
 
@@ -100,13 +93,11 @@ def tenant_label(code: str | None, name: str | None = None) -> str:
 
 
 def tenant_status(status: str | TenantStatus) -> str:
-    status = TenantStatus(status)
-    return STATUS_LABELS_JA[status] if ja() else STATUS_LABELS_EN[status]
+    return _pick(TenantStatus(status).label)
 
 
 def tenant_kind(kind: str | TenantKind) -> str:
-    kind = TenantKind(kind)
-    return KIND_LABELS_JA[kind] if ja() else KIND_LABELS_EN[kind]
+    return _pick(TenantKind(kind).label)
 
 
 # --- roles, actions, accounts ---------------------------------------------------------------------
@@ -150,13 +141,11 @@ def enforcement_label(value: str | Enforcement) -> str:
 
 
 def account_type(kind: str | AccountType) -> str:
-    kind = AccountType(kind)
-    return ACCOUNT_TYPE_LABELS_JA[kind] if ja() else ACCOUNT_TYPE_LABELS_EN[kind]
+    return _pick(AccountType(kind).label)
 
 
 def entry_kind(kind: str | EntryKind) -> str:
-    kind = EntryKind(kind)
-    return ENTRY_KIND_LABELS_JA[kind] if ja() else ENTRY_KIND_LABELS_EN[kind]
+    return _pick(EntryKind(kind).label)
 
 
 # --- audit before / after -------------------------------------------------------------------------
@@ -167,8 +156,8 @@ def _pick(pair: tuple[str, str]) -> str:
 
 _STATUS_BY_TARGET = {
     "tenant": lambda v: tenant_status(v),
-    "allocation_run": lambda v: (RUN_STATUS_LABELS_JA if ja() else RUN_STATUS_LABELS_EN)[RunStatus(v)],
-    "allocation_policy": lambda v: (POLICY_STATUS_LABELS_JA if ja() else POLICY_STATUS_LABELS_EN)[PolicyStatus(v)],
+    "allocation_run": lambda v: _pick(RunStatus(v).label),
+    "allocation_policy": lambda v: _pick(PolicyStatus(v).label),
     "council_proposal": lambda v: _pick(ProposalStatus(v).label),
     "agreement_version": lambda v: _pick(VersionStatus(v).label),
     "member": lambda v: _pick(MemberStatus(v).label),
@@ -227,8 +216,8 @@ FIELD_TYPES: dict[str, FieldType] = {
     "stage": _text_of(lambda v: _pick(_review().Stage(v).label)),
     "key": _text_of(lambda v: _pick({step.key: (step.label_ja, step.label_en)
                                      for step in _competition().DEFAULT_SCHEDULE}[v])),
-    "category": _text_of(lambda v: (CATEGORY_LABELS_JA if ja() else CATEGORY_LABELS_EN)[CostCategory(v)]),
-    "tax_treatment": _text_of(lambda v: (TAX_LABELS_JA if ja() else TAX_LABELS_EN)[TaxTreatment(v)]),
+    "category": _text_of(lambda v: _pick(CostCategory(v).label)),
+    "tax_treatment": _text_of(lambda v: _pick(TaxTreatment(v).label)),
     "document": _text_of(lambda v: _pick(AgreementDocument(v).label)),
     "change_type": _text_of(lambda v: _pick(ChangeType(v).label)),
     "choice": _text_of(lambda v: _pick(VoteChoice(v).label)),
@@ -244,7 +233,7 @@ FIELD_TYPES: dict[str, FieldType] = {
     "target_type": _text_of(audit_target),
     "bases": _text_of(lambda v: _pick(BaseKind(v).label) if v in BaseKind._value2member_map_ else v),
     "outcome": _text_of(lambda v: _pick({"failed": ("失敗", "failed")}[v])),
-    "account_type": _text_of(lambda v: (BANK_ACCOUNT_LABELS_JA if ja() else BANK_ACCOUNT_LABELS_EN)[BankAccountType(v)]),
+    "account_type": _text_of(lambda v: _pick(BankAccountType(v).label)),
     # the secretariat's desk (issue 40)
     "inquiry_category": _text_of(lambda v: _pick(_desk().Category(v).label)),
     "inquiry_channel": _text_of(lambda v: _pick(_desk().Channel(v).label)),

@@ -26,7 +26,7 @@ from admin.views.base import SecureView, confirm_first, post_action
 from core import authz
 from tenancy.onboarding import board as onboarding_board, lifecycle, saga as onboarding, waves
 from core.errors import Invalid
-from tenancy.registry.models import STATUS_LABELS_EN, STATUS_LABELS_JA, TenantStatus
+from tenancy.registry.models import TenantStatus
 from admin.views import labels as words
 from core import outbox as notifications
 from tenancy.onboarding.models import StepStatus
@@ -112,7 +112,7 @@ class OnboardingView(SecureView):
                      for key, rows in waiting.items()}
         return self.render("renkei/onboarding_board.html", board=data, statuses=statuses, columns=columns, attention=attention,
                            search=search, opened=opened,
-                           status_label=lambda s: (STATUS_LABELS_JA if _locale() == "ja" else STATUS_LABELS_EN)[TenantStatus(s)],
+                           status_label=lambda s: TenantStatus(s).ja if _locale() == "ja" else TenantStatus(s).en,
                            wave_label=lambda w: format_fiscal_year(int(w), _locale()) if w != "-" else "—",
                            can_move=self._can_move(), can_read_outbox=authz.allowed(g.actor, "notification.read"))
 

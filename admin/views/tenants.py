@@ -20,8 +20,7 @@ from core.errors import DomainError
 from tenancy.errors import ImportRejected
 from tenancy.registry import importing
 from core.codes import corporate_number_of_local_government
-from tenancy.registry.models import (KIND_LABELS_EN, KIND_LABELS_JA, STATUS_LABELS_EN, STATUS_LABELS_JA, Tenant, TenantKind,
-                                     TenantStatus)
+from tenancy.registry.models import Tenant, TenantKind, TenantStatus
 
 
 def _locale() -> str:
@@ -30,13 +29,13 @@ def _locale() -> str:
 
 def _status(view, context, model, name):
     status = TenantStatus(model.status)
-    label = STATUS_LABELS_JA[status] if _locale() == "ja" else STATUS_LABELS_EN[status]
+    label = status.ja if _locale() == "ja" else status.en
     return Markup('<span class="badge badge-status-{}">{}</span>').format(status.value, label)
 
 
 def _kind(view, context, model, name):
     kind = TenantKind(model.kind)
-    return KIND_LABELS_JA[kind] if _locale() == "ja" else KIND_LABELS_EN[kind]
+    return kind.ja if _locale() == "ja" else kind.en
 
 
 def _population(view, context, model, name):

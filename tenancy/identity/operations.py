@@ -29,7 +29,7 @@ from tenancy.identity import denylist, people_index
 from tenancy.identity.models import IdentityIncident, InvitationDecoy
 from tenancy.identity.keycloak import (CONFIGURE_TOTP, TOTP_ROLES, UPDATE_PASSWORD, VERIFY_EMAIL, Account,
                                       IdentityDirectory)
-from tenancy.registry.models import STATUS_LABELS_JA, Tenant, TenantStatus
+from tenancy.registry.models import Tenant, TenantStatus
 from tenancy.registry.operations import get_tenant, list_tenants
 from core.codes import is_corporate_number
 from core.validation import email_problem, text_field_problem
@@ -48,7 +48,7 @@ class TenantClosed(Conflict):
     def __init__(self, code: str, status: str) -> None:
         super().__init__(
             f"Tenant {code} is {status}; its users cannot be changed.",
-            f"団体コード {code} は現在「{STATUS_LABELS_JA.get(status, status)}」のため、利用者を変更できません。",
+            f"団体コード {code} は現在「{TenantStatus(status).ja}」のため、利用者を変更できません。",
         )
 
 @dataclasses.dataclass(frozen=True)

@@ -76,9 +76,10 @@ from core.actor import Actor
 from core.errors import Conflict, Invalid, problem
 from core.calendar import jst_text_ja
 from core.db import utcnow
+from core.labelled import labels
 from tenancy.errors import TenancyError, TenantNotFound
 from tenancy.registry.history import record_transition
-from tenancy.registry.models import STATUS_LABELS_JA, Tenant, TenantKind, TenantStatus, TenantTransition
+from tenancy.registry.models import Tenant, TenantKind, TenantStatus, TenantTransition
 from tenancy.registry.operations import create_tenant
 from tenancy.onboarding.models import PROVISIONING_STEPS, STEPS_LIFECYCLE, ChecklistItem, ProvisioningStep, StepStatus
 
@@ -90,7 +91,7 @@ S = TenantStatus
 # keyed by its target status (register_guard), asked by check() after the table.
 Transition = tables.Move
 
-TENANTS = tables.Lifecycle("団体", "tenant", TenantStatus, {s: (STATUS_LABELS_JA[s], s.value) for s in S}, (
+TENANTS = tables.Lifecycle("団体", "tenant", TenantStatus, labels(TenantStatus), (
     Transition("screen", frozenset({S.applied}), S.screening, "審査開始", "start screening"),
     Transition("approve", frozenset({S.screening}), S.approved, "承認", "approve"),
     Transition("start_provisioning", frozenset({S.approved}), S.provisioning, "環境構築開始", "start provisioning"),
@@ -108,11 +109,9 @@ TABLE: dict[TenantStatus, dict[TenantStatus, str]] = {
     status: {t.target: t.name for t in TRANSITIONS.values() if status in t.sources} for status in S
 }
 
-STATUS_LABELS_EN = {status: status.value for status in S}
-
 
 def status_label(status: TenantStatus | str | None) -> str:
-    return STATUS_LABELS_JA[TenantStatus(status)] if status else "（新規）"
+    return TenantStatus(status).ja if status else "（新規）"
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -132,7 +131,7 @@ class IllegalTransition(LifecycleError, tables.IllegalMove):
         status = TenantStatus(tenant.status)
         super().__init__(
             f"{tenant.name_en} ({tenant.code}) is {status.value}: {self.why_en} Nothing was changed.",
-            f"{tenant.name_ja}（{tenant.code}）は現在「{STATUS_LABELS_JA[status]}」です。{self.why_ja}変更は行っていません。",
+            f"{tenant.name_ja}（{tenant.code}）は現在「{status.ja}」です。{self.why_ja}変更は行っていません。",
             code=tenant.code, status=status.value, transition=self.transition,
         )
 
@@ -653,7 +652,7 @@ def _jst_text(moment: dt.datetime) -> str:
 def notify(session: Session, tenant: Tenant, row: TenantTransition) -> None:
     """Queue the Japanese message about one status change (sent later; see core.outbox)."""
     to_status = TenantStatus(row.to_status)
-    label = STATUS_LABELS_JA[to_status]
+    label = to_status.ja
     body = "\n".join([
         f"{tenant.name_ja} ご担当者様",
         "",

@@ -32,7 +32,7 @@ from core.errors import problem
 from tenancy.errors import ImportRejected
 from core.calendar import fiscal_year_ja, read_fiscal_year
 from tenancy.registry.prefecture import home_prefecture, second_prefecture_refused
-from tenancy.registry.models import KIND_LABELS_JA, STATUS_LABELS_JA, Tenant, TenantContact, TenantKind, TenantStatus
+from tenancy.registry.models import Tenant, TenantContact, TenantKind, TenantStatus
 from tenancy.registry.operations import summary
 from tenancy.registry.schemas import TenantCreate
 from core.validation import problems_from
@@ -65,11 +65,11 @@ REQUIRED_COLUMNS = ("code", "name_ja", "kind", "population")
 COLUMNS = csvfile.Columns(HEADER_ALIASES, required=REQUIRED_COLUMNS, labels_ja=EXPORT_HEADERS_JA,
                           max_rows=csvfile.IMPORT_MAX_ROWS)
 
-_KIND_WORDS = {label: kind.value for kind, label in KIND_LABELS_JA.items()} | {
+_KIND_WORDS = {kind.ja: kind.value for kind in TenantKind} | {
     "県": "prefecture", "府": "prefecture", "都": "prefecture", "道": "prefecture", "区": "ward",
     "指定都市": "designated_city", "政令市": "designated_city",
 }
-_STATUS_WORDS = {label: status.value for status, label in STATUS_LABELS_JA.items()}
+_STATUS_WORDS = {status.ja: status.value for status in TenantStatus}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -275,8 +275,8 @@ def _in_words(flat: dict[str, Any]) -> dict[str, Any]:
     """The row as a person reads it: kind and status in Japanese (the import reads them back), the
     joining year in era form beside the western one."""
     words = dict(flat)
-    words["kind"] = KIND_LABELS_JA.get(TenantKind(flat["kind"]), flat["kind"]) if flat.get("kind") else ""
-    words["status"] = STATUS_LABELS_JA.get(TenantStatus(flat["status"]), flat["status"]) if flat.get("status") else ""
+    words["kind"] = TenantKind(flat["kind"]).ja if flat.get("kind") else ""
+    words["status"] = TenantStatus(flat["status"]).ja if flat.get("status") else ""
     if flat.get("wave_fiscal_year"):
         words["wave_fiscal_year"] = f"{fiscal_year_ja(flat['wave_fiscal_year'])}（{flat['wave_fiscal_year']}年度）"
     return words

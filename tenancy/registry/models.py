@@ -7,7 +7,6 @@ the non-table ``TenantCreate``/``TenantUpdate`` models in :mod:`tenancy.registry
 
 
 import datetime as dt
-import enum
 from typing import Optional
 
 import sqlalchemy as sa
@@ -15,63 +14,26 @@ from sqlmodel import Field, Relationship, SQLModel
 
 from core.db import enum_column as _enum_column
 from core.db import timestamp_column, utcnow
+from core.labelled import LabelledEnum
 
 
-class TenantKind(str, enum.Enum):
-    prefecture = "prefecture"
-    designated_city = "designated_city"
-    city = "city"
-    ward = "ward"
-    town = "town"
-    village = "village"
+class TenantKind(LabelledEnum):
+    prefecture = "prefecture", "都道府県", "Prefecture"
+    designated_city = "designated_city", "政令指定都市", "Designated city"
+    city = "city", "市", "City"
+    ward = "ward", "特別区", "Special ward"
+    town = "town", "町", "Town"
+    village = "village", "村", "Village"
 
 
-class TenantStatus(str, enum.Enum):
-    applied = "applied"
-    screening = "screening"
-    approved = "approved"
-    provisioning = "provisioning"
-    active = "active"
-    suspended = "suspended"
-    withdrawn = "withdrawn"
-
-
-KIND_LABELS_JA = {
-    TenantKind.prefecture: "都道府県",
-    TenantKind.designated_city: "政令指定都市",
-    TenantKind.city: "市",
-    TenantKind.ward: "特別区",
-    TenantKind.town: "町",
-    TenantKind.village: "村",
-}
-
-STATUS_LABELS_JA = {
-    TenantStatus.applied: "申請受付",
-    TenantStatus.screening: "審査中",
-    TenantStatus.approved: "承認済",
-    TenantStatus.provisioning: "環境構築中",
-    TenantStatus.active: "利用中",
-    TenantStatus.suspended: "利用停止",
-    TenantStatus.withdrawn: "脱退",
-}
-STATUS_LABELS_EN = {
-    TenantStatus.applied: "Applied",
-    TenantStatus.screening: "Screening",
-    TenantStatus.approved: "Approved",
-    TenantStatus.provisioning: "Provisioning",
-    TenantStatus.active: "Active",
-    TenantStatus.suspended: "Suspended",
-    TenantStatus.withdrawn: "Withdrawn",
-}
-KIND_LABELS_EN = {
-    TenantKind.prefecture: "Prefecture",
-    TenantKind.designated_city: "Designated city",
-    TenantKind.city: "City",
-    TenantKind.ward: "Special ward",
-    TenantKind.town: "Town",
-    TenantKind.village: "Village",
-}
-
+class TenantStatus(LabelledEnum):
+    applied = "applied", "申請受付", "Applied"
+    screening = "screening", "審査中", "Screening"
+    approved = "approved", "承認済", "Approved"
+    provisioning = "provisioning", "環境構築中", "Provisioning"
+    active = "active", "利用中", "Active"
+    suspended = "suspended", "利用停止", "Suspended"
+    withdrawn = "withdrawn", "脱退", "Withdrawn"
 
 
 class Tenant(SQLModel, table=True):
@@ -142,25 +104,17 @@ class TenantTransition(SQLModel, table=True):
     reason: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
 
 
-class BankAccountType(str, enum.Enum):
-    ordinary = "ordinary"
-    current = "current"
+class BankAccountType(LabelledEnum):
+    ordinary = "ordinary", "普通", "Ordinary"
+    current = "current", "当座", "Current"
 
 
-BANK_ACCOUNT_LABELS_JA = {BankAccountType.ordinary: "普通", BankAccountType.current: "当座"}
-BANK_ACCOUNT_LABELS_EN = {BankAccountType.ordinary: "Ordinary", BankAccountType.current: "Current"}
-
-
-class SealMark(str, enum.Enum):
+class SealMark(LabelledEnum):
     """What a letter carries where the issuer would seal it: 「公印省略」 (the office's usual practice for
     notices sent in numbers) or the printed seal (公印)."""
 
-    omitted = "omitted"
-    printed = "printed"
-
-
-SEAL_LABELS_JA = {SealMark.omitted: "公印省略", SealMark.printed: "公印を印字する"}
-SEAL_LABELS_EN = {SealMark.omitted: "Seal omitted (公印省略)", SealMark.printed: "Print the official seal"}
+    omitted = "omitted", "公印省略", "Seal omitted (公印省略)"
+    printed = "printed", "公印を印字する", "Print the official seal"
 
 
 class PrefectureSettings(SQLModel, table=True):

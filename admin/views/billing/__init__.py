@@ -47,9 +47,7 @@ from billing.ledger_errors import BillingNotFound
 from governance import council
 from governance.models import ChangeType
 from governance.schemas import ProposalCreate, closing_moment
-from billing.models import (POLICY_STATUS_LABELS_EN, POLICY_STATUS_LABELS_JA, RUN_KIND_LABELS_EN, RUN_KIND_LABELS_JA,
-                            RunKind, Account, AllocationPolicy, CostItem, JournalEntry, PolicyStatus, RunStatus)
-from billing.run_lifecycle import RUN_STATUS_LABELS_EN, RUN_STATUS_LABELS_JA
+from billing.models import RunKind, Account, AllocationPolicy, CostItem, JournalEntry, PolicyStatus, RunStatus
 from core import authz, charts
 from core.calendar import (FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, fiscal_year_ja, fiscal_year_of,
                            is_supported_fiscal_year, today_jst)
@@ -664,7 +662,7 @@ def _funding_or_problem(year: int):
 
 def _policy_status_label(status) -> str:
     status = PolicyStatus(status)
-    return POLICY_STATUS_LABELS_JA[status] if _ja() else POLICY_STATUS_LABELS_EN[status]
+    return status.ja if _ja() else status.en
 
 
 def _fill_policy_form(form: "PolicyForm", policy: AllocationPolicy) -> None:
@@ -694,12 +692,12 @@ def _preview_context() -> dict[str, Any]:
 
 def _run_kind(kind) -> str:
     kind = RunKind(kind)
-    return RUN_KIND_LABELS_JA[kind] if _ja() else RUN_KIND_LABELS_EN[kind]
+    return kind.ja if _ja() else kind.en
 
 
 def _run_status(status) -> str:
     status = RunStatus(status)
-    return RUN_STATUS_LABELS_JA[status] if _ja() else RUN_STATUS_LABELS_EN[status]
+    return status.ja if _ja() else status.en
 
 
 

@@ -21,7 +21,7 @@ from admin.views import operator_forms as forms
 from admin.views.base import post_action, query_fiscal_year, with_problems_beside_fields
 from admin.views.billing.forms import YenField, _Form, _locale, _propose_form, _validated, _year_choices
 from billing import budgets
-from billing.models import CATEGORY_LABELS_EN, CATEGORY_LABELS_JA, BudgetStatus, CostCategory
+from billing.models import BudgetStatus, CostCategory
 from billing.schemas import BudgetCreate
 from core import authz
 from governance import council
@@ -54,8 +54,8 @@ class BudgetForm(_Form):
 
 
 def _category_label(category: str) -> str:
-    labels = CATEGORY_LABELS_JA if _locale() == "ja" else CATEGORY_LABELS_EN
-    return labels[CostCategory(category)]
+    category = CostCategory(category)
+    return category.ja if _locale() == "ja" else category.en
 
 
 class BudgetPages:
@@ -99,7 +99,7 @@ class BudgetPages:
         if not form.validate():
             flash(_("The proposal needs a title and a closing day."), "error")
             return redirect(back)
-        amounts = "、".join(f"{CATEGORY_LABELS_JA[CostCategory(category)]} {amount:,}円"
+        amounts = "、".join(f"{CostCategory(category).ja} {amount:,}円"
                            for category, amount in budgets.budget_lines(db.session, budget).items())
 
         def propose():

@@ -23,7 +23,7 @@ from admin.views import operator_forms as forms
 from billing import allocation, allocation_policies, allocation_previews
 from billing.errors import AllocationError
 from billing.ledger_errors import InvalidBillingData
-from billing.models import CATEGORY_LABELS_JA, TAX_LABELS_JA, CostCategory, GrantRounding, TaxTreatment
+from billing.models import CostCategory, GrantRounding, TaxTreatment
 from billing.schemas import CostItemCreate, GrantCreate, GrantFix, PaymentCreate, PolicyCreate, fraction_text
 from core.calendar import day_text, to_jst, today_jst
 from core.errors import problem
@@ -90,13 +90,11 @@ fiscal_year_choice_label, _year_choices = forms.fiscal_year_choice_label, forms.
 
 
 def _category_choices():
-    return [(c.value, CATEGORY_LABELS_JA[c] if _ja() else c.value.capitalize()) for c in CostCategory]
+    return [(c.value, c.ja if _ja() else c.en) for c in CostCategory]
 
 
 def _tax_choices():
-    english = {TaxTreatment.taxable_10: "Taxable 10% (tax included)", TaxTreatment.taxable_8: "Taxable 8%, reduced rate",
-               TaxTreatment.exempt: "Exempt", TaxTreatment.out_of_scope: "Out of scope"}
-    return [(t.value, TAX_LABELS_JA[t] if _ja() else english[t]) for t in TaxTreatment]
+    return [(t.value, t.ja if _ja() else t.en) for t in TaxTreatment]
 
 
 def _metric_choices():

@@ -16,14 +16,6 @@ from admin.views.base import SecureModelView
 from admin.views.billing.forms import _ja, _locale
 from billing import allocation, allocation_policies, ledger
 from billing.models import (
-    CATEGORY_LABELS_EN,
-    CATEGORY_LABELS_JA,
-    ENTRY_KIND_LABELS_EN,
-    ENTRY_KIND_LABELS_JA,
-    POLICY_STATUS_LABELS_EN,
-    POLICY_STATUS_LABELS_JA,
-    TAX_LABELS_EN,
-    TAX_LABELS_JA,
     Account,
     CostCategory,
     EntryKind,
@@ -43,7 +35,7 @@ def _basis_label(basis: str) -> str:
 
 def _kind_label(kind) -> str:
     kind = EntryKind(kind)
-    return ENTRY_KIND_LABELS_JA[kind] if _ja() else ENTRY_KIND_LABELS_EN[kind]
+    return kind.ja if _ja() else kind.en
 
 
 # --- read-only lists ------------------------------------------------------------------------------
@@ -59,17 +51,17 @@ def _fy(view, context, model, name):
 
 def _category(view, context, model, name):
     category = CostCategory(model.category)
-    return CATEGORY_LABELS_JA[category] if _ja() else CATEGORY_LABELS_EN[category]
+    return category.ja if _ja() else category.en
 
 
 def _tax(view, context, model, name):
     treatment = TaxTreatment(model.tax_treatment)
-    return TAX_LABELS_JA[treatment] if _ja() else TAX_LABELS_EN[treatment]
+    return treatment.ja if _ja() else treatment.en
 
 
 def _policy_status(view, context, model, name):
     status = PolicyStatus(model.status)
-    return POLICY_STATUS_LABELS_JA[status] if _ja() else POLICY_STATUS_LABELS_EN[status]
+    return status.ja if _ja() else status.en
 
 
 def _in_words(view, context, model, name):
@@ -113,7 +105,7 @@ def _entry_status(view, context, model, name):
 
 class CostItemView(words.LabelledFilters, SecureModelView):
     required_action = "billing.read"
-    filter_option_labels = {"category": lambda value: (CATEGORY_LABELS_JA if _ja() else CATEGORY_LABELS_EN)[CostCategory(value)]}
+    filter_option_labels = {"category": lambda value: CostCategory(value).ja if _ja() else CostCategory(value).en}
     column_list = ("fiscal_year", "name", "category", "amount", "tax_treatment", "tax_amount", "vendor", "reference",
                    "amortisation_index", "amortisation_years")
     column_filters = ("fiscal_year", "category")
