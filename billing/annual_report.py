@@ -154,6 +154,14 @@ def _year_bounds(fiscal_year: int) -> tuple[dt.datetime, dt.datetime]:
     return fiscal_year_start(fiscal_year), fiscal_year_start(fiscal_year + 1)
 
 
+def _joined_and_left(in_year: list) -> tuple[dt.date | None, dt.date | None]:
+    """The days (Japan time) a tenant joined (not back from a suspension) and withdrew, among the year's moves."""
+    joined = next((jst_day(move.at) for move in in_year if move.to_status == TenantStatus.active
+                   and move.from_status != TenantStatus.suspended), None)
+    left = next((jst_day(move.at) for move in in_year if move.to_status == TenantStatus.withdrawn), None)
+    return joined, left
+
+
 def participants(session: Session, fiscal_year: int) -> tuple[Participant, ...]:
     """The tenants that took part in the year (a month or more), joined or withdrew during it, by code."""
     start, end = _year_bounds(fiscal_year)
@@ -162,10 +170,7 @@ def participants(session: Session, fiscal_year: int) -> tuple[Participant, ...]:
     found = []
     for tenant in tenants:
         transitions = moves[tenant.id]
-        in_year = [move for move in transitions if start <= move.at < end]
-        joined = next((jst_day(move.at) for move in in_year if move.to_status == TenantStatus.active
-                       and move.from_status != TenantStatus.suspended), None)
-        left = next((jst_day(move.at) for move in in_year if move.to_status == TenantStatus.withdrawn), None)
+        joined, left = _joined_and_left([move for move in transitions if start <= move.at < end])
         months = participation_months(session, tenant, fiscal_year, transitions)
         if months or joined or left:
             found.append(Participant(tenant.code, tenant.name_ja, TenantKind(tenant.kind).ja, months,

@@ -176,17 +176,24 @@ def open_statements(session: Session) -> list[OpenStatement]:
         return []
     tenants = {tenant.code: tenant for tenant in session.scalars(sa.select(Tenant).where(
         Tenant.code.in_({row[0] for row in rows})))}
+    letters = _letters_by_year(session)
+    return [_open_statement(code, tenants.get(code), year, int(owed), letters.get((code, year), []))
+            for code, year, owed in rows]
+
+
+def _letters_by_year(session: Session) -> dict[tuple[str, int], list[StatementDocument]]:
+    """The statement letters issued, by (tenant, fiscal year), in the order they were issued."""
     letters: dict[tuple[str, int], list[StatementDocument]] = defaultdict(list)
     for document in session.scalars(sa.select(StatementDocument).order_by(StatementDocument.id)):
         letters[(document.tenant_code, document.fiscal_year)].append(document)
-    found = []
-    for code, year, owed in rows:
-        tenant = tenants.get(code)
-        documents = letters.get((code, year), [])
-        found.append(OpenStatement(code, tenant.name_ja if tenant else code, (tenant.name_kana or "") if tenant else "",
-                                   year, int(owed), tuple(d.number for d in documents),
-                                   frozenset(d.sequence for d in documents)))
-    return found
+    return letters
+
+
+def _open_statement(code: str, tenant: Tenant | None, year: int, owed: int,
+                    documents: list[StatementDocument]) -> OpenStatement:
+    """A year's open statement with its tenant's names (the code when the tenant is gone) and its letters."""
+    return OpenStatement(code, tenant.name_ja if tenant else code, (tenant.name_kana or "") if tenant else "",
+                         year, owed, tuple(d.number for d in documents), frozenset(d.sequence for d in documents))
 
 
 def _numbers(*texts: str) -> set[int]:

@@ -197,18 +197,23 @@ def _condition(session: Session, tree: solr.Node, use_index: bool, per_candidate
 UNIQUE_SORTS = frozenset({"name"})  # a sort on a unique column needs no tie-break (so the index gives the order)
 
 
+def _sort_term(part: str) -> tuple[str, Any]:
+    """One ``field [asc|desc]`` of a CKAN sort: its field and its ORDER BY term; an unknown one refused."""
+    field, _, direction = part.partition(" ")
+    direction = direction.strip().lower() or "asc"
+    if field not in SORTS or direction not in ("asc", "desc"):
+        raise BadQuery("sort", f"Cannot sort by {part!r}.")
+    column = SORTS[field]
+    return field, column.desc() if direction == "desc" else column.asc()
+
+
 def _order(sort: str) -> list[Any]:
     order, unique = [], False
     for part in (p.strip() for p in (sort or "score desc, metadata_modified desc").split(",")):
-        if not part:
-            continue
-        field, _, direction = part.partition(" ")
-        direction = direction.strip().lower() or "asc"
-        if field not in SORTS or direction not in ("asc", "desc"):
-            raise BadQuery("sort", f"Cannot sort by {part!r}.")
-        column = SORTS[field]
-        order.append(column.desc() if direction == "desc" else column.asc())
-        unique = unique or field in UNIQUE_SORTS
+        if part:
+            field, term = _sort_term(part)
+            order.append(term)
+            unique = unique or field in UNIQUE_SORTS
     return order if unique else order + [Dataset.id.desc()]
 
 

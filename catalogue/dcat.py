@@ -399,12 +399,7 @@ def _add_dataset(g: Any, v: SimpleNamespace, base: str, catalogue: Any, scheme: 
         g.add((node, v.DCTERMS.spatial, v.URIRef(iris.place_iri(base, place))))
     _add_contact(g, v, node, entry)
     licence_uri = _add_licence_and_access(g, v, base, node, entry)
-    if d.last_updated_on:
-        g.add((node, v.DCTERMS.modified, v.Literal(d.last_updated_on, datatype=v.XSD.date)))
-    if d.published_at:
-        g.add((node, v.DCTERMS.issued, v.Literal(d.published_at.date(), datatype=v.XSD.date)))
-    for keyword in d.keyword_list:
-        g.add((node, v.DCAT.keyword, v.Literal(keyword, lang="ja")))
+    _add_dates_and_keywords(g, v, node, d)
     _add_theme_and_standard(g, v, base, scheme, node, entry)
     kind = standards.kind_of(d.standard_kind)
     g.add((node, v.RENKEI.responsibility, v.Literal(responsibility_text(d), lang="ja")))
@@ -415,6 +410,16 @@ def _add_dataset(g: Any, v: SimpleNamespace, base: str, catalogue: Any, scheme: 
                           checked=verdict is not None and verdict.index == index)
         if verdict is not None and verdict.index == index:
             _add_checked_file(g, v, base, v.URIRef(iris.distribution_iri(base, d.uid, index)), kind, verdict)
+
+
+def _add_dates_and_keywords(g: Any, v: SimpleNamespace, node: Any, d: Any) -> None:
+    """The dataset's last update and publication days (those it has) and its keywords."""
+    if d.last_updated_on:
+        g.add((node, v.DCTERMS.modified, v.Literal(d.last_updated_on, datatype=v.XSD.date)))
+    if d.published_at:
+        g.add((node, v.DCTERMS.issued, v.Literal(d.published_at.date(), datatype=v.XSD.date)))
+    for keyword in d.keyword_list:
+        g.add((node, v.DCAT.keyword, v.Literal(keyword, lang="ja")))
 
 
 def add_provider(g: Any, v: SimpleNamespace, base: str, provider: Any, agents: set[Any]) -> Any:

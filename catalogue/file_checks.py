@@ -91,6 +91,17 @@ def platform_area(session: Session) -> areas.Box | None:
     return areas.prefecture_box(home.code) if home is not None else None
 
 
+def _checkable_kind(dataset: Dataset) -> standards.StandardKind:
+    """The standard kind a file of the dataset is checked against; refused for a withdrawn dataset or
+    one that is of no standard kind."""
+    if dataset.status == DatasetStatus.withdrawn:
+        raise Conflict("A withdrawn dataset cannot be changed.", "公開を終了したデータセットは変更できません。")
+    kind = standards.kind_of(dataset.standard_kind)
+    if kind is None:
+        raise Conflict("This dataset is not one of the standard kinds.", "このデータセットは標準データセットではありません。")
+    return kind
+
+
 def check_file(session: Session, actor: Actor, uid: str, filename: str, raw: bytes, *,
                replaces: bool = False) -> DatasetCheck:
     """Check a file of a standard dataset against its kind's schema. The verdict is bound to the file
@@ -106,11 +117,7 @@ def check_file(session: Session, actor: Actor, uid: str, filename: str, raw: byt
     (docs/datasets.md, Limits): what the distribution serves is the file its provider checked as it."""
     dataset = get_dataset(session, actor, uid)
     authz.authorize(actor, "dataset.manage", dataset.provider_code)
-    if dataset.status == DatasetStatus.withdrawn:
-        raise Conflict("A withdrawn dataset cannot be changed.", "公開を終了したデータセットは変更できません。")
-    kind = standards.kind_of(dataset.standard_kind)
-    if kind is None:
-        raise Conflict("This dataset is not one of the standard kinds.", "このデータセットは標準データセットではありません。")
+    kind = _checkable_kind(dataset)
     result = standards.check_file(kind, raw, area=platform_area(session))
     conformant, problem_count, rows, problems = _counted_rows(result)
     sha256 = hashlib.sha256(raw).hexdigest()

@@ -360,17 +360,22 @@ class DraftLookups:
 
     def know_providers(self, codes: Iterable[str]) -> None:
         """Whether each of ``codes`` is a tenant or an approved member organisation (:func:`provider_exists`)."""
-        from tenancy.members.models import MemberStatus, Organisation
-        from tenancy.registry.models import Tenant
-
         asked = sorted({code for code in codes if code not in self.providers and _PROVIDER_CODE.fullmatch(code or "")})
         for start in range(0, len(asked), self.BATCH):
             batch = asked[start:start + self.BATCH]
-            found = set(self.session.scalars(sa.select(Tenant.code).where(Tenant.code.in_([c for c in batch if len(c) == 6]))))
-            found |= set(self.session.scalars(sa.select(Organisation.corporate_number).where(
-                Organisation.corporate_number.in_([c for c in batch if len(c) == 13]),
-                Organisation.status == MemberStatus.approved)))
+            found = self._existing_providers(batch)
             self.providers.update((code, code in found) for code in batch)
+
+    def _existing_providers(self, codes: list[str]) -> set[str]:
+        """Those of ``codes`` that are a tenant (6 digits) or an approved member organisation (13 digits)."""
+        from tenancy.members.models import MemberStatus, Organisation
+        from tenancy.registry.models import Tenant
+
+        found = set(self.session.scalars(sa.select(Tenant.code).where(Tenant.code.in_([c for c in codes if len(c) == 6]))))
+        found |= set(self.session.scalars(sa.select(Organisation.corporate_number).where(
+            Organisation.corporate_number.in_([c for c in codes if len(c) == 13]),
+            Organisation.status == MemberStatus.approved)))
+        return found
 
     def provider_exists(self, code: str) -> bool:
         if code not in self.providers:
@@ -446,17 +451,24 @@ def _access_problems(draft: DatasetDraft) -> list[dict[str, str]]:
     return found
 
 
+def _distribution_text_problems(index: int, dist: DistributionDraft) -> list[dict[str, str]]:
+    """The lengths of a distribution's format, media type and title, each a single line that can be stored."""
+    found = []
+    if len(dist.format) > 32 or len(dist.media_type) > 100 or len(dist.title) > 200:
+        found.append(problem(f"distributions.{index}.format", "The format is too long.", "形式が長すぎます。"))
+    for field in ("format", "media_type", "title"):
+        if (bad := text_problem(getattr(dist, field) or "", single_line=True)) is not None:
+            found.append(problem(f"distributions.{index}.{field}", *bad))
+    return found
+
+
 def _distribution_problems(index: int, dist: DistributionDraft) -> list[dict[str, str]]:
     """A distribution's address (http or https), the lengths of its format, media type and title, its size;
     its texts are single lines that can be stored (:func:`core.validation.text_problem`)."""
     found = []
     if (bad_url := http_url_problem(f"distributions.{index}.url", dist.url or "", 1000)) is not None:
         found.append(bad_url)
-    if len(dist.format) > 32 or len(dist.media_type) > 100 or len(dist.title) > 200:
-        found.append(problem(f"distributions.{index}.format", "The format is too long.", "形式が長すぎます。"))
-    for field in ("format", "media_type", "title"):
-        if (bad := text_problem(getattr(dist, field) or "", single_line=True)) is not None:
-            found.append(problem(f"distributions.{index}.{field}", *bad))
+    found += _distribution_text_problems(index, dist)
     if dist.byte_size is not None and not 0 <= dist.byte_size < 2**62:
         found.append(problem(f"distributions.{index}.byte_size", "Enter the size in bytes.", "サイズをバイト数で入力してください。"))
     found += routes.route_problems(f"distributions.{index}", dist.route_service, dist.route_service_path,

@@ -183,6 +183,18 @@ class web_addresses(Check):
     metadata_profile_patch = {"properties": {"columns": {"type": "array"}}}
 
 
+def _coordinate_checks(by_item: dict[str, dict[str, Any]], area: list[list[float]] | None) -> list[Check]:
+    """For a schema with 緯度 and 経度: the swap check within the schema's ranges, and the area's check when known."""
+    bounds = [[float(by_item[name]["constraints"]["minimum"]), float(by_item[name]["constraints"]["maximum"])]
+              for name in (LATITUDE, LONGITUDE)]
+    found: list[Check] = [coordinates_swapped(latitude=by_item[LATITUDE]["name"], longitude=by_item[LONGITUDE]["name"],
+                                              bounds=bounds)]
+    if area:
+        found.append(within_area(latitude=by_item[LATITUDE]["name"], longitude=by_item[LONGITUDE]["name"],
+                                 japan=bounds, bounds=area))
+    return found
+
+
 def checks_for(fields: list[dict[str, Any]], items: dict[str, str],
                area: list[list[float]] | None = None) -> list[Check]:
     """The custom checks a schema's ``fields`` need (``items``: column name -> the current item name;
@@ -193,13 +205,7 @@ def checks_for(fields: list[dict[str, Any]], items: dict[str, str],
     if digits:
         found.append(check_digits(items=digits))
     if LATITUDE in by_item and LONGITUDE in by_item:
-        bounds = [[float(by_item[name]["constraints"]["minimum"]), float(by_item[name]["constraints"]["maximum"])]
-                  for name in (LATITUDE, LONGITUDE)]
-        found.append(coordinates_swapped(latitude=by_item[LATITUDE]["name"], longitude=by_item[LONGITUDE]["name"],
-                                         bounds=bounds))
-        if area:
-            found.append(within_area(latitude=by_item[LATITUDE]["name"], longitude=by_item[LONGITUDE]["name"],
-                                     japan=bounds, bounds=area))
+        found += _coordinate_checks(by_item, area)
     uris = [f["name"] for f in fields if f.get("format") == "uri"]
     if uris:
         found.append(web_addresses(columns=uris))

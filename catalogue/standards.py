@@ -339,12 +339,8 @@ def _candidates(kind: StandardKind, header: list[str]) -> list[Version]:
     return fitting or list(kind.versions)
 
 
-def _check(version: Version, read: _File, found: csvfile.Problems, area: Any = None) -> None:
-    from frictionless import Checklist, Resource, Schema  # imported here: heavy, and only a check needs it
-
-    from catalogue import standard_checks
-
-    _check_header(version, read.header, found)
+def _check_rows_shape(read: _File, found: csvfile.Problems) -> None:
+    """A file without data rows, and each row with values beyond the header's columns or left blank."""
     if read.data_rows == 0:
         where = read.rows[0][0] if read.rows else 2
         found.add(_entry(where, None, "The file has no data rows.", "データ行がありません（見出しだけのファイルは準拠しません）。"))
@@ -354,6 +350,15 @@ def _check(version: Version, read: _File, found: csvfile.Problems, area: Any = N
             found.add(_entry(line, None, *csvfile.EXTRA_VALUES))
         elif read.data_rows and csvfile.blank(values):
             found.add(_entry(line, None, *BLANK_ROW))
+
+
+def _check(version: Version, read: _File, found: csvfile.Problems, area: Any = None) -> None:
+    from frictionless import Checklist, Resource, Schema  # imported here: heavy, and only a check needs it
+
+    from catalogue import standard_checks
+
+    _check_header(version, read.header, found)
+    _check_rows_shape(read, found)
     if read.data_rows == 0:
         return
     schema = Schema.from_descriptor(version.descriptor)

@@ -160,24 +160,32 @@ def _is_yen(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _terms_problems(call: Call, members: list[str], terms: Terms) -> list[dict[str, str]]:
+def _is_short_text(text: str | None) -> bool:
+    """A line's or deliverable's wording: given, and at most 200 characters."""
+    return bool((text or "").strip()) and len(text.strip()) <= 200
+
+
+def _amount_problems(call: Call, amount_yen: object) -> list[dict[str, str]]:
+    if not _is_yen(amount_yen) or amount_yen == 0:
+        return [problem("amount_yen", "Enter the amount as a whole number of yen above 0.",
+                        "契約金額は1円以上の整数（円）で入力してください。")]
+    if amount_yen > call.cap_yen:
+        return [problem("amount_yen", f"The amount {amount_yen:,} yen exceeds the cap of {call.cap_yen:,} yen "
+                        "(tax included).", f"契約金額 {amount_yen:,} 円が委託限度額 {call.cap_yen:,} 円（税込）を超えています。")]
+    return []
+
+
+def _missing_dates(terms: Terms) -> list[dict[str, str]]:
+    return [problem(field, f"Enter {en}.", f"{ja}を入力してください。")
+            for field, value, en, ja in (("starts_on", terms.starts_on, "the first day", "委託期間の開始日"),
+                                         ("ends_on", terms.ends_on, "the last day", "委託期間の終了日"),
+                                         ("signed_on", terms.signed_on, "the contract date", "契約日"))
+            if value is None]
+
+
+def _period_problems(call: Call, terms: Terms) -> list[dict[str, str]]:
+    """The commissioning period within the call's fiscal year and commission end, signed before it starts."""
     found = []
-    if terms.representative not in members:
-        found.append(problem("representative", "The representative must be a member of the group.",
-                             "代表者はグループの構成員から選んでください。"))
-    if not _is_yen(terms.amount_yen) or terms.amount_yen == 0:
-        found.append(problem("amount_yen", "Enter the amount as a whole number of yen above 0.",
-                             "契約金額は1円以上の整数（円）で入力してください。"))
-    elif terms.amount_yen > call.cap_yen:
-        found.append(problem("amount_yen", f"The amount {terms.amount_yen:,} yen exceeds the cap of {call.cap_yen:,} yen "
-                             "(tax included).", f"契約金額 {terms.amount_yen:,} 円が委託限度額 {call.cap_yen:,} 円（税込）を超えています。"))
-    for field, value, en, ja in (("starts_on", terms.starts_on, "the first day", "委託期間の開始日"),
-                                 ("ends_on", terms.ends_on, "the last day", "委託期間の終了日"),
-                                 ("signed_on", terms.signed_on, "the contract date", "契約日")):
-        if value is None:
-            found.append(problem(field, f"Enter {en}.", f"{ja}を入力してください。"))
-    if found:
-        return found
     first, end = dt.date(call.fiscal_year, 4, 1), commission_end(call)
     if terms.starts_on < first:
         found.append(problem("starts_on", f"The period starts in the call's fiscal year, on or after {first}.",
@@ -193,20 +201,35 @@ def _terms_problems(call: Call, members: list[str], terms: Terms) -> list[dict[s
     return found
 
 
+def _terms_problems(call: Call, members: list[str], terms: Terms) -> list[dict[str, str]]:
+    found = []
+    if terms.representative not in members:
+        found.append(problem("representative", "The representative must be a member of the group.",
+                             "代表者はグループの構成員から選んでください。"))
+    found += _amount_problems(call, terms.amount_yen) + _missing_dates(terms)
+    return found or _period_problems(call, terms)
+
+
+def _line_problems(n: int, line: BudgetLine) -> list[dict[str, str]]:
+    found = []
+    if line.category not in COST_CATEGORIES:
+        found.append(problem(f"lines[{n}]", f"Line {n}: choose one of the call's eligible costs.",
+                             f"{n}行目：公募の対象経費から経費区分を選んでください。"))
+    if not _is_short_text(line.item):
+        found.append(problem(f"lines[{n}]", f"Line {n} needs an item (up to 200 characters).",
+                             f"{n}行目の内容を200文字以内で入力してください。"))
+    if not _is_yen(line.amount_yen):
+        found.append(problem(f"lines[{n}]", f"Line {n}'s amount is a whole number of yen, 0 or more.",
+                             f"{n}行目の金額は0以上の整数（円）で入力してください。"))
+    return found
+
+
 def _lines_problems(lines: Sequence[BudgetLine], amount_yen: int) -> list[dict[str, str]]:
     found = []
     if not lines:
         found.append(problem("lines", "The budget needs at least one line.", "予算の内訳を1行以上入力してください。"))
     for n, line in enumerate(lines, start=1):
-        if line.category not in COST_CATEGORIES:
-            found.append(problem(f"lines[{n}]", f"Line {n}: choose one of the call's eligible costs.",
-                                 f"{n}行目：公募の対象経費から経費区分を選んでください。"))
-        if not (line.item or "").strip() or len(line.item.strip()) > 200:
-            found.append(problem(f"lines[{n}]", f"Line {n} needs an item (up to 200 characters).",
-                                 f"{n}行目の内容を200文字以内で入力してください。"))
-        if not _is_yen(line.amount_yen):
-            found.append(problem(f"lines[{n}]", f"Line {n}'s amount is a whole number of yen, 0 or more.",
-                                 f"{n}行目の金額は0以上の整数（円）で入力してください。"))
+        found += _line_problems(n, line)
     if not found and _is_yen(amount_yen):
         summed = sum(line.amount_yen for line in lines)
         if summed != amount_yen:
@@ -215,21 +238,24 @@ def _lines_problems(lines: Sequence[BudgetLine], amount_yen: int) -> list[dict[s
     return found
 
 
-def _items_problems(items: Sequence[Deliverable], terms: Terms) -> list[dict[str, str]]:
+def _item_problems(n: int, item: Deliverable, terms: Terms) -> list[dict[str, str]]:
     found = []
-    for n, item in enumerate(items, start=1):
-        if item.kind not in {k.value for k in ItemKind}:
-            found.append(problem(f"items[{n}]", f"Item {n}: choose a milestone, a report or a dataset.",
-                                 f"{n}件目：工程・報告書・接続するデータのいずれかを選んでください。"))
-        if not (item.title or "").strip() or len(item.title.strip()) > 200:
-            found.append(problem(f"items[{n}]", f"Item {n} needs a title (up to 200 characters).",
-                                 f"{n}件目の名称を200文字以内で入力してください。"))
-        if item.due_on is None:
-            found.append(problem(f"items[{n}]", f"Item {n} needs its due date.", f"{n}件目の期限を入力してください。"))
-        elif terms.starts_on and terms.ends_on and not terms.starts_on <= item.due_on <= terms.ends_on:
-            found.append(problem(f"items[{n}]", f"Item {n} is due within the period.",
-                                 f"{n}件目の期限は委託期間内にしてください。"))
+    if item.kind not in {k.value for k in ItemKind}:
+        found.append(problem(f"items[{n}]", f"Item {n}: choose a milestone, a report or a dataset.",
+                             f"{n}件目：工程・報告書・接続するデータのいずれかを選んでください。"))
+    if not _is_short_text(item.title):
+        found.append(problem(f"items[{n}]", f"Item {n} needs a title (up to 200 characters).",
+                             f"{n}件目の名称を200文字以内で入力してください。"))
+    if item.due_on is None:
+        found.append(problem(f"items[{n}]", f"Item {n} needs its due date.", f"{n}件目の期限を入力してください。"))
+    elif terms.starts_on and terms.ends_on and not terms.starts_on <= item.due_on <= terms.ends_on:
+        found.append(problem(f"items[{n}]", f"Item {n} is due within the period.",
+                             f"{n}件目の期限は委託期間内にしてください。"))
     return found
+
+
+def _items_problems(items: Sequence[Deliverable], terms: Terms) -> list[dict[str, str]]:
+    return [found for n, item in enumerate(items, start=1) for found in _item_problems(n, item, terms)]
 
 
 def _selected(session: Session, call_id: int, group_id: int) -> tuple[Declaration, Proposal]:
@@ -257,8 +283,7 @@ def create_contract(session: Session, actor: Actor, call_id: int, group_id: int,
     members = [m for m in declaration.members.split(",") if m]
     found = _terms_problems(call, members, terms) + _lines_problems(lines, terms.amount_yen) + _items_problems(items, terms)
     if found:
-        raise Invalid("The contract was not recorded. " + " ".join(p["message_en"] for p in found),
-                      "委託契約を登録できません。" + " ".join(p["message_ja"] for p in found), problems=found)
+        raise Invalid.listing("The contract was not recorded.", "委託契約を登録できません。", found)
     contract = Contract(call_id=call.id, declaration_id=declaration.id, representative=terms.representative,
                         amount_yen=terms.amount_yen, starts_on=terms.starts_on, ends_on=terms.ends_on,
                         signed_on=terms.signed_on, created_by=actor.subject)

@@ -96,8 +96,7 @@ def create_call(session: Session, actor: Actor, fiscal_year: int, *, title: str 
     if not isinstance(count, int) or not 1 <= count <= 50:
         found.append(problem("commission_count", "Commission 1 to 50 projects.", "委託予定件数は1～50件で入力してください。"))
     if found:
-        raise Invalid("The call was not created. " + " ".join(p["message_en"] for p in found),
-                      "公募を作成できません。" + " ".join(p["message_ja"] for p in found), problems=found)
+        raise Invalid.listing("The call was not created.", "公募を作成できません。", found)
     if session.scalar(sa.select(Call.id).where(Call.fiscal_year == fiscal_year)) is not None:
         raise Conflict(f"The fiscal year {fiscal_year} already has its call.", f"{fiscal_year_ja(fiscal_year)}の公募はすでにあります。")
     themes = [t.strip() for t in (DEFAULT_THEMES if themes is None else themes) if t and t.strip()]
@@ -337,8 +336,7 @@ def _declaration_uploads(uploads: Iterable[Upload]) -> list[Upload]:
             ja, en = DocumentKind(kind).label
             found.append(problem(kind.value, f"Attach the {en}.", f"{ja}を添付してください。"))
     if found:
-        raise Invalid("The declaration lacks documents. " + " ".join(p["message_en"] for p in found),
-                      "参加表明の書類が足りません。" + " ".join(p["message_ja"] for p in found), problems=found)
+        raise Invalid.listing("The declaration lacks documents.", "参加表明の書類が足りません。", found)
     return uploads
 
 
@@ -397,16 +395,23 @@ class Line:
     amount_yen: int
 
 
+def _estimate_line_problems(n: int, line: Line) -> list[dict[str, str]]:
+    """One estimate line: an item named, an amount in whole yen, 0 or more."""
+    found = []
+    if not (line.item or "").strip():
+        found.append(problem(f"lines[{n}]", f"Line {n} has no item.", f"{n}行目の費目を入力してください。"))
+    if not isinstance(line.amount_yen, int) or isinstance(line.amount_yen, bool) or line.amount_yen < 0:
+        found.append(problem(f"lines[{n}]", f"Line {n}'s amount is a whole number of yen, 0 or more.",
+                             f"{n}行目の金額は0以上の整数（円）で入力してください。"))
+    return found
+
+
 def _estimate(lines: Sequence[Line], total_yen: int, cap_yen: int) -> list[dict[str, str]]:
     found = []
     if not lines:
         found.append(problem("estimate", "The estimate needs at least one line.", "積算書に1行以上の明細を入力してください。"))
     for n, line in enumerate(lines, start=1):
-        if not (line.item or "").strip():
-            found.append(problem(f"lines[{n}]", f"Line {n} has no item.", f"{n}行目の費目を入力してください。"))
-        if not isinstance(line.amount_yen, int) or isinstance(line.amount_yen, bool) or line.amount_yen < 0:
-            found.append(problem(f"lines[{n}]", f"Line {n}'s amount is a whole number of yen, 0 or more.",
-                                 f"{n}行目の金額は0以上の整数（円）で入力してください。"))
+        found += _estimate_line_problems(n, line)
     if found:
         return found
     summed = sum(line.amount_yen for line in lines)
@@ -473,8 +478,7 @@ def take_proposal(session: Session, actor: Actor, call: Call, declaration: Decla
                              f"企画提案書が {pages} ページあります。{call.page_limit} ページ以内にしてください。"))
     found += _estimate(lines, total_yen, call.cap_yen)
     if found:
-        raise Invalid("The proposal was not accepted. " + " ".join(p["message_en"] for p in found),
-                      "企画提案書を受け付けられません。" + " ".join(p["message_ja"] for p in found), problems=found)
+        raise Invalid.listing("The proposal was not accepted.", "企画提案書を受け付けられません。", found)
     version = (session.scalar(sa.select(sa.func.max(Proposal.version)).where(Proposal.declaration_id == declaration.id))
                or 0) + 1
     session.add(document)

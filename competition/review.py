@@ -210,18 +210,25 @@ def stage_closed(session: Session, call_id: int, stage: Stage) -> bool:
     return session.scalar(sa.select(StageClosed.id).where(StageClosed.call_id == call_id, StageClosed.stage == stage)) is not None
 
 
+def _mark_problem(c: Criterion, mark: Mark | None) -> dict[str, str] | None:
+    """What is wrong with one criterion's mark (missing, a gate not judged, points out of range), or None."""
+    if mark is None:
+        return problem(f"criterion {c.id}", f"Mark {c.title}.", f"「{c.title}」を評価してください。")
+    if c.kind == CriterionKind.gate and mark.passed is None:
+        return problem(f"criterion {c.id}", f"Judge {c.title} pass or fail.", f"「{c.title}」の可・否を選んでください。")
+    if c.kind == CriterionKind.score and not (isinstance(mark.points, int) and 0 <= mark.points <= c.max_score):
+        return problem(f"criterion {c.id}", f"{c.title} is scored from 0 to {c.max_score}.",
+                       f"「{c.title}」は0～{c.max_score}点で採点してください。")
+    return None
+
+
 def _marks_problems(table: list[Criterion], marks: list[Mark]) -> list[dict[str, str]]:
     by_id = {m.criterion_id: m for m in marks}
     found = []
     for c in table:
-        mark = by_id.get(c.id)
-        if mark is None:
-            found.append(problem(f"criterion {c.id}", f"Mark {c.title}.", f"「{c.title}」を評価してください。"))
-        elif c.kind == CriterionKind.gate and mark.passed is None:
-            found.append(problem(f"criterion {c.id}", f"Judge {c.title} pass or fail.", f"「{c.title}」の可・否を選んでください。"))
-        elif c.kind == CriterionKind.score and not (isinstance(mark.points, int) and 0 <= mark.points <= c.max_score):
-            found.append(problem(f"criterion {c.id}", f"{c.title} is scored from 0 to {c.max_score}.",
-                                 f"「{c.title}」は0～{c.max_score}点で採点してください。"))
+        wrong = _mark_problem(c, by_id.get(c.id))
+        if wrong is not None:
+            found.append(wrong)
     if set(by_id) - {c.id for c in table}:
         found.append(problem("criterion", "A mark names no criterion of this call.", "この公募の評価項目ではない採点があります。"))
     return found
@@ -262,8 +269,7 @@ def score(session: Session, actor: Actor, call_id: int, stage: Stage, group_id: 
     table = criteria(session, call_id)
     found = _marks_problems(table, marks)
     if found:
-        raise Invalid("The scores were not saved. " + " ".join(p["message_en"] for p in found),
-                      "採点を保存できません。" + " ".join(p["message_ja"] for p in found), problems=found)
+        raise Invalid.listing("The scores were not saved.", "採点を保存できません。", found)
     kinds = {c.id: c.kind for c in table}
     rows = []
     for m in marks:
@@ -302,8 +308,7 @@ def correct_score(session: Session, actor: Actor, call_id: int, stage: Stage, gr
     table = criteria(session, call_id)
     found = _marks_problems(table, marks)
     if found:
-        raise Invalid("The scores were not corrected. " + " ".join(p["message_en"] for p in found),
-                      "採点を修正できません。" + " ".join(p["message_ja"] for p in found), problems=found)
+        raise Invalid.listing("The scores were not corrected.", "採点を修正できません。", found)
     kinds = {c.id: c.kind for c in table}
     by_criterion = {m.criterion_id: m for m in marks}
     moment, before, after = utcnow(), [], []

@@ -90,8 +90,7 @@ def amend_declaration(session: Session, actor: Actor, call_id: int, group_id: in
     if len({u.kind for u in uploads}) != len(uploads):
         found.append(problem("documents", "Attach one file per kind of document.", "書類の種類ごとに1件ずつ添付してください。"))
     if found:
-        raise Invalid("The declaration was not amended. " + " ".join(p["message_en"] for p in found),
-                      "参加表明の書類を差し替えられません。" + " ".join(p["message_ja"] for p in found), problems=found)
+        raise Invalid.listing("The declaration was not amended.", "参加表明の書類を差し替えられません。", found)
     for upload in uploads:  # every file checked before anything is written
         content_type_of(upload.kind, upload.filename, upload.content, MAX_UPLOAD_BYTES)
     kinds = {u.kind for u in uploads}

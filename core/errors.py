@@ -47,6 +47,12 @@ class Conflict(DomainError):
 class Invalid(DomainError):
     kind = "invalid"
 
+    @classmethod
+    def listing(cls, lead_en: str, lead_ja: str, problems: list[dict[str, Any]]) -> Invalid:
+        """The refusal's lead sentence followed by each problem's message, the problems kept for the form."""
+        return cls(" ".join([lead_en, *(p["message_en"] for p in problems)]),
+                   lead_ja + " ".join(p["message_ja"] for p in problems), problems=problems)
+
 
 class Forbidden(DomainError):
     kind = "forbidden"

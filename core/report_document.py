@@ -40,33 +40,44 @@ def _cell_value(value: Any) -> Any:
 def to_xlsx(title: str, sections: list[Section], *, font: str = SHEET_FONT, yen_format: str = YEN_FORMAT) -> bytes:
     """One sheet per section, A4 portrait, one page wide; yen cells as numbers formatted ``#,##0"円"``."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
 
     book = Workbook()
     book.remove(book.active)
     for section in sections:
-        sheet = book.create_sheet(section.title[:31])
-        sheet.append([_cell_value(f"{title}　{section.title}")])
-        sheet["A1"].font = Font(name=font, size=13, bold=True)
-        sheet.append([_cell_value(section.note)] if section.note else [])
-        sheet.append([_cell_value(header) for header in section.headers])
-        for cell in sheet[3]:
-            cell.font = Font(name=font, bold=True)
-        for values in section.rows or ((section.empty,),):
-            sheet.append([_cell_value(value) for value in values])
-            for index in section.yen:
-                if index < len(values):
-                    sheet.cell(row=sheet.max_row, column=index + 1).number_format = yen_format
-        for index in range(len(section.headers)):
-            sheet.column_dimensions[get_column_letter(index + 1)].width = 40 if index in (1, 2) else 18
-        sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-        sheet.page_setup.orientation = "portrait"
-        sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
-        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+        _add_sheet(book, title, section, font, yen_format)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _add_sheet(book: Any, title: str, section: Section, font: str, yen_format: str) -> None:
+    """The section's sheet: its title, note and headers, its rows (yen cells formatted), printed A4 one page wide."""
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    sheet = book.create_sheet(section.title[:31])
+    sheet.append([_cell_value(f"{title}　{section.title}")])
+    sheet["A1"].font = Font(name=font, size=13, bold=True)
+    sheet.append([_cell_value(section.note)] if section.note else [])
+    sheet.append([_cell_value(header) for header in section.headers])
+    for cell in sheet[3]:
+        cell.font = Font(name=font, bold=True)
+    _append_rows(sheet, section, yen_format)
+    for index in range(len(section.headers)):
+        sheet.column_dimensions[get_column_letter(index + 1)].width = 40 if index in (1, 2) else 18
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.orientation = "portrait"
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def _append_rows(sheet: Any, section: Section, yen_format: str) -> None:
+    """The section's rows (its words for none when empty), yen cells formatted as amounts."""
+    for values in section.rows or ((section.empty,),):
+        sheet.append([_cell_value(value) for value in values])
+        for index in section.yen:
+            if index < len(values):
+                sheet.cell(row=sheet.max_row, column=index + 1).number_format = yen_format
 
 
 STYLE = """

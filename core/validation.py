@@ -270,11 +270,9 @@ _URI_ASCII = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 _PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
-def uri_problem(text: str) -> tuple[str, str] | None:
-    """Why ``text`` is not a URL as RFC 3986 writes it (English, Japanese), or None: the one home of the rule."""
-    import rfc3986
-    from rfc3986 import exceptions, validators
-
+def _uri_character_problem(text: str) -> tuple[str, str] | None:
+    """The first character a URL cannot carry as it is (a space, a control character, an ASCII one RFC 3986
+    does not allow), named with its position; None when there is none."""
     for position, char in enumerate(text, start=1):
         if char.isspace():
             return (f"{text} has a space (character {position}); a URL has none: write a space as %20.",
@@ -286,6 +284,16 @@ def uri_problem(text: str) -> tuple[str, str] | None:
             return (f"{text} has {char} (character {position}), which a URL cannot carry (RFC 3986); write it "
                     f"percent-encoded.",
                     f"「{text}」の {position} 文字目の「{char}」は URL に使えない文字です（RFC 3986）。% で符号化してください。")
+    return None
+
+
+def uri_problem(text: str) -> tuple[str, str] | None:
+    """Why ``text`` is not a URL as RFC 3986 writes it (English, Japanese), or None: the one home of the rule."""
+    import rfc3986
+    from rfc3986 import exceptions, validators
+
+    if (wrong := _uri_character_problem(text)) is not None:
+        return wrong
     if _PERCENT.search(text):
         return (f"{text} has a % that is not followed by two hexadecimal digits (RFC 3986).",
                 f"「{text}」の % の後に16進数2桁がありません（RFC 3986）。")

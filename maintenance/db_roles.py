@@ -239,11 +239,8 @@ def _quote(connection: sa.Connection, name: str) -> str:
     return connection.dialect.identifier_preparer.quote(name)
 
 
-def grant_statements(connection: sa.Connection, app_role: str) -> list[str]:
-    """The statements that give ``app_role`` exactly its rights on the current schema's tables."""
-    schema = connection.exec_driver_sql("SELECT quote_ident(current_schema())").scalar_one()
-    role = _quote(connection, app_role)
-    tables = [table.name for table in metadata.sorted_tables]
+def _check_tables(connection: sa.Connection, tables: list[str]) -> None:
+    """Refused when APP_RIGHTS names a table the models do not have, or the schema lacks one of theirs."""
     unknown = sorted(set(APP_RIGHTS) - set(tables))
     if unknown:
         raise ValueError(f"APP_RIGHTS names tables that do not exist: {', '.join(unknown)}")
@@ -252,6 +249,14 @@ def grant_statements(connection: sa.Connection, app_role: str) -> list[str]:
     missing = [name for name in tables if name not in present]
     if missing:
         raise ValueError(f"the schema lacks tables {', '.join(missing[:5])}: run renkei db upgrade first")
+
+
+def grant_statements(connection: sa.Connection, app_role: str) -> list[str]:
+    """The statements that give ``app_role`` exactly its rights on the current schema's tables."""
+    schema = connection.exec_driver_sql("SELECT quote_ident(current_schema())").scalar_one()
+    role = _quote(connection, app_role)
+    tables = [table.name for table in metadata.sorted_tables]
+    _check_tables(connection, tables)
     statements = [
         f"REVOKE CREATE ON SCHEMA {schema} FROM PUBLIC",
         f"GRANT USAGE ON SCHEMA {schema} TO {role}",

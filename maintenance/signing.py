@@ -244,14 +244,30 @@ def _newest_backup_checkpoint(folder: Path, chain: str, trusted: dict, found: Fo
             return None
         except archive.ArchiveRefused:
             continue
-        for data in manifest.get("checkpoints") or []:
-            if isinstance(data, dict) and data.get("chain") == chain:
-                try:
-                    return checkpoints.parse(data, trusted, f"backup {path.name}")
-                except (signing.SignatureRefused, ValueError):
-                    continue
-        return None
+        return _listed_checkpoint(manifest, chain, trusted, f"backup {path.name}")
     return None
+
+
+def _listed_checkpoint(manifest: dict, chain: str, trusted: dict, source: str) -> checkpoints.Checkpoint | None:
+    """The first checkpoint of ``chain`` a backup's manifest lists that parses and is signed by a trusted key."""
+    for data in manifest.get("checkpoints") or []:
+        if isinstance(data, dict) and data.get("chain") == chain:
+            try:
+                return checkpoints.parse(data, trusted, source)
+            except (signing.SignatureRefused, ValueError):
+                continue
+    return None
+
+
+def _add_copy(found: Found, scanned: Any, copy: Path, chain: str, trusted: dict) -> None:
+    """The copy folder's checkpoints added to those ``scanned`` (named as in the copy), its refused and
+    unsigned files to ``found``."""
+    copied = checkpoints.scan(copy, chain, trusted)
+    found.forged += [(f"{copy.name}/{name}", refused) for name, refused in copied.forged]
+    found.unsigned += copied.unsigned
+    found.places.append(str(copy))
+    scanned.valid.extend(dataclasses.replace(found_copy, source=f"{found_copy.source} in {copy}")
+                         for found_copy in copied.valid)
 
 
 def find_checkpoints(config: Config, chain: str = AUDIT_CHAIN, *, folder: Path | None = None,
@@ -265,12 +281,7 @@ def find_checkpoints(config: Config, chain: str = AUDIT_CHAIN, *, folder: Path |
     found = Found(None, list(scanned.forged), list(scanned.unsigned), [str(folder)])
     copy = checkpoint_copy_dir(config)
     if copy is not None and copy != folder:
-        copied = checkpoints.scan(copy, chain, trusted)
-        found.forged += [(f"{copy.name}/{name}", refused) for name, refused in copied.forged]
-        found.unsigned += copied.unsigned
-        found.places.append(str(copy))
-        scanned.valid.extend(dataclasses.replace(found_copy, source=f"{found_copy.source} in {copy}")
-                             for found_copy in copied.valid)
+        _add_copy(found, scanned, copy, chain, trusted)
     ours = database_identity(config)
     found.foreign = [(c.source, c.database) for c in scanned.valid if c.database not in (None, ours)]
     from_backup = None

@@ -84,10 +84,20 @@ def _service(session: Session, resident: Resident, choice: str) -> tuple[DataSer
     return linked[choice], None
 
 
+def _recorded_inquiry(session: Session, actor: Actor, draft, response_days: int | None):
+    """The secretariat's inquiry for the resident's question; its refusal said beside the question field."""
+    from secretariat.inquiries import DEFAULT_RESPONSE_DAYS, InquiryInvalid, record_on_behalf
+
+    try:
+        return record_on_behalf(session, actor, draft, response_days=response_days or DEFAULT_RESPONSE_DAYS)
+    except InquiryInvalid as error:  # only the question can be wrong here: said beside its field
+        raise DataInquiryInvalid([problem("question", p["message_en"], p["message_ja"]) for p in error.problems]) from None
+
+
 def ask(session: Session, actor: Actor, resident: Resident, service_choice: str, question: str, *,
         response_days: int | None = None) -> ResidentInquiry:
     """The resident asks how their data is used (see the module's rule); the row saying who asked what."""
-    from secretariat.inquiries import DEFAULT_RESPONSE_DAYS, InquiryDraft, InquiryInvalid, record_on_behalf
+    from secretariat.inquiries import InquiryDraft
 
     service, wrong_service = _service(session, resident, service_choice)
     question = (question or "").strip("\r\n ")
@@ -98,10 +108,7 @@ def ask(session: Session, actor: Actor, resident: Resident, service_choice: str,
     about = service.name if service is not None else OTHER_WORDS[0]
     draft = InquiryDraft(inquirer_kind="resident", channel="portal", category="personal_data",
                          subject=f"{SUBJECT_JA}：{about}"[:200], question=question, tenant_code=resident.tenant_code)
-    try:
-        inquiry = record_on_behalf(session, actor, draft, response_days=response_days or DEFAULT_RESPONSE_DAYS)
-    except InquiryInvalid as error:  # only the question can be wrong here: said beside its field
-        raise DataInquiryInvalid([problem("question", p["message_en"], p["message_ja"]) for p in error.problems]) from None
+    inquiry = _recorded_inquiry(session, actor, draft, response_days)
     row = ResidentInquiry(resident_id=resident.id, inquiry_id=inquiry.id, tenant_code=resident.tenant_code,
                           service_id=service.id if service is not None else None)
     session.add(row)

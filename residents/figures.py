@@ -93,6 +93,13 @@ def _links(session: Session, tenant_code: str) -> list[tuple[int, str, int]]:
     return [(service_id, name, count) for service_id, name, count in rows]
 
 
+def _item_names(session: Session, service: DataService | None, covered: dict[str, int]) -> list[str]:
+    """The items of the service's current consent text; the items counted when it has none."""
+    if service is not None and service.current_text_id:
+        return [item.name for item in consent_items_of(session, service.current_text_id)]
+    return sorted(covered)
+
+
 def _opt_ins(session: Session, tenant_code: str) -> list[dict[str, Any]]:
     """Per service with consents of the municipality's people: everyone asked (each person once), and per
     item of the service's current text those whose newest consent is in force and covers it."""
@@ -112,8 +119,7 @@ def _opt_ins(session: Session, tenant_code: str) -> list[dict[str, Any]]:
     for service_id in sorted(by_service):
         asked, covered = by_service[service_id]
         service = services.get(service_id)
-        names = [item.name for item in consent_items_of(session, service.current_text_id)] \
-            if service is not None and service.current_text_id else sorted(covered)
+        names = _item_names(session, service, covered)
         result.append({"service_id": service_id, "service_name": service.name if service else "", "asked": asked,
                        "items": [(name, covered.get(name, 0)) for name in names]})
     return result
@@ -123,6 +129,17 @@ def _rate(opted_in: int, asked: int, threshold: int) -> dict[str, Any]:
     shown = opted_in >= threshold and asked - opted_in >= threshold and asked >= threshold
     return {"opted_in": Cell(opted_in if shown else None).as_dict(),
             "rate_percent": round(100 * opted_in / asked, 1) if shown else None}
+
+
+def _suppressed_opt_ins(session: Session, tenant_code: str, threshold: int) -> list[dict[str, Any]]:
+    """Each service's people asked and opt-in rate per item, counts under the threshold suppressed."""
+    opt_ins = []
+    for service in _opt_ins(session, tenant_code):
+        asked = service["asked"]
+        opt_ins.append({"service_id": service["service_id"], "service_name": service["service_name"],
+                        "asked": Cell(asked if asked >= threshold else None).as_dict(),
+                        "items": [{"item": name, **_rate(count, asked, threshold)} for name, count in service["items"]]})
+    return opt_ins
 
 
 def policy_figures(session: Session, actor: Actor, tenant_code: str, *, fiscal_year: int | None = None,
@@ -138,12 +155,6 @@ def policy_figures(session: Session, actor: Actor, tenant_code: str, *, fiscal_y
     month_cells, month_total = suppress([count for _, count in months], sum(count for _, count in months), threshold)
     links = _links(session, tenant_code)
     link_cells, link_total = suppress([count for *_, count in links], sum(count for *_, count in links), threshold)
-    opt_ins = []
-    for service in _opt_ins(session, tenant_code):
-        asked = service["asked"]
-        opt_ins.append({"service_id": service["service_id"], "service_name": service["service_name"],
-                        "asked": Cell(asked if asked >= threshold else None).as_dict(),
-                        "items": [{"item": name, **_rate(count, asked, threshold)} for name, count in service["items"]]})
     return {"tenant_code": tenant_code, "fiscal_year": fiscal_year, "threshold": threshold,
             "enrolments": {"months": [{"month": month.strftime("%Y-%m"), **cell.as_dict()}
                                       for (month, _), cell in zip(months, month_cells)],
@@ -151,4 +162,4 @@ def policy_figures(session: Session, actor: Actor, tenant_code: str, *, fiscal_y
             "links": {"services": [{"service_id": service_id, "service_name": name, **cell.as_dict()}
                                    for (service_id, name, _), cell in zip(links, link_cells)],
                       "total": link_total.as_dict()},
-            "opt_ins": opt_ins}
+            "opt_ins": _suppressed_opt_ins(session, tenant_code, threshold)}

@@ -77,6 +77,15 @@ class RepresentativeActor(Actor):
     represented_common_id: str = ""
 
 
+def _newest_sign_in_subject(session: Session, resident_id: int, provider: ResidentProvider | None) -> str | None:
+    """The resident's identifier at the provider, from their newest sign-in through it (None: no such sign-in)."""
+    if provider is None:
+        return None
+    return session.scalar(sa.select(ResidentSignIn.subject).where(
+        ResidentSignIn.resident_id == resident_id, ResidentSignIn.provider_id == provider.id)
+        .order_by(ResidentSignIn.id.desc()).limit(1))
+
+
 def resident_actor(session: Session, resident_id: int, provider_alias: str, *, request_id: str | None = None,
                    source_ip: str | None = None, representative_id: int | None = None,
                    representation_id: int | None = None) -> Actor:
@@ -88,11 +97,7 @@ def resident_actor(session: Session, resident_id: int, provider_alias: str, *, r
     ID, as a :class:`RepresentativeActor`; ``resident_id`` is the person acted for."""
     signed_in = representative_id or resident_id
     provider = session.scalar(sa.select(ResidentProvider).where(ResidentProvider.alias == provider_alias))
-    subject = None
-    if provider is not None:
-        subject = session.scalar(sa.select(ResidentSignIn.subject).where(
-            ResidentSignIn.resident_id == signed_in, ResidentSignIn.provider_id == provider.id)
-            .order_by(ResidentSignIn.id.desc()).limit(1))
+    subject = _newest_sign_in_subject(session, signed_in, provider)
     common_id = session.scalar(sa.select(Resident.common_id).where(Resident.id == signed_in))
     issuer = provider.issuer if provider is not None and subject else PORTAL_ISSUER
     subject = subject or f"resident:{common_id or signed_in}"
@@ -100,11 +105,19 @@ def resident_actor(session: Session, resident_id: int, provider_alias: str, *, r
         return Actor(issuer=issuer, subject=subject,
                      name=f"住民本人（{provider.display_name if provider is not None else provider_alias}）",
                      request_id=request_id, source_ip=source_ip)
+    return _representative(session, Actor(issuer=issuer, subject=subject, request_id=request_id, source_ip=source_ip),
+                           common_id, resident_id, representation_id)
+
+
+def _representative(session: Session, signed_in: Actor, common_id: str | None, resident_id: int,
+                    representation_id: int | None) -> RepresentativeActor:
+    """The signed-in representative (``common_id`` theirs) acting for ``resident_id`` under the representation."""
     representation = session.get(Representation, representation_id)
     represented = session.scalar(sa.select(Resident.common_id).where(Resident.id == resident_id))
     kind = representation.kind.ja if representation is not None else "代理人"
-    return RepresentativeActor(issuer=issuer, subject=subject, name=f"法定代理人（{kind}・共通ID {common_id}）",
-                               request_id=request_id, source_ip=source_ip,
+    return RepresentativeActor(issuer=signed_in.issuer, subject=signed_in.subject,
+                               name=f"法定代理人（{kind}・共通ID {common_id}）",
+                               request_id=signed_in.request_id, source_ip=signed_in.source_ip,
                                representation_id=representation_id or 0, represented_common_id=represented or "")
 
 
@@ -362,12 +375,18 @@ class ServiceState:
     disclosed: list[str]  # the disclosure range in force
 
 
+def _text_terms(session: Session, text) -> tuple[list, list, list[str]]:
+    """The consent text's required purposes, optional purposes and item names (all empty without a text)."""
+    if not text:
+        return [], [], []
+    return (consent.purposes_of(session, text.id, required=True), consent.purposes_of(session, text.id, required=False),
+            [item.name for item in consent.items_of(session, text.id)])
+
+
 def service_state(session: Session, resident: Resident, service_id: int) -> ServiceState:
     link, service = current_link(session, resident, service_id)
     text = consent.current_text(session, service)
-    required = consent.purposes_of(session, text.id, required=True) if text else []
-    optional = consent.purposes_of(session, text.id, required=False) if text else []
-    items = [item.name for item in consent.items_of(session, text.id)] if text else []
+    required, optional, items = _text_terms(session, text)
     record = consent.latest_event(session, service.id, resident.tenant_code, link.service_user_id)
     state = consent_state(record.event, record.expires_at, utcnow()) if record is not None else None
     chosen = [p for p in json.loads(record.purposes) if p in optional] if state is ConsentEvent.given else []

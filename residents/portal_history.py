@@ -200,20 +200,23 @@ class DisputedRecord:
         return f"{self.kind}-{self.seq}"
 
 
+def _is_own_record(session: Session, resident: Resident, kind: str, seq: int) -> bool:
+    """Whether the resident's own history holds the record of this kind (lookup, linkage) and number."""
+    if kind == "lookup":
+        return seq in {row.seq for row in desk_lookups(session, resident)}
+    if kind == "linkage":
+        query = _linkage_query(resident, _links(session, resident))
+        return query is not None and session.scalar(
+            sa.select(sa.func.count()).select_from(query.where(LinkageRecord.seq == seq).subquery())) > 0
+    return False
+
+
 def disputed_record(session: Session, resident: Resident, ref: str) -> DisputedRecord:
     """The record ``lookup-<seq>`` or ``linkage-<seq>`` of the resident's own, or not found (another person's
     record is never named)."""
     kind, _, number = (ref or "").partition("-")
     seq = int(number) if number.isdigit() and len(number) <= 18 else None
-    if kind == "lookup" and seq is not None:
-        found = seq in {row.seq for row in desk_lookups(session, resident)}
-    elif kind == "linkage" and seq is not None:
-        query = _linkage_query(resident, _links(session, resident))
-        found = query is not None and session.scalar(
-            sa.select(sa.func.count()).select_from(query.where(LinkageRecord.seq == seq).subquery())) > 0
-    else:
-        found = False
-    if not found:
+    if seq is None or not _is_own_record(session, resident, kind, seq):
         raise NotFound("No such record of yours.", "該当するあなたの記録は見つかりません。")
     ja, en = RECORD_KINDS[kind]
     return DisputedRecord(kind, seq, f"{ja}（番号 {seq}）", f"{en} (number {seq})")

@@ -86,6 +86,18 @@ def ends_on(representation: Representation, represented: Resident, keys: Keyring
     return min(days) if days else None
 
 
+def _check_evidence(data: RepresentationIn) -> None:
+    """Refused unless the evidence seen is one that this kind of representation accepts."""
+    if data.evidence in EVIDENCE_FOR[data.kind]:
+        return
+    words = "・".join(evidence.ja for evidence in EVIDENCE_FOR[data.kind])
+    raise Invalid(f"For a {data.kind.en}, the evidence is: "
+                  f"{', '.join(evidence.en for evidence in EVIDENCE_FOR[data.kind])}.",
+                  f"{data.kind.ja}の確認書類は{words}です。",
+                  problems=[problem("evidence", "Not evidence of this kind of representation.",
+                                    f"{data.kind.ja}の確認書類ではありません（{words}）。")])
+
+
 def record_representation(session: Session, actor: Actor, keys: Keyring, payload: RepresentationIn | dict, *,
                           today: dt.date | None = None) -> Representation:
     """Record a representation the desk has seen the evidence of (audited ``resident.representation.record``)."""
@@ -100,13 +112,7 @@ def record_representation(session: Session, actor: Actor, keys: Keyring, payload
         raise Invalid("A person cannot represent themself.", "本人を本人の代理人にはできません。",
                       problems=[problem("represented_common_id", "The same person as the representative.",
                                         "代理人と同じ人です。")])
-    if data.evidence not in EVIDENCE_FOR[data.kind]:
-        words = "・".join(evidence.ja for evidence in EVIDENCE_FOR[data.kind])
-        raise Invalid(f"For a {data.kind.en}, the evidence is: "
-                      f"{', '.join(evidence.en for evidence in EVIDENCE_FOR[data.kind])}.",
-                      f"{data.kind.ja}の確認書類は{words}です。",
-                      problems=[problem("evidence", "Not evidence of this kind of representation.",
-                                        f"{data.kind.ja}の確認書類ではありません（{words}）。")])
+    _check_evidence(data)
     row = Representation(tenant_code=data.tenant_code, representative_id=representative.id,
                          represented_id=represented.id, kind=data.kind, evidence=data.evidence,
                          starts_on=data.starts_on, until=data.until, reason=data.reason,

@@ -214,6 +214,15 @@ def month_of(moment: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     return start, end
 
 
+def _start_problem(starts_at: dt.datetime | None) -> dict[str, str] | None:
+    """A consultation starts at a given time, on the hour or the half hour."""
+    if starts_at is None:
+        return problem("starts_at", "Enter the date and time.", "日時を入力してください。")
+    if starts_at.minute not in (0, 30) or starts_at.second or starts_at.microsecond:
+        return problem("starts_at", "Start on the hour or the half hour.", "開始時刻は毎時 0 分か 30 分にしてください。")
+    return None
+
+
 def _booking_problems(booking: Booking) -> list[dict[str, str]]:
     found = [p for p in (text_field_problem("topic", booking.topic, "topic", "相談内容", TOPIC_MAX, required=True),)
              if p is not None]
@@ -221,10 +230,8 @@ def _booking_problems(booking: Booking) -> list[dict[str, str]]:
         found.append(problem("adviser_id", "Choose the adviser.", "アドバイザーを選んでください。"))
     if not booking.member_number:
         found.append(problem("member_number", "Choose the member.", "会員を選んでください。"))
-    if booking.starts_at is None:
-        found.append(problem("starts_at", "Enter the date and time.", "日時を入力してください。"))
-    elif booking.starts_at.minute not in (0, 30) or booking.starts_at.second or booking.starts_at.microsecond:
-        found.append(problem("starts_at", "Start on the hour or the half hour.", "開始時刻は毎時 0 分か 30 分にしてください。"))
+    if (wrong_start := _start_problem(booking.starts_at)) is not None:
+        found.append(wrong_start)
     if booking.hours is None or not 1 <= booking.hours <= MAX_LENGTH_HOURS:
         found.append(problem("hours", f"The length is a whole number of hours from 1 to {MAX_LENGTH_HOURS}.",
                              f"時間は 1〜{MAX_LENGTH_HOURS} の整数（時間）です。"))

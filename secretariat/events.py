@@ -183,11 +183,18 @@ def _url_problem(field: str, value: str) -> dict[str, str] | None:
     return text_field_problem(field, value, "address", "アドレス", 500)
 
 
+def _choice_problems(draft: EventDraft) -> list[dict[str, str]]:
+    """The event's kind and audience, each one of those offered."""
+    found = []
+    if draft.kind not in {k.value for k in EventKind}:
+        found.append(problem("kind", "Choose the kind.", "種類を選んでください。"))
+    if draft.audience not in {a.value for a in Audience}:
+        found.append(problem("audience", "Choose the audience.", "対象を選んでください。"))
+    return found
+
+
 def event_problems(draft: EventDraft) -> list[dict[str, str]]:
-    found = [p for p in (
-        None if draft.kind in {k.value for k in EventKind} else problem("kind", "Choose the kind.", "種類を選んでください。"),
-        None if draft.audience in {a.value for a in Audience} else problem("audience", "Choose the audience.",
-                                                                          "対象を選んでください。"),
+    found = _choice_problems(draft) + [p for p in (
         text_field_problem("title", draft.title, "title", "名称", 200, required=True),
         text_field_problem("place", draft.place, "place", "会場", 200),
         text_field_problem("description", draft.description, "description", "内容", 8000, single_line=False),
@@ -511,13 +518,18 @@ def targets_of(session: Session, actor: Actor, fiscal_year: int) -> dict[EventKi
     return {**DEFAULT_TARGETS, **{row.kind: (row.events, row.attendance) for row in rows}}
 
 
-def set_target(session: Session, actor: Actor, fiscal_year: int, kind: str, events: int, attendance: int) -> EventTarget:
-    authz.authorize(actor, "event.manage")
-    found = [p for p in (
+def _target_problems(fiscal_year: int, kind: str, events: int, attendance: int) -> list[dict[str, str]]:
+    """A target's kind offered, its counts and fiscal year within their ranges."""
+    return [p for p in (
         None if kind in {k.value for k in EventKind} else problem("kind", "Choose the kind.", "種類を選んでください。"),
         None if 0 <= events <= 1000 else problem("events", "0 to 1000", "0〜1000 の整数"),
         None if 0 <= attendance <= 1_000_000 else problem("attendance", "0 to 1000000", "0〜1000000 の整数"),
         None if 1989 <= fiscal_year <= 2100 else problem("fiscal_year", "FY1989-FY2100", "1989〜2100 年度")) if p]
+
+
+def set_target(session: Session, actor: Actor, fiscal_year: int, kind: str, events: int, attendance: int) -> EventTarget:
+    authz.authorize(actor, "event.manage")
+    found = _target_problems(fiscal_year, kind, events, attendance)
     if found:
         raise Invalid("The target was not saved.", "目標を保存できません。", problems=found)
     row = session.scalars(sa.select(EventTarget).where(EventTarget.fiscal_year == fiscal_year,
@@ -568,12 +580,18 @@ def _joined_after(session: Session) -> dict[str, dt.datetime]:
             Organisation.status == MemberStatus.approved, Organisation.decided_at.is_not(None)))}
 
 
+def _new_members(event: Event, came: list, first: dict, joined: dict) -> set[str]:
+    """The corporate numbers of attendees, not members at registration, for whom the event was their first
+    attended one and who joined after it."""
+    return {row.corporate_number for row in came if not row.member_at_registration and row.corporate_number
+            and first.get(row.corporate_number, (None, None))[1] == event.id
+            and row.corporate_number in joined and joined[row.corporate_number] > event.starts_at}
+
+
 def _figures(session: Session, event: Event, first: dict, joined: dict) -> Figures:
     rows = list(session.scalars(_live(session, event)))
     came = [row for row in rows if row.attended]
-    new = {row.corporate_number for row in came if not row.member_at_registration and row.corporate_number
-           and first.get(row.corporate_number, (None, None))[1] == event.id
-           and row.corporate_number in joined and joined[row.corporate_number] > event.starts_at}
+    new = _new_members(event, came, first, joined)
     return Figures(registrations=len(rows), waitlisted=sum(row.status is R.waitlisted for row in rows),
                    attended=len(came), members=sum(row.member_at_registration for row in came),
                    non_members=sum(not row.member_at_registration for row in came), new_members=len(new))

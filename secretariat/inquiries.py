@@ -421,16 +421,22 @@ def _send(session: Session, inquiry: Inquiry, kind: str, subject: str, body: str
                         tenant=Addressee(inquiry.member_number or inquiry.tenant_code, inquiry.email))
 
 
+def _reply_problem(inquiry: Inquiry, body: str) -> dict[str, str] | None:
+    """A reply's text, and an address to send it to (the portal's inquirer reads it there)."""
+    wrong = text_field_problem("body", body, "reply", "回答", REPLY_MAX, required=True, single_line=False)
+    if wrong is None and not inquiry.email and inquiry.channel is not Channel.portal:
+        wrong = problem("body", "The inquiry has no e-mail address to reply to; record the answer given instead.",
+                        "問合せにメールアドレスがないため送信できません。回答済みにして記録してください。")
+    return wrong
+
+
 def reply(session: Session, actor: Actor, inquiry_id: int, body: str) -> InquiryReply:
     """Send a reply to the inquirer (queued in the outbox) and keep it with the inquiry; answers it."""
     authz.authorize(actor, "inquiry.manage")
     inquiry = get_inquiry(session, actor, inquiry_id)
     body = (body or "").strip()
-    wrong = text_field_problem("body", body, "reply", "回答", REPLY_MAX, required=True, single_line=False)
     in_portal = inquiry.channel is Channel.portal
-    if wrong is None and not inquiry.email and not in_portal:
-        wrong = problem("body", "The inquiry has no e-mail address to reply to; record the answer given instead.",
-                        "問合せにメールアドレスがないため送信できません。回答済みにして記録してください。")
+    wrong = _reply_problem(inquiry, body)
     if wrong is not None:
         raise Invalid("The reply cannot be sent.", "回答を送信できません。", problems=[wrong])
     if not INQUIRIES.allows("answer", inquiry.status) and inquiry.status is not S.answered:

@@ -135,6 +135,13 @@ class Segment:
                    joined_since=dt.date.fromisoformat(since) if since else None)
 
 
+def _all_exist(session: Session, id_column: Any, ids: tuple[int, ...]) -> bool:
+    """Whether every one of ``ids`` (none: true) names a row of ``id_column``'s table."""
+    if not ids:
+        return True
+    return len(set(session.scalars(sa.select(id_column).where(id_column.in_(ids))))) == len(set(ids))
+
+
 def segment_problems(session: Session, segment: Segment) -> list[dict[str, str]]:
     found = []
     if any(letter not in INDUSTRY_MAJOR_GROUPS for letter in segment.industries):
@@ -143,11 +150,9 @@ def segment_problems(session: Session, segment: Segment) -> list[dict[str, str]]
         found.append(problem("size_bands", "Choose the sizes from the list.", "規模を一覧から選んでください。"))
     if any(codes.code_problem(code) for code in segment.municipality_codes):
         found.append(problem("municipality_codes", "Choose the municipalities from the list.", "所在地を一覧から選んでください。"))
-    if segment.group_ids and len(set(session.scalars(sa.select(Group.id).where(Group.id.in_(segment.group_ids))))) \
-            != len(set(segment.group_ids)):
+    if not _all_exist(session, Group.id, segment.group_ids):
         found.append(problem("group_ids", "Choose the groups from the list.", "グループを一覧から選んでください。"))
-    if segment.event_ids and len(set(session.scalars(sa.select(Event.id).where(Event.id.in_(segment.event_ids))))) \
-            != len(set(segment.event_ids)):
+    if not _all_exist(session, Event.id, segment.event_ids):
         found.append(problem("event_ids", "Choose the events from the list.", "イベントを一覧から選んでください。"))
     return found
 

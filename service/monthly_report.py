@@ -276,6 +276,12 @@ class Figures:
             "search_words": [[word, times] for word, times in self.search_words.top],
             "search_words_minimum": self.search_words.minimum,
             "subcontractors": self.subcontractors,
+            **self._availability_summary(),
+        }
+
+    def _availability_summary(self) -> dict[str, Any]:
+        """Per component: minutes down, availability and the share measured (None: not measured); the downtimes."""
+        return {
             "downtime_minutes": {row.component.key: _down_minutes(row.measured) for row in self.availability},
             "availability_percent": {row.component.key: None if row.measured.ratio is None else percent_text(row.measured.ratio)
                                      for row in self.availability},
@@ -300,9 +306,20 @@ def title_of(month: dt.date) -> str:
     return f"データ連携基盤 月次運用報告（{month.year}年{month.month}月）"
 
 
-def sections(f: Figures) -> list[Section]:
-    r = f.requests
+def _request_sections(r) -> list[Section]:
+    """Page views by people and machines, and catalogue searches, as the request log counts them (or why not)."""
     log_note = "" if r.logged else "要求ログがファイルに記録されていないため、閲覧数・検索数は計測できません。"
+    return [
+        Section("閲覧数", ("対象", "人（画面）", "機械（API）"),
+                (("カタログ", r.catalogue_people, r.catalogue_machines), ("管理画面", r.admin_people, r.admin_machines),
+                 ("公開ページ（稼働状況・問合せ・イベントなど）", r.public_people, r.public_machines)),
+                note=log_note or "人は画面の閲覧、機械は API の呼出しとして要求ログから数えています（正常に応答した GET のみ）。"),
+        Section("カタログの検索", ("項目", "件数"), (("検索回数", r.searches),),
+                note=log_note or "カタログ API（package_search）の検索を要求ログから数えています。"),
+    ]
+
+
+def sections(f: Figures) -> list[Section]:
     return [
         Section("稼働状況", ("構成要素", "稼働率（%）", "目標（%）", "停止（分）", "計画メンテナンス（分）", "未計測（分）",
                              "計測した割合（%）", "障害件数"),
@@ -316,12 +333,7 @@ def sections(f: Figures) -> list[Section]:
                        _when(i.detected_at), _when(i.recovered_at)) for i in f.incidents)),
         Section("計画メンテナンス", ("件名", "開始", "終了"),
                 tuple((w.title, _when(w.starts_at), _when(w.ends_at)) for w in f.maintenance)),
-        Section("閲覧数", ("対象", "人（画面）", "機械（API）"),
-                (("カタログ", r.catalogue_people, r.catalogue_machines), ("管理画面", r.admin_people, r.admin_machines),
-                 ("公開ページ（稼働状況・問合せ・イベントなど）", r.public_people, r.public_machines)),
-                note=log_note or "人は画面の閲覧、機械は API の呼出しとして要求ログから数えています（正常に応答した GET のみ）。"),
-        Section("カタログの検索", ("項目", "件数"), (("検索回数", r.searches),),
-                note=log_note or "カタログ API（package_search）の検索を要求ログから数えています。"),
+        *_request_sections(f.requests),
         Section("よく検索された語", ("検索語", "回数"), tuple(f.search_words.top),
                 note="検索語は語と日ごとの回数だけを記録しています（検索した人や検索文は記録していません）。"
                      f"{f.search_words.minimum} 回未満の語は載せていません。"),

@@ -49,6 +49,18 @@ def _no_store(response):
     return response
 
 
+def _addresses_in_words(addresses: list[str]) -> str:
+    return ", ".join(addresses) or _("None (no address allowed)")
+
+
+def _expiry_in_words(value: str) -> str:
+    return format_date(dt.date.fromisoformat(value), "ja" if _ja() else "en")
+
+
+def _yes_no(value: bool) -> str:
+    return _("Yes") if value else _("No")
+
+
 class ApiClientsView(SecureView):
     required_action = "api_client.read"
 
@@ -241,21 +253,13 @@ class ApiClientsView(SecureView):
         labels = {"name": _("Client name"), "purpose": _("Purpose"), "scopes": _("Scopes"),
                   "expires_on": _("Expiry date"), "allowlist": _("Allowed addresses"),
                   "allow_any": _("Any address")}
-        ja, shown = _ja(), []
-        for key, value in changes.items():
-            if key == "scopes":
-                text = ", ".join(self._label(api_clients.SCOPES, s) for s in value if s in api_clients.SCOPES) \
-                    or _("None (no scope)")
-            elif key == "allowlist":
-                text = ", ".join(value) or _("None (no address allowed)")
-            elif key == "expires_on":
-                text = format_date(dt.date.fromisoformat(value), "ja" if ja else "en")
-            elif key == "allow_any":
-                text = _("Yes") if value else _("No")
-            else:
-                text = str(value)
-            shown.append((labels.get(key, key), text))
-        return shown
+        words = {"scopes": self._scopes_in_words, "allowlist": _addresses_in_words, "expires_on": _expiry_in_words,
+                 "allow_any": _yes_no}
+        return [(labels.get(key, key), words.get(key, str)(value)) for key, value in changes.items()]
+
+    def _scopes_in_words(self, scopes: list[str]) -> str:
+        return ", ".join(self._label(api_clients.SCOPES, s) for s in scopes if s in api_clients.SCOPES) \
+            or _("None (no scope)")
 
     @expose("/requests")
     def requests(self):

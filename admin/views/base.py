@@ -153,12 +153,20 @@ def flash_error(error: DomainError) -> None:
     listed, total = error.details.get("errors_listed"), error.details.get("errors_total")
     if isinstance(listed, int) and isinstance(total, int) and listed < total:  # a file check lists only the first
         flash(f"最初の {listed:,} 件を表示（全 {total:,} 件）" if ja else f"Showing the first {listed:,} of {total:,}.", "error")
+    for line in problem_lines(error, ja, besides=message):
+        flash(line, "error")
+
+
+def problem_lines(error: DomainError, ja: bool, *, besides: str | None = None) -> list[str]:
+    """Each problem of the refusal as a line in the reader's language, its field's label first when
+    known (「ユーザー名: 必須項目です。」); a problem without words, or saying ``besides`` again, is left out."""
+    lines = []
     for item in error.problems:
         text = item.get("message_ja") if ja else item.get("message_en")
-        if not text or text == message:
-            continue
-        label = problem_label(item.get("field"))
-        flash(f"{label}: {text}" if label else text, "error")
+        if text and text != besides:
+            label = problem_label(item.get("field"))
+            lines.append(f"{label}: {text}" if label else text)
+    return lines
 
 
 def post_action(operation: Callable[[], T], *, back: str | None = None,

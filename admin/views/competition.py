@@ -246,10 +246,14 @@ def _proposal_form() -> tuple[comp.Upload, list[comp.Line], int]:
     for n in range(1, ESTIMATE_ROWS + 1):
         item, amount = (request.form.get(f"item_{n}") or "").strip(), (request.form.get(f"amount_{n}") or "").strip()
         if item or amount:
-            value = _int(f"amount_{n}")
-            lines.append(comp.Line(item, value if value is not None else -1))
-    total = _int("total_yen")
-    return upload, lines, total if total is not None else -1
+            lines.append(comp.Line(item, _yen_or_refused(f"amount_{n}")))
+    return upload, lines, _yen_or_refused("total_yen")
+
+
+def _yen_or_refused(name: str) -> int:
+    """The typed whole number of yen, or -1 when it is none (the operation refuses it beside its field)."""
+    value = _int(name)
+    return value if value is not None else -1
 
 
 def views(session):

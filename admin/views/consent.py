@@ -158,6 +158,13 @@ def _text_errors(error: DomainError, rows_of: list[int], known: tuple[str, ...])
     return {**more, **errors}, left
 
 
+def _dataset_label(dataset, provider) -> str:
+    """A dataset as the picker names it: its title with its provider's name, in the reader's language."""
+    who = (provider.name_ja if _ja() else provider.name_en) if provider else dataset.provider_code
+    title = dataset.title_ja if _ja() else (dataset.title_en or dataset.title_ja)
+    return f"{title}（{who}）"
+
+
 def _picker(owner_codes: list[str] | None, values: dict) -> dict:
     """What the items' dataset pickers offer: the datasets the owner may name matching the search,
     those already picked first; each by its title with its provider's name."""
@@ -165,12 +172,7 @@ def _picker(owner_codes: list[str] | None, values: dict) -> dict:
     rows, total = datasets.nameable_choices(db.session, owner_codes, search=values.get("dataset_q", ""), chosen=chosen,
                                             limit=PICKER_SIZE)
     names = catalogue.providers(db.session, [d.provider_code for d in rows])
-    options = []
-    for d in rows:
-        provider = names.get(d.provider_code)
-        who = (provider.name_ja if _ja() else provider.name_en) if provider else d.provider_code
-        title = d.title_ja if _ja() else (d.title_en or d.title_ja)
-        options.append((d.uid, f"{title}（{who}）"))
+    options = [(d.uid, _dataset_label(d, names.get(d.provider_code))) for d in rows]
     known = {uid for uid, _label in options}
     # a pick that is no longer offered (typed by hand, or not the owner's to name) stays shown as picked
     options += [(uid, uid) for uid in chosen if uid not in known]
@@ -467,20 +469,27 @@ class ConsentServicesView(SecureView):
             values = {name: (request.form.get(name) or "").strip() for name in ("level", "label_ja", "label_en")}
             if not 1 <= (whole_number(values["level"], max_digits=2) or 0) <= 99:
                 errors["level"] = _("Enter a number from 1 to 99.")
-            else:
-                try:
-                    consent.set_level(db.session, g.actor, whole_number(values["level"]), values["label_ja"], values["label_en"])
-                except DomainError as error:
-                    db.session.rollback()
-                    stop_unless_about_fields(error)
-                    errors, left = _errors_of(error, {}, ("level", "label_ja", "label_en"))
-                    if left or not errors:
-                        error.problems = left
-                        flash_error(error)
-                else:
-                    return post_action(lambda: None, back=url_for(".levels"), saved=_("Saved."))
+            elif _level_set(values, errors):
+                return post_action(lambda: None, back=url_for(".levels"), saved=_("Saved."))
         return self.render("renkei/consent_levels.html", levels=consent.list_levels(db.session), values=values,
                            errors=errors), (422 if errors else 200)
+
+
+def _level_set(values: dict[str, str], errors: dict[str, str]) -> bool:
+    """Set the typed consent level; when refused, its problems go into ``errors`` beside their fields
+    (the refusal flashed when some problem has no field) and False is returned."""
+    try:
+        consent.set_level(db.session, g.actor, whole_number(values["level"]), values["label_ja"], values["label_en"])
+    except DomainError as error:
+        db.session.rollback()
+        stop_unless_about_fields(error)
+        found, left = _errors_of(error, {}, ("level", "label_ja", "label_en"))
+        errors.update(found)
+        if left or not found:
+            error.problems = left
+            flash_error(error)
+        return False
+    return True
 
 
 def _period_args() -> tuple[dt.date | None, dt.date | None, str | None]:
@@ -728,6 +737,19 @@ class ConsentHistoryView(SecureView):
             "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"})
 
 
+def _linkages_found(service: str, first: dt.date | None, last: dt.date | None, result: str | None) -> list:
+    """The linkage records the search asks for; none, the refusal flashed, when it is refused."""
+    try:
+        return history.search_linkages(db.session, g.actor, service_id=whole_number(service) if service else None,
+                                       first_day=first, last_day=last,
+                                       allowed=None if result is None else result == "allowed")
+    except DomainError as error:
+        db.session.rollback()
+        stop_unless_about_fields(error)
+        flash_error(error)
+        return []
+
+
 class ConsentLinkagesView(SecureView):
     """The auditor's (and operator's) search of linkage records by service, period and result, across tenants."""
 
@@ -740,16 +762,7 @@ class ConsentLinkagesView(SecureView):
         if service and whole_number(service, max_digits=9) is None:
             abort(400)
         searched = bool(request.args.get("search"))
-        rows = []
-        if searched:
-            try:
-                rows = history.search_linkages(db.session, g.actor, service_id=whole_number(service) if service else None,
-                                               first_day=first, last_day=last,
-                                               allowed=None if result is None else result == "allowed")
-            except DomainError as error:
-                db.session.rollback()
-                stop_unless_about_fields(error)
-                flash_error(error)
+        rows = _linkages_found(service, first, last, result) if searched else []
         services = consent.list_services(db.session, g.actor) if authz.allowed(g.actor, "consent.service.read") else []
         return self.render("renkei/consent_linkages.html", service=None,
                            services=[(str(s.id), s.name) for s in services], rows=history.linkage_dicts(

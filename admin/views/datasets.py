@@ -50,8 +50,7 @@ def _choices(enum_cls):
 
 
 def _values_of(dataset) -> dict[str, str]:
-    dists = operations.distributions(db.session, dataset)
-    first = dists[0] if dists else None
+    first = next(iter(operations.distributions(db.session, dataset)), None)
     return {"provider_code": dataset.provider_code, "title_ja": dataset.title_ja, "title_en": dataset.title_en,
             "description": dataset.description, "category_code": dataset.category_code, "keywords": dataset.keywords,
             "licence_code": dataset.licence_code, "access": dataset.access.value,
@@ -60,10 +59,21 @@ def _values_of(dataset) -> dict[str, str]:
             "department": dataset.department, "contact_email": dataset.contact_email,
             "contact_phone": dataset.contact_phone, "personal_info": dataset.personal_info.value,
             "standard_kind": dataset.standard_kind or "", "responsibility_remark": dataset.responsibility_remark,
-            "url": first.url if first else "", "format": first.format if first else "",
-            "media_type": first.media_type if first else "",
-            "byte_size": str(first.byte_size) if first and first.byte_size is not None else "",
-            **{name: getattr(first, name) if first else "" for name in ROUTE_FIELDS}}
+            **_distribution_values(first)}
+
+
+def _distribution_values(first) -> dict[str, str]:
+    """The form's distribution fields from the dataset's first distribution (blank when it has none)."""
+    if first is None:
+        return {name: "" for name in ("url", "format", "media_type", "byte_size", *ROUTE_FIELDS)}
+    return {"url": first.url, "format": first.format, "media_type": first.media_type,
+            "byte_size": str(first.byte_size) if first.byte_size is not None else "",
+            **{name: getattr(first, name) for name in ROUTE_FIELDS}}
+
+
+def _with_code(items, code: str | None):
+    """The list entry (category, licence) with this code, or None."""
+    return next((item for item in items if item.code == code), None)
 
 
 def _draft_from(values: dict[str, str]) -> tuple[operations.DatasetDraft, dict[str, str]]:
@@ -101,6 +111,12 @@ def _entry_label(ja: str, en: str, active: bool) -> str:
     """A category's or licence's name in the reader's language; one no longer in use (the dataset keeps it) says so."""
     label = ja if _ja() else (en or ja)
     return label if active else f"{label}（{_('not in use')}）"
+
+
+def _form_errors(error: DomainError) -> dict[str, str]:
+    """The refusal's problems by form field, in the reader's language."""
+    ja = _ja()
+    return {_field_of(p["field"]): (p["message_ja"] if ja else p["message_en"]) for p in error.problems}
 
 
 def _field_of(problem_field: str) -> str:
@@ -172,7 +188,7 @@ class DatasetsView(SecureView):
             except DomainError as error:
                 db.session.rollback()
                 stop_unless_about_fields(error, ("forbidden",))
-                errors = {_field_of(p["field"]): (p["message_ja"] if _ja() else p["message_en"]) for p in error.problems}
+                errors = _form_errors(error)
             else:
                 return post_action(lambda: dataset, back=url_for(".detail", uid=dataset.uid),
                                    saved=_("The dataset was registered as a draft."))
@@ -192,10 +208,8 @@ class DatasetsView(SecureView):
         dataset = self._dataset(uid)
         checks = operations.checks(db.session, dataset)
         provider = catalogue.providers(db.session, [dataset.provider_code]).get(dataset.provider_code)
-        category = next((c for c in lists.categories(db.session, include_inactive=True)
-                         if c.code == dataset.category_code), None)
-        licence = next((lic for lic in lists.licences(db.session, include_inactive=True)
-                        if lic.code == dataset.licence_code), None)
+        category = _with_code(lists.categories(db.session, include_inactive=True), dataset.category_code)
+        licence = _with_code(lists.licences(db.session, include_inactive=True), dataset.licence_code)
         return self.render(
             "renkei/datasets_detail.html", dataset=dataset, provider=provider, category=category, licence=licence,
             distributions=operations.distributions(db.session, dataset), grantees=operations.grantees(db.session, dataset),
@@ -255,7 +269,7 @@ class DatasetsView(SecureView):
                 if error.kind != "invalid":
                     flash_error(error)
                     return redirect(url_for(".detail", uid=uid))
-                errors = {_field_of(p["field"]): (p["message_ja"] if _ja() else p["message_en"]) for p in error.problems}
+                errors = _form_errors(error)
             else:
                 return post_action(lambda: None, back=url_for(".detail", uid=uid), saved=_("Saved."))
         return self._form(values, errors, dataset, status=422)
@@ -265,12 +279,8 @@ class DatasetsView(SecureView):
         upload = request.files.get("file")
 
         def act():
-            if upload is None or not upload.filename:
-                raise importing.ImportRejected("Choose a file.", "ファイルを選んでください。")
-            raw = upload.stream.read(MAX_UPLOAD + 1)
-            if len(raw) > MAX_UPLOAD:
-                raise importing.ImportRejected("The file is larger than 20 MB; check a sample of it.",
-                                               "ファイルが 20 MB を超えています。一部を取り出して確認してください。")
+            raw = _uploaded_bytes(upload, "The file is larger than 20 MB; check a sample of it.",
+                                  "ファイルが 20 MB を超えています。一部を取り出して確認してください。")
             return file_checks.check_file(db.session, g.actor, uid, upload.filename, raw,
                                          replaces=request.form.get("replaces") == "1")
 
@@ -308,11 +318,7 @@ class DatasetsView(SecureView):
         if request.method == "POST":
             upload = request.files.get("file")
             try:
-                if upload is None or not upload.filename:
-                    raise importing.ImportRejected("Choose a file.", "ファイルを選んでください。")
-                raw = upload.stream.read(MAX_UPLOAD + 1)
-                if len(raw) > MAX_UPLOAD:
-                    raise importing.ImportRejected("The file is larger than 20 MB.", "ファイルが 20 MB を超えています。")
+                raw = _uploaded_bytes(upload, "The file is larger than 20 MB.", "ファイルが 20 MB を超えています。")
                 created = importing.import_datasets(db.session, g.actor, raw)
             except DomainError as error:
                 db.session.rollback()
@@ -329,6 +335,16 @@ class DatasetsView(SecureView):
         headers = [ja for ja, _en in importing.HEADERS.values()]
         return self.render("renkei/datasets_import.html", problems=problems, held=held, headers=headers, pick=_pick), \
             (422 if problems else 200)
+
+
+def _uploaded_bytes(upload, too_large_en: str, too_large_ja: str) -> bytes:
+    """The uploaded file's bytes; refused when no file was chosen or it is larger than 20 MB."""
+    if upload is None or not upload.filename:
+        raise importing.ImportRejected("Choose a file.", "ファイルを選んでください。")
+    raw = upload.stream.read(MAX_UPLOAD + 1)
+    if len(raw) > MAX_UPLOAD:
+        raise importing.ImportRejected(too_large_en, too_large_ja)
+    return raw
 
 
 def flash_error_only(error: DomainError) -> None:

@@ -95,10 +95,9 @@ def render_error(status: int, *, csrf: bool = False, error: DomainError | None =
     message, problems = None, []
     if error is not None:
         message = error.message_ja if ja else error.message_en
-        from admin.views.base import problem_label
+        from admin.views.base import problem_lines
 
-        problems = [f"{label}: {text}" if (label := problem_label(item.get("field"))) else text
-                    for item in error.problems if (text := item.get("message_ja") if ja else item.get("message_en"))]
+        problems = problem_lines(error, ja)
     context = dict(status=status, title=str(title), advice=str(advice), message=message, problems=problems,
                    back=_back(), home=url_for("admin.index"), signed_in=g.get("actor") is not None,
                    reference=g.get("request_id") if status >= 500 else None,

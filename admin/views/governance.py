@@ -101,6 +101,30 @@ def _change_details(change_type: ChangeType, params: dict) -> list[tuple[str, st
     return rows
 
 
+def _document_summary(actor, document: AgreementDocument) -> dict:
+    """One agreement document on the index: its versions, the one in force and the one tenants must accept."""
+    return {"document": document, "label": _pick(AgreementDocument(document).label),
+            "versions": agreements.read_versions(db.session, actor, document),
+            "current": agreements.current_version(db.session, actor, document),
+            "required": agreements.required_version(db.session, actor, document)}
+
+
+def _board_page(board: list, search: str, overdue_only: bool) -> paging.Page:
+    """A page of the board (50 tenants, searchable by code or name, or only those past their deadline);
+    the summary counts every tenant."""
+    return paging.paginate(board, paging.page_number(),
+                           keep=lambda row: (not overdue_only or row.overdue)
+                           and paging.matches(search, row.tenant_code, row.tenant_name))
+
+
+def _acceptance_of(version) -> tuple[list[str], list[str]]:
+    """The signed-in person's tenants that may accept the version: those yet to accept it, those that have."""
+    accepting = sorted(code for code in g.actor.tenant_codes if authz.allowed(g.actor, "agreement.accept", code))
+    accepted = {a.tenant_code for code in accepting for a in agreements.acceptances(db.session, g.actor, code)
+                if a.version_id == version.id}
+    return [c for c in accepting if c not in accepted], sorted(accepted)
+
+
 class AgreementsView(SecureView):
     """協定・規約: documents, versions, acceptance, and the board of who must (re-)accept by when."""
 
@@ -116,19 +140,10 @@ class AgreementsView(SecureView):
     def index(self):
         actor = g.actor
         manage = authz.allowed(actor, "agreement.manage")
-        documents = []
-        for document in AgreementDocument:
-            versions = agreements.read_versions(db.session, actor, document)
-            documents.append({"document": document, "label": _pick(AgreementDocument(document).label), "versions": versions,
-                              "current": agreements.current_version(db.session, actor, document),
-                              "required": agreements.required_version(db.session, actor, document)})
+        documents = [_document_summary(actor, document) for document in AgreementDocument]
         board = agreements.board(db.session, actor)
-        # A page of the board (50 tenants, searchable by code or name, or only those past their
-        # deadline); the summary counts every tenant.
         search, overdue_only = paging.search_text(), request.args.get("overdue") == "1"
-        shown = paging.paginate(board, paging.page_number(),
-                                keep=lambda row: (not overdue_only or row.overdue)
-                                and paging.matches(search, row.tenant_code, row.tenant_name))
+        shown = _board_page(board, search, overdue_only)
         standing = {row.tenant_code: {status.document: status for status in row.documents} for row in shown.items}
         return self.render("renkei/governance_agreements.html", documents=documents, board=board, manage=manage,
                            shown=shown, search=search, overdue_only=overdue_only,
@@ -146,12 +161,10 @@ class AgreementsView(SecureView):
             version = agreements.read_version(db.session, g.actor, document_kind, number)
         except NotFound as error:
             abort(status_of(error))
-        accepting = sorted(code for code in g.actor.tenant_codes if authz.allowed(g.actor, "agreement.accept", code))
-        accepted = {a.tenant_code for code in accepting for a in agreements.acceptances(db.session, g.actor, code)
-                    if a.version_id == version.id}
+        accepting, accepted = _acceptance_of(version)
         current = agreements.current_version(db.session, g.actor, document_kind)
         return self.render("renkei/governance_version.html", version=version, label=_pick(AgreementDocument(document_kind).label),
-                           manage=manage, accepting=[c for c in accepting if c not in accepted], accepted=sorted(accepted),
+                           manage=manage, accepting=accepting, accepted=accepted,
                            tenant_label=labels.tenant_label,
                            is_current=current is not None and current.id == version.id, when=_when,
                            body_html=forms.render_markdown(version.body_md),

@@ -61,12 +61,17 @@ class MailingForm(forms.RenkeiForm):
                                 joined_since=self.joined_since.data)
 
 
+def _industries_in_words(letters) -> str:
+    """The chosen industries, each its letter and its major group's name."""
+    return "、".join(f"{letter} {forms.pick(INDUSTRY_MAJOR_GROUPS[letter])}" for letter in letters
+                    if letter in INDUSTRY_MAJOR_GROUPS)
+
+
 def describe(segment: mailings.Segment, offered: mailings.Choices) -> list[tuple[str, str]]:
     """The segment as a reader says it: (criterion, the values chosen), the criteria given only."""
     groups, events, places = dict(offered.groups), dict(offered.events), dict(offered.municipalities)
     rows = [
-        (_("Industry"), "、".join(f"{letter} {forms.pick(INDUSTRY_MAJOR_GROUPS[letter])}" for letter in segment.industries
-                                 if letter in INDUSTRY_MAJOR_GROUPS)),
+        (_("Industry"), _industries_in_words(segment.industries)),
         (_("Size"), "、".join(forms.pick(SizeBand(band).label) for band in segment.size_bands)),
         (_("Head office's municipality"), "、".join(places.get(code, code) for code in segment.municipality_codes)),
         (_("Community or working group"), "、".join(groups.get(ident, str(ident)) for ident in segment.group_ids)),

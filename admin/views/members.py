@@ -75,6 +75,17 @@ def apply_form():
     return _form_page({"prefecture": home_prefecture_name(db.session)}, {})
 
 
+def _send_application(values: dict[str, str], bases: tuple[tuple[str, str], ...]) -> None:
+    """Hand the typed application to the members' office, with the e-mail confirmation link in the form's language."""
+    language = "ja" if _ja() else "en"
+    # the link opens the confirmation page in the language the form was filled in, even in
+    # another browser (the language the applicant chose is not in that browser's session)
+    lang = {} if language == "ja" else {"lang": language}
+    members.apply(db.session, members.Application(**{name: values[name] for name in FORM_FIELDS}, bases=bases),
+                  confirm_url=lambda token: url_for("join.confirm", token=token, _external=True, **lang),
+                  request_id=getattr(g, "request_id", None), source_ip=request.remote_addr, language=language)
+
+
 @public.post("/")
 def apply_submit():
     check_csrf()
@@ -84,13 +95,7 @@ def apply_submit():
     for number, (kind, prefecture) in enumerate(bases, start=1):
         values.update({f"base_kind_{number}": kind, f"base_prefecture_{number}": prefecture})
     try:
-        language = "ja" if _ja() else "en"
-        # the link opens the confirmation page in the language the form was filled in, even in
-        # another browser (the language the applicant chose is not in that browser's session)
-        lang = {} if language == "ja" else {"lang": language}
-        members.apply(db.session, members.Application(**{name: values[name] for name in FORM_FIELDS}, bases=bases),
-                      confirm_url=lambda token: url_for("join.confirm", token=token, _external=True, **lang),
-                      request_id=getattr(g, "request_id", None), source_ip=request.remote_addr, language=language)
+        _send_application(values, bases)
     except DomainError as error:
         db.session.rollback()
         ja = _ja()

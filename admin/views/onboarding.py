@@ -81,6 +81,14 @@ def _date(value) -> str:
     return format_date(value, _locale())
 
 
+def _move_labels() -> dict[str, str]:
+    """Each move of a tenant in the reader's language, provisioning and its retry as the board says them."""
+    labels = {t.name: (t.label_ja if _locale() == "ja" else t.label_en) for t in lifecycle.TRANSITIONS.values()}
+    labels["retry"] = "環境構築の再実行" if _locale() == "ja" else "retry provisioning"
+    labels["provision"] = "環境構築の実行" if _locale() == "ja" else "provision"
+    return labels
+
+
 class OnboardingView(SecureView):
     required_action = "tenant.read"
     COLUMN_SIZE = 50  # a prefecture (Kumamoto: 45 municipalities) fits in one column
@@ -120,9 +128,7 @@ class OnboardingView(SecureView):
     def tenant(self, code: str):
         data = onboarding_board.detail(db.session, g.actor, code)
         tenant = lifecycle.get_tenant(db.session, code)
-        labels = {t.name: (t.label_ja if _locale() == "ja" else t.label_en) for t in lifecycle.TRANSITIONS.values()}
-        labels["retry"] = "環境構築の再実行" if _locale() == "ja" else "retry provisioning"
-        labels["provision"] = "環境構築の実行" if _locale() == "ja" else "provision"
+        labels = _move_labels()
         moves = [("provision" if name == "start_provisioning" else name) for name in data["allowed_transitions"]]
         # the tenant's messages only for those who may read notifications (not municipal staff)
         outbox = (notifications.read_notifications(db.session, g.actor, tenant_code=code, limit=20)

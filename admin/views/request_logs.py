@@ -26,18 +26,24 @@ def _status(value: str) -> int | None:
     return typed_number(value, high=999) if len(value) in (1, 3) else None
 
 
+def _query_from(args) -> logs.LogQuery:
+    """The search the page's filters ask for (the last hour when no period is given)."""
+    now = dt.datetime.now(dt.timezone.utc)
+    start = parse_local(args.get("start")) or now - dt.timedelta(hours=1)
+    end = parse_local(args.get("end")) or now
+    return logs.LogQuery(start=start, end=end, request_id=(args.get("request_id") or "").strip()[:64],
+                         tenant=(args.get("tenant") or "").strip()[:13], path=(args.get("path") or "").strip()[:300],
+                         status=_status(args.get("status") or ""))
+
+
 class RequestLogView(SecureView):
     required_action = logs.ACTION
 
     @expose("/")
     def index(self):
         args = request.args
-        now = dt.datetime.now(dt.timezone.utc)
-        start = parse_local(args.get("start")) or now - dt.timedelta(hours=1)
-        end = parse_local(args.get("end")) or now
-        query = logs.LogQuery(start=start, end=end, request_id=(args.get("request_id") or "").strip()[:64],
-                              tenant=(args.get("tenant") or "").strip()[:13], path=(args.get("path") or "").strip()[:300],
-                              status=_status(args.get("status") or ""))
+        query = _query_from(args)
+        start, end = query.start, query.end
         where = request_log.destination(current_app.config)
         in_files = where not in (None, "stdout")
         found, problem = None, None

@@ -164,10 +164,7 @@ class ResidentsView(SecureView):
                                                service=_service_name(tenant, service_id)))
         except DomainError as error:
             db.session.rollback()
-            vocabulary = []
-            if service_id and tenant:
-                vocabulary = next((service["items"] for service in _desk_services(tenant)
-                                   if service["id"] == service_id), [])
+            vocabulary = _service_items(tenant, service_id)
             typed = [{"service_id": service_id, "name": _service_name(tenant, service_id), "items": vocabulary,
                       "chosen": items, "reason": reason,
                       "errors": {"disclosure_" + name if name in ("items", "reason") else name: text
@@ -301,6 +298,13 @@ def _desk_services(tenant: str) -> list[dict]:
 def _service_name(tenant: str, service_id) -> str:
     """The name of one of the municipality's approved services ('' for any other)."""
     return next((service["name"] for service in _desk_services(tenant) if service["id"] == service_id), "")
+
+
+def _service_items(tenant: str, service_id) -> list:
+    """The items one of the municipality's approved services may be disclosed (none for any other)."""
+    if not (service_id and tenant):
+        return []
+    return next((service["items"] for service in _desk_services(tenant) if service["id"] == service_id), [])
 
 
 class ResidentFiguresView(SecureView):

@@ -28,13 +28,18 @@ from tenancy.identity import operations as identity
 from core.errors import DomainError
 
 
+def _stripped(value: str | None) -> str | None:
+    """A typed value without the spaces around it (None stays None)."""
+    return value.strip() if value else value
+
+
 class InviteForm(wtforms.Form):
     """One invitation; the rules are the domain's (identity.invitation_problems), shown beside each field."""
 
-    username = wtforms.StringField(_l("Username"), filters=[lambda v: v.strip() if v else v])
-    email = wtforms.StringField(_l("E-mail"), filters=[lambda v: v.strip() if v else v])
-    last_name = wtforms.StringField(_l("Family name"), filters=[lambda v: v.strip() if v else v])
-    first_name = wtforms.StringField(_l("Given name"), filters=[lambda v: v.strip() if v else v])
+    username = wtforms.StringField(_l("Username"), filters=[_stripped])
+    email = wtforms.StringField(_l("E-mail"), filters=[_stripped])
+    last_name = wtforms.StringField(_l("Family name"), filters=[_stripped])
+    first_name = wtforms.StringField(_l("Given name"), filters=[_stripped])
     roles = wtforms.SelectMultipleField(_l("Roles"), default=[authz.MUNICIPAL_STAFF])
 
     def invitation(self) -> identity.Invitation:
