@@ -197,7 +197,7 @@ def test_after_closing_the_stage_the_selection_is_recorded_and_the_notice_letter
     login_as(page, people["operator"].username)
     page.goto(live_server(f"/admin/competition/{call.id}"))
     expect(page.get_by_text("審査が締め切られるまで採点結果は開示されません。").first).to_be_visible()
-    page.get_by_role("link", name="審査員と審査の締切").click()
+    page.get_by_role("main").get_by_role("link", name="審査員と審査の締切").click()  # the call's own, not the menu's
     page.get_by_role("button", name="この審査を締め切る 一次審査（書面）").click()
     expect(page.get_by_role("heading", name="一次審査（書面）を締め切りますか？")).to_be_visible()
     expect(page.get_by_text("採点結果が開示され、順位が確定します。", exact=False)).to_be_visible()

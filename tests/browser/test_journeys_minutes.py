@@ -33,8 +33,7 @@ def test_the_secretariat_publishes_minutes_approved_by_a_second_person(demo, peo
     found = {}
     login_as(page, people["operator"].username)
     page.goto(live_server("/admin/"))
-    open_section(page, "協定と協議会")
-    page.get_by_role("link", name="会議・議事録").click()
+    open_section(page, "協定と協議会").get_by_role("link", name="会議・議事録").click()
     expect(page.get_by_role("heading", name="会議・議事録", level=1)).to_be_visible()
     found["list"] = _violations(page)
     page.locator("#title").fill("")

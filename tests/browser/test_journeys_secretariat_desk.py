@@ -23,8 +23,7 @@ from tests.browser.menu import open_section
 
 def _open(page, live_server, link: str) -> None:
     page.goto(live_server("/admin/"))
-    open_section(page, "会員と事務局")
-    page.get_by_role("link", name=link, exact=True).click()
+    open_section(page, "会員と事務局").get_by_role("link", name=link, exact=True).click()
 
 
 def test_the_secretariat_answers_an_inquiry_past_its_due_date(people, page, login_as, live_server, db):

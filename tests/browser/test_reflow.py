@@ -192,9 +192,10 @@ def test_at_a_desktops_width_the_header_is_one_row_and_the_content_takes_the_win
         # the content: the window's width less the menu's (and the content's own margins), wider than a fixed column
         assert frame["main"]["width"] >= frame["window"] - frame["nav"]["right"] - 1, frame
         assert frame["main"]["left"] + frame["main"]["width"] >= frame["window"] - 1, frame  # to the window's right edge
-        # every section's button shows, the open page's section with its pages
-        expect(_menu(page).get_by_role("button", name="参加団体と利用者")).to_be_visible()
-        expect(_menu(page).get_by_role("button", name="メニュー")).to_be_hidden()
+        # every section's button shows (named by its words alone: its mark is drawn, not read), the open page's
+        # section with its pages
+        expect(_menu(page).get_by_role("button", name="参加団体と利用者", exact=True)).to_be_visible()
+        expect(_menu(page).get_by_role("button", name="メニュー", exact=True)).to_be_hidden()
     current = _menu(page).locator("[aria-current=page]")
     expect(current).to_have_text("利用者管理")
     expect(current).to_be_visible()  # the open page's section starts open
