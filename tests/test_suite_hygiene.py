@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import re
 import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -117,12 +118,26 @@ def test_the_check_finds_clock_reads_at_import_and_only_those(tmp_path, source, 
     assert check_source(tmp_path, source) == found
 
 
-def test_a_test_not_marked_keycloak_cannot_reach_it():
+def test_a_test_not_marked_keycloak_cannot_reach_it(monkeypatch):
     from tests.conftest import KEYCLOAK
 
+    if not KEYCLOAK.may_listen:  # as once a marked test has begun the session's server's start
+        monkeypatch.setattr(KEYCLOAK, "_thread", threading.Thread(target=lambda: None))
     host, port = sorted(KEYCLOAK.socket_addresses)[0]
     with pytest.raises(pytest.fail.Exception, match="not marked @pytest.mark.keycloak"):
         socket.create_connection((host, port), timeout=1).close()
+
+
+def test_a_server_on_the_ports_chosen_for_a_keycloak_never_started_is_not_taken_for_it(monkeypatch):
+    """A session that starts no Keycloak (the quick loop) has only chosen free ports for it: a test's own server may
+    listen on one of them (a monitored component's stub did), and connecting to it is no connection to Keycloak."""
+    from tests.conftest import KEYCLOAK
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        monkeypatch.setattr(KEYCLOAK, "given_url", None)
+        monkeypatch.setattr(KEYCLOAK, "_thread", None)
+        monkeypatch.setattr(KEYCLOAK, "socket_addresses", frozenset({server.getsockname()[:2]}))
+        socket.create_connection(server.getsockname()[:2], timeout=5).close()
 
 
 def test_every_sleep_in_a_test_says_why():
