@@ -288,11 +288,32 @@ def staff_tenants(session: Session) -> dict[MemberKind, list[Tenant]]:
             MemberKind.prefecture_staff: [t for t in tenants if TenantKind(t.kind) == TenantKind.prefecture]}
 
 
-def groups_of_tenant(session: Session, actor: Actor, tenant_code: str) -> list[Group]:
-    """The groups a tenant's staff are in: for its municipal admin (own tenant), the secretariat and the auditor."""
+@dataclasses.dataclass(frozen=True)
+class StaffGroup:
+    """A group some of a tenant's staff are in, with those staff only (what their municipal admin sees)."""
+
+    group: Group
+    staff: list[GroupMember]
+
+
+def groups_of_tenant(session: Session, actor: Actor, tenant_code: str) -> list[StaffGroup]:
+    """The groups a tenant's staff are in, each with those staff: for its municipal admin (own tenant), the
+    secretariat and the auditor. The group's other members are not shown here."""
     authz.authorize(actor, "group.staff", tenant_code)
-    inside = sa.select(GroupMember.group_id).where(GroupMember.tenant_code == tenant_code)
-    return list(session.scalars(sa.select(Group).where(Group.id.in_(inside)).order_by(Group.kind, Group.name)))
+    rows = list(session.scalars(sa.select(GroupMember).where(GroupMember.tenant_code == tenant_code)
+                                .order_by(GroupMember.name, GroupMember.id)))
+    found = {g.id: g for g in session.scalars(sa.select(Group).where(Group.id.in_({r.group_id for r in rows})))} if rows else {}
+    return [StaffGroup(group, [r for r in rows if r.group_id == group.id])
+            for group in sorted(found.values(), key=lambda g: (GroupKind(g.kind).value, g.name))]
+
+
+def member_names(session: Session, rows: list[GroupMember]) -> dict[int, str]:
+    """Each membership's name as pages and the API show it: the organisation's for a consortium member."""
+    numbers = {r.corporate_number for r in rows if r.corporate_number}
+    orgs = {number: name for number, name in session.execute(sa.select(Organisation.corporate_number, Organisation.name)
+                                                              .where(Organisation.corporate_number.in_(numbers)))} if numbers else {}
+    return {r.id: orgs.get(r.corporate_number, r.corporate_number) if r.member_kind == MemberKind.consortium_member else r.name
+            for r in rows}
 
 
 def _invalid(field: str, en: str, ja: str) -> Invalid:

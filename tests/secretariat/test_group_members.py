@@ -128,11 +128,52 @@ def test_a_municipal_admin_sees_the_groups_of_their_own_staff_only(db, wg):
     groups.join(db, OPERATOR, wg.id, staff(KUMAMOTO))
     other = groups.create_group(db, OPERATOR, groups.GroupDraft("working_group", "防災WG"))
     admin = Actor("urn:test", "admin-431001", "熊本市 管理者", frozenset({"municipal-admin"}), frozenset({KUMAMOTO}))
-    assert [g.id for g in groups.groups_of_tenant(db, admin, KUMAMOTO)] == [wg.id]
-    assert other.id not in {g.id for g in groups.groups_of_tenant(db, OPERATOR, KUMAMOTO)}
+    groups.add_member(db, OPERATOR, wg.id, MEMBER)
+    seen = groups.groups_of_tenant(db, admin, KUMAMOTO)
+    assert [(s.group.id, [m.name for m in s.staff]) for s in seen] == [(wg.id, ["熊本 太郎"])]  # their staff only
+    assert other.id not in {s.group.id for s in groups.groups_of_tenant(db, OPERATOR, KUMAMOTO)}
     with pytest.raises(NotPermitted):
         groups.groups_of_tenant(db, admin, APPLYING)
     with pytest.raises(NotPermitted):  # they see, they do not manage
         groups.join(db, admin, wg.id, staff(KUMAMOTO, "熊本 三郎"))
     with pytest.raises(NotPermitted):
         groups.list_groups(db, admin)
+
+
+def test_through_the_api_a_working_group_takes_staff_and_advisers_and_its_municipal_admin_sees_only_their_staff(
+        client, db, wg, user_factory):
+    operator = user_factory(("platform-operator",), PREFECTURE)[1]
+    url = f"/api/v1/community-groups/{wg.id}"
+    added = client.post(f"{url}/members", json={"member_kind": "municipal_staff", "tenant_code": KUMAMOTO, "name": "熊本 太郎"},
+                        headers=operator)
+    assert added.status_code == 200
+    client.post(f"{url}/members", json={"corporate_number": MEMBER}, headers=operator)  # the kind by default, as before
+    client.post(f"{url}/members", json={"member_kind": "adviser", "name": "有識者 一郎", "affiliation": "熊本大学"}, headers=operator)
+    body = client.get(url, headers=operator).get_json()
+    assert body["under_council"] is True
+    assert [(m["member_kind"], m["member_kind_ja"], m["name"]) for m in body["members"]] == [
+        ("consortium_member", "コンソーシアム会員", "くまもとデータ株式会社"), ("municipal_staff", "市町村職員", "熊本 太郎"),
+        ("adviser", "アドバイザー（有識者）", "有識者 一郎")]
+    again = client.post(f"{url}/members", json={"member_kind": "municipal_staff", "tenant_code": KUMAMOTO, "name": "熊本　太郎"},
+                        headers=operator)
+    assert again.status_code == 409 and again.mimetype == "application/problem+json"
+    wrong = client.post(f"{url}/members", json={"member_kind": "prefecture_staff", "tenant_code": KUMAMOTO, "name": "x"},
+                        headers=operator)
+    assert wrong.status_code == 422 and wrong.mimetype == "application/problem+json"
+    assert "県を選んでください" in wrong.get_data(as_text=True)
+    long = client.post(f"{url}/members", json={"member_kind": "adviser", "name": "x" * 5000, "affiliation": "y"}, headers=operator)
+    assert long.status_code == 422
+
+    admin = user_factory(("municipal-admin",), KUMAMOTO)[1]
+    mine = client.get(f"/api/v1/community-groups?staff_of={KUMAMOTO}", headers=admin).get_json()
+    assert [(g["name"], [m["name"] for m in g["members"]]) for g in mine["items"]] == [("スマートシティWG", ["熊本 太郎"])]
+    assert client.get("/api/v1/community-groups", headers=admin).status_code == 403
+    assert client.get(f"/api/v1/community-groups?staff_of={PREFECTURE}", headers=admin).status_code == 403
+    assert client.post(f"{url}/members", json={"member_kind": "municipal_staff", "tenant_code": KUMAMOTO, "name": "熊本 次郎"},
+                       headers=admin).status_code == 403
+
+    staff_row = next(m for m in body["members"] if m["member_kind"] == "municipal_staff")
+    removed = client.delete(f"{url}/memberships/{staff_row['id']}", headers=operator)
+    assert removed.status_code == 200 and "熊本 太郎" not in {m["name"] for m in removed.get_json()["members"]}
+    detached = client.put(f"{url}/council", json={"under_council": False}, headers=operator)
+    assert detached.status_code == 200 and detached.get_json()["under_council"] is False
