@@ -414,6 +414,13 @@ def remove_membership(session: Session, actor: Actor, group_id: int, membership_
     _remove(session, actor, group, row)
 
 
+def members_as_attendees(session: Session, group_id: int) -> tuple[meetings.Attendee, ...]:
+    """The group's members as a meeting's attendees (a member organisation by corporate number, staff by name and
+    tenant, an adviser by name): what a group meeting's record starts from."""
+    return tuple(meetings.Attendee(corporate_number=r.corporate_number) if r.member_kind == MemberKind.consortium_member
+                 else meetings.Attendee(r.name, tenant_code=r.tenant_code) for r in memberships(session, group_id))
+
+
 def create_group_meeting(session: Session, actor: Actor, group_id: int, draft: meetings.MeetingDraft) -> meetings.Meeting:
     """A meeting of the group (its kind follows the group's); attendees and agenda as any meeting."""
     authz.authorize(actor, "meeting.manage")

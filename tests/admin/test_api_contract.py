@@ -183,6 +183,8 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
         "Enter the name", "a relation between two fields (member_kind: staff and advisers are named)"),
     ("POST /api/v1/community-groups/{community_group_id}/members", "affiliation"): (
         "Enter the affiliation", "a relation between two fields (member_kind: an adviser's affiliation)"),
+    ("POST /api/v1/community-groups", "under_council"): (
+        "Only a working group", "a relation between two fields (kind and under_council)"),
     ("PUT /api/v1/community-groups/{community_group_id}/council", "under_council"): (
         "Only a working group", ROW + " (the group's kind)"),
     # the secretariat's year (issue 40 item 7)

@@ -177,3 +177,19 @@ def test_through_the_api_a_working_group_takes_staff_and_advisers_and_its_munici
     assert removed.status_code == 200 and "熊本 太郎" not in {m["name"] for m in removed.get_json()["members"]}
     detached = client.put(f"{url}/council", json={"under_council": False}, headers=operator)
     assert detached.status_code == 200 and detached.get_json()["under_council"] is False
+
+
+def test_a_working_group_with_a_kumamoto_staff_member_and_a_consortium_member_holds_a_meeting_with_minutes(db, wg):
+    from governance import meetings
+    from tests.governance.test_meetings import WRITER
+
+    groups.join(db, OPERATOR, wg.id, staff(KUMAMOTO))
+    groups.add_member(db, OPERATOR, wg.id, MEMBER)
+    draft = meetings.MeetingDraft(kind="working_group", title="第1回 スマートシティWG", held_at=utcnow(),
+                                  attendees=groups.members_as_attendees(db, wg.id))
+    meeting = groups.create_group_meeting(db, WRITER, wg.id, draft)
+    assert {(a.name, a.tenant_code, a.corporate_number) for a in meetings.attendees_of(db, meeting.id)} == {
+        ("熊本 太郎", KUMAMOTO, ""), ("", "", MEMBER)}
+    meetings.write_minutes(db, WRITER, meeting.id, text="スマートシティサービス案を2件検討した。")
+    meetings.approve_minutes(db, Actor("urn:test", "approver-1", "県 承認者", frozenset({"platform-operator"})), meeting.id)
+    assert meetings.MinutesStatus(meeting.minutes_status) == meetings.MinutesStatus.approved
