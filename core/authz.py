@@ -216,6 +216,7 @@ POLICY: dict[str, dict[str, Scope]] = {
     "resident.signin.configure": {OPERATOR: "all"},
     # the community and working groups (secretariat/groups.py), meetings and minutes (governance/meetings.py)
     "group.read": _DESK_READ,
+    "group.staff": {**_DESK_READ, MUNICIPAL_ADMIN: "own"},  # the groups a tenant's staff are in (issue 57 item 4)
     "group.manage": _DESK,
     "meeting.read": _DESK_READ,
     "meeting.manage": _DESK,
@@ -353,6 +354,7 @@ ACTION_LABELS_JA = {
     "resident.keys": "住民の個人情報の暗号鍵の更新",
     "resident.signin.configure": "住民のサインイン（住民用レルム・認証事業者）の設定",
     "group.read": "コミュニティ・ワーキンググループの閲覧",
+    "group.staff": "自団体の職員が参加するワーキンググループの閲覧",
     "group.manage": "コミュニティ・ワーキンググループの運営",
     "meeting.read": "会議・議事録の閲覧",
     "meeting.manage": "会議の登録・議事録の作成と公開",

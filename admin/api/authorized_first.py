@@ -176,6 +176,7 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/community-groups"): "group.manage",
     ("PUT", "/api/v1/community-groups/{community_group_id}/target"): "group.manage",
     ("POST", "/api/v1/community-groups/{community_group_id}/members"): "group.manage",
+    ("PUT", "/api/v1/community-groups/{community_group_id}/council"): "group.manage",
 }
 
 _PARAMETER = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")

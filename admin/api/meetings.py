@@ -31,7 +31,9 @@ bp = StrictAPIBlueprint("api_meetings", __name__, url_prefix=API_PREFIX,
 MeetingKind = Literal[tuple(k.value for k in meetings.MeetingKind)]  # type: ignore[valid-type]
 MinutesStatus = Literal[tuple(s.value for s in meetings.MinutesStatus)]  # type: ignore[valid-type]
 GroupKind = Literal[tuple(k.value for k in groups.GroupKind)]  # type: ignore[valid-type]
+MemberKind = Literal[tuple(k.value for k in groups.MemberKind)]  # type: ignore[valid-type]
 CorporateNumber = pattern(r"^[0-9]{13}$")
+TenantCode = pattern(r"^[0-9]{6}$")
 
 
 class MeetingPath(BaseModel):
@@ -45,6 +47,17 @@ class CommunityGroupPath(BaseModel):
 class CommunityMemberPath(BaseModel):
     community_group_id: int = Field(**ID_RANGE)
     corporate_number: CorporateNumber
+
+
+class CommunityMembershipPath(BaseModel):
+    community_group_id: int = Field(**ID_RANGE)
+    membership_id: int = Field(**ID_RANGE)
+
+
+class CommunityGroupQuery(CachedSchema):
+    staff_of: TenantCode | None = Field(
+        default=None, description="A tenant code: only the groups its staff are in, each with those staff only "
+                                  "(what the tenant's municipal admin may read)")
 
 
 class MeetingQuery(CachedSchema):
@@ -104,6 +117,12 @@ class CommunityGroupBody(BaseModel):
     purpose: Annotated[PlainText, StringConstraints(max_length=4000)] = ""
     target_members: int | None = Field(default=None, ge=0, le=groups.TARGET_MAX,
                                        description="Target number of member companies (default: the community's 20)")
+    under_council: bool = Field(default=False, description="A working group that is a sub-body of the council (部会)")
+
+
+class CommunityCouncilBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    under_council: bool = Field(description="Attach the working group to the council as its sub-body, or detach it")
 
 
 class CommunityTargetBody(BaseModel):
@@ -112,8 +131,16 @@ class CommunityTargetBody(BaseModel):
 
 
 class CommunityMemberBody(BaseModel):
+    """Who joins: a consortium member by corporate number (the default kind); a municipality's or the prefecture's
+    staff member by tenant code and name (and Keycloak's user id when known); an adviser by name and affiliation."""
     model_config = ConfigDict(extra="forbid")
-    corporate_number: CorporateNumber
+    member_kind: MemberKind = "consortium_member"
+    corporate_number: pattern(r"^([0-9]{13})?$") = Field(default="", description="consortium_member: an approved member")
+    tenant_code: pattern(r"^([0-9]{6})?$") = Field(default="", description="municipal_staff: a municipality; "
+                                                                         "prefecture_staff: the prefecture")
+    user_id: pattern(r"^([A-Za-z0-9-]{1,64})?$") = Field(default="", description="Staff: Keycloak's user id, when known")
+    name: line(groups.NAME_MAX) = Field(default="", description="Staff and advisers: the person's name")
+    affiliation: line(groups.AFFILIATION_MAX) = Field(default="", description="Advisers: their affiliation")
 
 
 class MeetingAttendeeOut(BaseModel):
@@ -153,8 +180,14 @@ class MeetingList(BaseModel):
 
 
 class CommunityMemberOut(BaseModel):
-    corporate_number: str
-    name: str
+    id: int = Field(description="The membership (DELETE .../memberships/{id} removes it)")
+    member_kind: MemberKind
+    member_kind_ja: str
+    corporate_number: str | None = Field(description="A consortium member's; null for a person")
+    tenant_code: str | None = Field(description="A staff member's municipality or prefecture; null otherwise")
+    user_id: str | None
+    name: str = Field(description="The organisation's name, or the person's")
+    affiliation: str
 
 
 class CommunityGroupOut(BaseModel):
@@ -164,6 +197,7 @@ class CommunityGroupOut(BaseModel):
     name: str
     purpose: str
     target_members: int
+    under_council: bool
     members: list[CommunityMemberOut]
 
 
@@ -191,11 +225,16 @@ def meeting_out(meeting: meetings.Meeting, parts: meetings.MeetingParts | None =
                        for i in parts.agenda[meeting.id]]}
 
 
-def _group_out(group: groups.Group) -> dict:
+def _group_out(group: groups.Group, rows: list[groups.GroupMember] | None = None) -> dict:
+    """The group with its members (``rows``: those given, else every member)."""
+    rows = groups.memberships(db.session, group.id) if rows is None else rows
+    names = groups.member_names(db.session, rows)
     return {"id": group.id, "kind": group.kind.value, "kind_ja": groups.GroupKind(group.kind).ja, "name": group.name,
-            "purpose": group.purpose, "target_members": group.target_members,
-            "members": [{"corporate_number": o.corporate_number, "name": o.name}
-                        for o in groups.group_members(db.session, group.id)]}
+            "purpose": group.purpose, "target_members": group.target_members, "under_council": bool(group.under_council),
+            "members": [{"id": r.id, "member_kind": groups.MemberKind(r.member_kind).value,
+                         "member_kind_ja": groups.MemberKind(r.member_kind).ja, "corporate_number": r.corporate_number or None,
+                         "tenant_code": r.tenant_code or None, "user_id": r.user_id or None, "name": names[r.id],
+                         "affiliation": r.affiliation} for r in rows]}
 
 
 @bp.get("/meetings", responses={200: MeetingList}, summary="Meetings, the latest first (of a kind, of a group)")
@@ -272,8 +311,12 @@ def minutes_pdf(path: MeetingPath):
     return downloads.minutes_pdf(data, db.session.get(meetings.Meeting, path.meeting_id))  # read by minutes_pdf: no query
 
 
-@bp.get("/community-groups", responses={200: CommunityGroupList}, summary="The data-utilisation community and the working groups")
-def list_groups():
+@bp.get("/community-groups", responses={200: CommunityGroupList},
+        summary="The data-utilisation community and the working groups (or those a tenant's staff are in)")
+def list_groups(query: CommunityGroupQuery):
+    if query.staff_of is not None:
+        found = groups.groups_of_tenant(db.session, current_actor(), query.staff_of)
+        return jsonify({"items": [_group_out(s.group, s.staff) for s in found], "total": len(found)})
     rows = groups.list_groups(db.session, current_actor())
     return jsonify({"items": [_group_out(row) for row in rows], "total": len(rows)})
 
@@ -295,15 +338,31 @@ def set_target(path: CommunityGroupPath, body: CommunityTargetBody):
     return jsonify(_group_out(groups.set_target(db.session, current_actor(), path.community_group_id, body.target_members)))
 
 
+@bp.put("/community-groups/<community_group_id>/council", responses={200: CommunityGroupOut},
+        summary="Attach a working group to the council as its sub-body (部会), or detach it")
+def set_under_council(path: CommunityGroupPath, body: CommunityCouncilBody):
+    return jsonify(_group_out(groups.set_under_council(db.session, current_actor(), path.community_group_id,
+                                                       body.under_council)))
+
+
 @bp.post("/community-groups/<community_group_id>/members", responses={200: CommunityGroupOut},
-         summary="Add an approved consortium member to the group")
+         summary="Add a member: an approved consortium member, a municipality's or the prefecture's staff member, an adviser")
 def add_member(path: CommunityGroupPath, body: CommunityMemberBody):
-    groups.add_member(db.session, current_actor(), path.community_group_id, body.corporate_number)
+    groups.join(db.session, current_actor(), path.community_group_id, groups.Candidate(
+        body.member_kind, corporate_number=body.corporate_number, tenant_code=body.tenant_code, user_id=body.user_id,
+        name=body.name, affiliation=body.affiliation))
+    return jsonify(_group_out(groups.get_group(db.session, path.community_group_id)))
+
+
+@bp.delete("/community-groups/<community_group_id>/memberships/<membership_id>", responses={200: CommunityGroupOut},
+           summary="Remove a member of any kind from the group")
+def remove_membership(path: CommunityMembershipPath):
+    groups.remove_membership(db.session, current_actor(), path.community_group_id, path.membership_id)
     return jsonify(_group_out(groups.get_group(db.session, path.community_group_id)))
 
 
 @bp.delete("/community-groups/<community_group_id>/members/<corporate_number>", responses={200: CommunityGroupOut},
-           summary="Remove a member from the group")
+           summary="Remove a consortium member from the group (by corporate number)")
 def remove_member(path: CommunityMemberPath):
     groups.remove_member(db.session, current_actor(), path.community_group_id, path.corporate_number)
     return jsonify(_group_out(groups.get_group(db.session, path.community_group_id)))

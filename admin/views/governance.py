@@ -23,6 +23,7 @@ from admin.views.base import SecureView, confirm_first, post_action, with_proble
 from billing import allocation_policies
 from billing.models import PolicyStatus
 from governance import agreements, council, meetings
+from secretariat import groups
 from governance.models import AgreementDocument, ChangeType, ProposalStatus, VersionStatus, VoteChoice
 from governance.schemas import DEFAULT_REACCEPTANCE_DAYS, ProposalCreate, VersionDraft
 from core import authz
@@ -393,7 +394,8 @@ class CouncilView(SecureView):
                            status_labels={s: _pick(s.label) for s in ProposalStatus},
                            change_labels={c: _pick(c.label) for c in ChangeType},
                            change_types=council.installed_change_types(), rules=council.RULE_LABELS,
-                           members=council.member_names(db.session, actor), ja=_ja())
+                           members=council.member_names(db.session, actor), ja=_ja(),
+                           sub_bodies=groups.council_bodies(db.session, actor) if authz.allowed(actor, "group.read") else None)
 
     @expose("/<int:proposal_id>/")
     def proposal(self, proposal_id: int):

@@ -19,7 +19,8 @@ from admin.downloads import minutes_pdf
 from admin.extensions import db
 from admin.problems import status_of
 from admin.views import operator_forms as forms
-from admin.views.base import SecureView, apply_problems, confirm_first, post_action, typed_id, typed_number
+from admin.views.base import (SecureView, apply_problems, confirm_first, post_action, typed_id, typed_number,
+                               with_problems_beside_fields)
 from core import authz
 from core.calendar import JST, jst_text
 from core.errors import DomainError
@@ -119,7 +120,8 @@ def _agenda_from_form() -> tuple[meetings.AgendaItem, ...]:
 
 def labels() -> dict:
     return {name: {member.value: forms.pick(member.label) for member in enum_cls} for name, enum_cls in (
-        ("kind", meetings.MeetingKind), ("minutes", meetings.MinutesStatus), ("group", groups.GroupKind))}
+        ("kind", meetings.MeetingKind), ("minutes", meetings.MinutesStatus), ("group", groups.GroupKind),
+        ("member", groups.MemberKind))}
 
 
 def _place_problems(form: MeetingForm, error: DomainError, agenda_errors: dict[str, str]) -> None:
@@ -313,6 +315,31 @@ class GroupForm(forms.RenkeiForm):
         return self
 
 
+class GroupMemberForm(forms.RenkeiForm):
+    """Who joins a group: the kind first, then that kind's fields (the domain says which are needed)."""
+
+    member_kind = SelectField(_l("Kind of member"), choices=[], validate_choice=False)
+    corporate_number = SelectField(_l("Consortium member"), choices=[], validate_choice=False)
+    tenant_code = SelectField(_l("Municipality or the prefecture"), choices=[], validate_choice=False)
+    name = StringField(_l("Name of the person"), validators=[Length(max=groups.NAME_MAX)])
+    affiliation = StringField(_l("Affiliation (advisers)"), validators=[Length(max=groups.AFFILIATION_MAX)])
+
+    def fill_choices(self, group_id: int) -> GroupMemberForm:
+        self.member_kind.choices = [(k.value, forms.pick(k.label)) for k in groups.MemberKind]
+        self.corporate_number.choices = [("", _("(choose)"))] + [
+            (o.corporate_number, o.name) for o in groups.candidates(db.session, group_id)]
+        tenants = groups.staff_tenants(db.session)
+        self.tenant_code.choices = [("", _("(choose)"))] + [
+            (t.code, t.name_ja) for kind in (groups.MemberKind.municipal_staff, groups.MemberKind.prefecture_staff)
+            for t in tenants[kind]]
+        return self
+
+    def candidate(self) -> groups.Candidate:
+        return groups.Candidate(self.member_kind.data or "", corporate_number=self.corporate_number.data or "",
+                                tenant_code=self.tenant_code.data or "", name=self.name.data or "",
+                                affiliation=self.affiliation.data or "")
+
+
 class GroupsView(SecureView):
     required_action = "group.read"
 
@@ -345,13 +372,21 @@ class GroupsView(SecureView):
 
     @expose("/<int:community_group_id>")
     def detail(self, community_group_id: int):
+        return self._detail(community_group_id)
+
+    def _detail(self, community_group_id: int, form: GroupMemberForm | None = None):
         try:
             group = groups.read_group(db.session, g.actor, community_group_id)
         except DomainError as error:
             abort(status_of(error))
         manage = authz.allowed(g.actor, "group.manage")
-        return self.render("renkei/group_detail.html", group=group, members=groups.group_members(db.session, group.id),
-                           candidates=groups.candidates(db.session, group.id) if manage else [], labels=labels(),
+        rows = groups.memberships(db.session, group.id)
+        tenant_names = {code: name for code, name in db.session.execute(sa.select(Tenant.code, Tenant.name_ja).where(
+            Tenant.code.in_({r.tenant_code for r in rows if r.tenant_code})))}
+        return self.render("renkei/group_detail.html", group=group, rows=rows,
+                           names=groups.member_names(db.session, rows), tenant_names=tenant_names,
+                           companies=sum(1 for r in rows if r.member_kind == groups.MemberKind.consortium_member),
+                           form=(form or GroupMemberForm().fill_choices(group.id)) if manage else None, labels=labels(),
                            meetings=meetings.list_meetings(db.session, g.actor, group_id=group.id)
                            if authz.allowed(g.actor, "meeting.read") else [],
                            events=ev.group_events(db.session, g.actor, group.id) if authz.allowed(g.actor, "event.read") else [],
@@ -362,15 +397,29 @@ class GroupsView(SecureView):
 
     @expose("/<int:community_group_id>/members", methods=("POST",))
     def add(self, community_group_id: int):
-        number = request.form.get("corporate_number", "")
-        return post_action(lambda: groups.add_member(db.session, g.actor, community_group_id, number),
-                           back=self._back(community_group_id), saved=_("Added to the group."))
+        form = GroupMemberForm(request.form).fill_choices(community_group_id)
+        if not form.validate():
+            return self._detail(community_group_id, form)
+        return post_action(with_problems_beside_fields(
+            form, lambda: groups.join(db.session, g.actor, community_group_id, form.candidate())),
+            back=self._back(community_group_id), saved=_("Added to the group."),
+            failed=lambda: self._detail(community_group_id, form))
 
     @expose("/<int:community_group_id>/members/remove", methods=("POST",))
     def remove(self, community_group_id: int):
-        return post_action(lambda: groups.remove_member(db.session, g.actor, community_group_id,
-                                                        request.form.get("corporate_number", "")),
+        membership = typed_id(request.form.get("membership_id"))
+        if membership is None:  # the corporate number, as the page posted it before members had kinds
+            return post_action(lambda: groups.remove_member(db.session, g.actor, community_group_id,
+                                                            request.form.get("corporate_number", "")),
+                               back=self._back(community_group_id), saved=_("Removed from the group."))
+        return post_action(lambda: groups.remove_membership(db.session, g.actor, community_group_id, membership),
                            back=self._back(community_group_id), saved=_("Removed from the group."))
+
+    @expose("/<int:community_group_id>/council", methods=("POST",))
+    def council(self, community_group_id: int):
+        attach = request.form.get("under_council") == "1"
+        return post_action(lambda: groups.set_under_council(db.session, g.actor, community_group_id, attach),
+                           back=self._back(community_group_id), saved=_("Saved."))
 
     @expose("/<int:community_group_id>/target", methods=("POST",))
     def target(self, community_group_id: int):

@@ -170,6 +170,23 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
     ("PUT /api/v1/meetings/{meeting_id}/minutes", "minutes_pdf"): (
         ("is not a PDF", "is larger than", "Attach the minutes"), "the file's content: a PDF (its first bytes) and its size"),
     ("POST /api/v1/community-groups", "name"): ("A group has this name already", "unique among the groups: " + ROW),
+    # working groups with municipal staff (issue 57 item 4): which fields a member needs follows its kind, and a
+    # staff member's tenant is a municipality or the prefecture by that kind
+    ("POST /api/v1/community-groups/{community_group_id}/members", "corporate_number"): (
+        "Choose an approved member", ROW + " (an approved member organisation)"),
+    ("POST /api/v1/community-groups/{community_group_id}/members", "tenant_code"): (
+        ("Choose a municipality", "Choose the prefecture"),
+        "a relation between two fields (member_kind and the tenant's kind), and " + ROW),
+    ("POST /api/v1/community-groups/{community_group_id}/members", "user_id"): (
+        "does not belong to", ROW + " (the person's tenants in the people index)"),
+    ("POST /api/v1/community-groups/{community_group_id}/members", "name"): (
+        "Enter the name", "a relation between two fields (member_kind: staff and advisers are named)"),
+    ("POST /api/v1/community-groups/{community_group_id}/members", "affiliation"): (
+        "Enter the affiliation", "a relation between two fields (member_kind: an adviser's affiliation)"),
+    ("POST /api/v1/community-groups", "under_council"): (
+        "Only a working group", "a relation between two fields (kind and under_council)"),
+    ("PUT /api/v1/community-groups/{community_group_id}/council", "under_council"): (
+        "Only a working group", ROW + " (the group's kind)"),
     # the secretariat's year (issue 40 item 7)
     **{(f"{method} /api/v1/progress/{kind}", "owner"): (
         "Choose the owner from the secretariat's people",

@@ -329,6 +329,26 @@ def community(ctx: Ctx, *, member: bool = False) -> int:
     return row.id
 
 
+def working_group(ctx: Ctx) -> int:
+    """A working group (issue 57 item 4), not yet under the council."""
+    from secretariat import groups
+
+    row = groups.create_group(ctx.db, ctx.operator, groups.GroupDraft("working_group", f"WG {uuid.uuid4().hex[:6]}"))
+    ctx.db.commit()
+    return row.id
+
+
+def staff_membership(ctx: Ctx) -> tuple[int, int]:
+    """A working group with a 熊本市 staff member in it: (the group's id, the membership's id)."""
+    from secretariat import groups
+
+    ctx.tenants("431001")
+    group_id = working_group(ctx)
+    row = groups.join(ctx.db, ctx.operator, group_id, groups.Candidate("municipal_staff", tenant_code="431001", name="熊本 太郎"))
+    ctx.db.commit()
+    return group_id, row.id
+
+
 def first_item(ctx: Ctx) -> int:
     from tenancy.members import operations as members
 
@@ -1432,6 +1452,12 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("DELETE", "/api/v1/community-groups/{community_group_id}/members/{corporate_number}"): Entry(
         success=lambda c: op(c, "DELETE", f"/api/v1/community-groups/{community(c, member=True)}/members/7000012050002"),
         refused=lambda c: op(c, "DELETE", f"/api/v1/community-groups/{community(c)}/members/7000012050002")),
+    ("PUT", "/api/v1/community-groups/{community_group_id}/council"): Entry(
+        success=lambda c: op(c, "PUT", f"/api/v1/community-groups/{working_group(c)}/council", {"under_council": True}),
+        refused=lambda c: op(c, "PUT", f"/api/v1/community-groups/{community(c)}/council", {"under_council": True})),
+    ("DELETE", "/api/v1/community-groups/{community_group_id}/memberships/{membership_id}"): Entry(
+        success=lambda c: op(c, "DELETE", "/api/v1/community-groups/{}/memberships/{}".format(*staff_membership(c))),
+        refused=lambda c: op(c, "DELETE", f"/api/v1/community-groups/{working_group(c)}/memberships/999999")),
     # API clients (issue 15)
     ("POST", "/api/v1/tenants/{code}/api-clients"): Entry(
         success=lambda c: (c.tenants("431001"), op(c, "POST", "/api/v1/tenants/431001/api-clients", api_client_body()))[1],

@@ -71,12 +71,46 @@ def test_the_community_page_adds_approved_members_with_a_picker(client, db, coun
                                                          "name": "データ利活用コミュニティ"})
     group = db.scalar(sa.select(groups.Group))
     detail = visible_text(client.get(f"/admin/community-groups/{group.id}").get_data(as_text=True))
-    assert "目標 20 のうち 0" in detail and "くまもとデータ株式会社（7000012050002）" in detail
+    assert "目標 20 のうち 0" in detail and "くまもとデータ株式会社" in detail
     assert "欠席商事株式会社" in detail  # approved too: in the picker
-    client.post(f"/admin/community-groups/{group.id}/members", data={"csrf_token": CSRF, "corporate_number": ATTENDING_MEMBER})
+    client.post(f"/admin/community-groups/{group.id}/members", data={
+        "csrf_token": CSRF, "member_kind": "consortium_member", "corporate_number": ATTENDING_MEMBER})
     detail = visible_text(client.get(f"/admin/community-groups/{group.id}").get_data(as_text=True))
     assert "目標 20 のうち 1" in detail
     assert [o.corporate_number for o in groups.group_members(db, group.id)] == [ATTENDING_MEMBER]
+
+
+def test_a_working_groups_page_adds_staff_and_advisers_by_kind_and_keeps_a_refused_form(client, db, council_world):  # noqa: F811
+    wg = groups.create_group(db, WRITER, groups.GroupDraft("working_group", "スマートシティWG", under_council=True))
+    db.commit()
+    sign_in(client, csrf=CSRF)
+    url = f"/admin/community-groups/{wg.id}"
+    html = client.get(url).get_data(as_text=True)
+    picker = html[html.index('id="member_kind"'):html.index("</select>", html.index('id="member_kind"'))]
+    assert all(word in picker for word in ("コンソーシアム会員", "市町村職員", "県職員", "アドバイザー"))
+    assert "municipal_staff</option>" not in picker and "協議会の部会" in visible_text(html)
+    refused = client.post(f"{url}/members", data={"csrf_token": CSRF, "member_kind": "municipal_staff",
+                                                  "tenant_code": "431001", "name": ""})
+    assert refused.status_code == 200
+    body = refused.get_data(as_text=True)
+    assert 'id="name-error"' in body and "氏名" in visible_text(body[body.index('id="name-error"'):])
+    assert 'value="431001" selected' in body or "selected value=\"431001\"" in body  # what was typed stays
+    long = client.post(f"{url}/members", data={"csrf_token": CSRF, "member_kind": "adviser", "name": "x" * 5000,
+                                               "affiliation": "熊本大学"})
+    assert long.status_code == 200 and 'id="name-error"' in long.get_data(as_text=True)
+    assert 'value="熊本大学"' in long.get_data(as_text=True)
+    client.post(f"{url}/members", data={"csrf_token": CSRF, "member_kind": "municipal_staff", "tenant_code": "431001",
+                                        "name": "熊本 太郎"})
+    client.post(f"{url}/members", data={"csrf_token": CSRF, "member_kind": "adviser", "name": "有識者 一郎",
+                                        "affiliation": "熊本大学"})
+    detail = visible_text(client.get(url).get_data(as_text=True))
+    assert "熊本 太郎" in detail and "熊本市" in detail and "有識者 一郎" in detail
+    assert [m.name for m in groups.memberships(db, wg.id)] == ["熊本 太郎", "有識者 一郎"]
+    council_page = visible_text(client.get("/admin/council/").get_data(as_text=True))
+    assert "スマートシティWG" in council_page
+    row = groups.memberships(db, wg.id)[0]
+    client.post(f"{url}/members/remove", data={"csrf_token": CSRF, "membership_id": str(row.id)})
+    assert [m.name for m in groups.memberships(db, wg.id)] == ["有識者 一郎"]
 
 
 def test_a_recorded_meeting_is_corrected_on_its_page_until_the_minutes_are_approved(client, db, council_world):  # noqa: F811

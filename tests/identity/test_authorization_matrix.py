@@ -589,6 +589,8 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/v1/community-groups/{community_group_id}/target"): Rule(DESK, lambda: {"target_members": 20}),
     ("POST", "/api/v1/community-groups/{community_group_id}/members"): Rule(DESK, lambda: {"corporate_number": "8000012050001"}),
     ("DELETE", "/api/v1/community-groups/{community_group_id}/members/{corporate_number}"): Rule(DESK),
+    ("PUT", "/api/v1/community-groups/{community_group_id}/council"): Rule(DESK, lambda: {"under_council": False}),
+    ("DELETE", "/api/v1/community-groups/{community_group_id}/memberships/{membership_id}"): Rule(DESK),
 }
 # answers whose status is a decision about the token in the body, not about the caller (401/403 allowed)
 DECISIONS = {("POST", "/api/v1/gateway/check")}
@@ -605,7 +607,7 @@ PATH_VALUES = {"{adviser_id}": "1", "{consultation_id}": "1", "{checklist}": "sc
                "{subject_id}": "pid-matrix-0001", "{key}": "dcat", "{window_id}": "1", "{incident_id}": "1",
                "{inquiry_id}": "1", "{event_id}": "1", "{registration_id}": "1", "{call_id}": "1", "{question_id}": "1", "{contract_id}": "1",
                "{stage}": "first", "{issue_id}": "1", "{report_id}": "1", "{common_id}": "0000000000000000",
-               "{review_id}": "1", "{meeting_id}": "1", "{community_group_id}": "1",
+               "{review_id}": "1", "{meeting_id}": "1", "{community_group_id}": "1", "{membership_id}": "1",
                "{kind}": "first", "{breach_id}": "1", "{event_kind}": "member_seminar", "{reminder_id}": "1",
                "{smart_service_id}": "1", "{idea_id}": "1", "{need_id}": "1"}  # another organisation than the org-admin's (none registered)
 

@@ -168,7 +168,7 @@ def test_segments_by_group_event_attendance_size_and_joining_date(db, register):
     from secretariat import events, groups
 
     group = groups.create_group(db, OPERATOR, groups.GroupDraft("community", "データ利活用コミュニティ"))
-    db.add(groups.GroupMember(group_id=group.id, corporate_number=register["ict_yatsushiro"]))
+    db.add(groups.GroupMember(group_id=group.id, corporate_number=register["ict_yatsushiro"], member_key=register["ict_yatsushiro"]))
     event = events.Event(kind=events.EventKind.member_seminar, title="会員セミナー", capacity=30,
                          audience=events.Audience.members, starts_at=dt.datetime(2026, 1, 10, 1, tzinfo=dt.timezone.utc),
                          ends_at=dt.datetime(2026, 1, 10, 3, tzinfo=dt.timezone.utc))
