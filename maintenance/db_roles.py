@@ -213,10 +213,10 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     # the members' yearly re-screening (secretariat.rescreening): a member's entry records its declaration and
     # the secretariat's decision, which may change while the round goes on; files and findings are insert-only
     "member_rescreening_entry": ("UPDATE (declared_at, declared_by, decision, decision_reason, decided_by, decided_at)",),
-    # groups (secretariat.groups): the target is a setting; a member leaves a group. Meetings
-    # (governance.meetings): the minutes are written, approved and published under the meeting's row lock; a
+    # groups (secretariat.groups): the target is a setting, a working group is attached to the council or not; a
+    # member leaves a group. Meetings (governance.meetings): the minutes are written, approved and published under the meeting's row lock; a
     # meeting whose minutes are not approved is corrected (its attendees and agenda rows replaced)
-    "secretariat_group": ("UPDATE (target_members)",),
+    "secretariat_group": ("UPDATE (target_members, under_council)",),
     "secretariat_group_member": ("DELETE",),
     "meeting": ("UPDATE (title, held_at, place, minutes_status, minutes_text, minutes_pdf, minutes_filename, written_by, "
                 "written_by_name, approved_by, approved_at, published_at, notice_id)",),
