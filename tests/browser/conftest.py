@@ -334,6 +334,11 @@ def _new_context(chromium):
     # a bound for a wait that never ends, not a judgement of speed: an action that posts a form waits for the page the
     # server builds (issuing the estimates lays out a letter a municipality), which a loaded machine made take over 15 s
     context.set_default_timeout(60_000)
+    # and an assertion waits as long for what it expects (Playwright's default is 5 s): the page a click opens, which
+    # the auditor's audit-verify page (the chain verified) once took longer than that to bring under CI's load
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=60_000)
     violations: list[str] = []
     setattr(context, CSP_VIOLATIONS, violations)
 

@@ -3,6 +3,8 @@ button that shows or hides its pages; the open page's section starts open."""
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
 MAIN_MENU = "メインメニュー"
@@ -17,4 +19,7 @@ def open_section(page, name: str):
     if section.get_attribute("aria-expanded") != "true":
         section.click()
     expect(section).to_have_attribute("aria-expanded", "true")
+    # the pages' list has ended its opening (Bootstrap marks it shown after the transition): a link clicked in it
+    # is where it stays
+    expect(menu.locator(f"#{section.get_attribute('aria-controls')}")).to_have_class(re.compile(r"\bshow\b"))
     return menu
