@@ -13,8 +13,8 @@ def size_text(size: int | None) -> str:
     if size < 1024:
         return f"{size:,} B"
     value = float(size)
-    for unit in _UNITS:
+    for unit in _UNITS:  # the largest unit takes what is beyond it
         value /= 1024
-        if value < 1024 or unit == _UNITS[-1]:
-            return f"{value:,.1f} {unit}" if value < 100 else f"{value:,.0f} {unit}"
-    raise AssertionError("unreachable")
+        if value < 1024:
+            break
+    return f"{value:,.1f} {unit}" if value < 100 else f"{value:,.0f} {unit}"
