@@ -17,6 +17,8 @@
 # RENKEI_TEST_CONTRACT_CASES: a directory; the contract tests (tests/admin/test_api_contract.py) write the cases they
 # generate there, one file a shard, and a later run that finds a shard's file (made from the same API document) sends
 # those cases instead of generating them again (CI: the SQLite pass writes, the PostgreSQL pass sends).
+# RENKEI_TEST_PDF_CACHE: a directory where the run's test processes share the PDFs they laid out (default: one in the
+# run's temporary directory; CI: one for both passes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh dev
@@ -55,6 +57,10 @@ fi
 # CPU apiece).
 unset PYTHONDONTWRITEBYTECODE
 export PYTHONPYCACHEPREFIX="${PYTHONPYCACHEPREFIX:-${TMPDIR:-/tmp}/renkei-pycache}"
+
+# Each distinct PDF laid out once in the whole run, by whichever test process needs it first (tests/pdf_once.py); CI
+# gives both passes one folder, so the PostgreSQL pass lays out only the documents its database made different.
+export RENKEI_TEST_PDF_CACHE="${RENKEI_TEST_PDF_CACHE:-${TMPDIR:-/tmp}/renkei-pdf}"
 
 selection="${RENKEI_TEST_MARKERS:-}"
 if [ "$quick" = 1 ]; then

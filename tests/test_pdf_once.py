@@ -33,6 +33,7 @@ class Counting:
 
 @pytest.fixture
 def once(monkeypatch):
+    monkeypatch.delenv("RENKEI_TEST_PDF_CACHE", raising=False)  # the run's shared folder holds real documents only
     monkeypatch.setattr(Counting, "layouts", [])
     monkeypatch.setattr(pdf_once.RenderedOnce, "real", Counting)
     monkeypatch.setattr(pdf_once.RenderedOnce, "rendered", collections.OrderedDict())
@@ -93,3 +94,25 @@ def test_the_session_lays_out_with_weasyprint_behind_the_stand_in():
     assert weasyprint.HTML is pdf_once.RenderedOnce
     html = '<html lang="ja"><body><p>負担金 1,234,000円</p></body></html>'
     assert weasyprint.HTML(string=html).write_pdf() == pdf_once.RenderedOnce.real(string=html).write_pdf()
+
+
+def test_processes_sharing_a_folder_lay_a_document_out_once_between_them(once, monkeypatch, tmp_path):
+    """A second process (its memory empty) reads what the first wrote to the run's folder; a document that
+    differs is laid out; the folder holds whole files only."""
+    monkeypatch.setenv("RENKEI_TEST_PDF_CACHE", str(tmp_path / "pdf"))
+    first = once(string="<p>年次報告 令和8年度</p>").write_pdf()
+    monkeypatch.setattr(pdf_once.RenderedOnce, "rendered", collections.OrderedDict())  # another process
+    assert once(string="<p>年次報告 令和8年度</p>").write_pdf() == first
+    once(string="<p>年次報告 令和7年度</p>").write_pdf()
+    assert Counting.layouts == ["<p>年次報告 令和8年度</p>", "<p>年次報告 令和7年度</p>"]
+    written = sorted(path.suffix for path in (tmp_path / "pdf").iterdir())
+    assert written == [".pdf", ".pdf"]
+
+
+def test_a_folder_that_cannot_be_written_costs_a_layout_and_nothing_else(once, monkeypatch, tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("RENKEI_TEST_PDF_CACHE", str(blocked / "pdf"))
+    assert once(string="<p>x</p>").write_pdf() == b"%PDF <p>x</p> #1"
+    monkeypatch.setattr(pdf_once.RenderedOnce, "rendered", collections.OrderedDict())
+    assert once(string="<p>x</p>").write_pdf() == b"%PDF <p>x</p> #2"
