@@ -150,6 +150,9 @@ def create_app(config_override: dict[str, Any] | None = None, *, check_data: boo
     from admin.views.search import search_box_shown
 
     app.add_template_global(search_box_shown)  # the header's search box (renkei/layout.html)
+    from admin.menu import sections_for
+
+    app.add_template_global(sections_for, "menu_sections")  # the side bar (renkei/_menu.html)
     app.add_url_rule("/", "root", _root)
     _register_blueprints(app)  # the pages outside the console and the REST API (the jobs table names them)
     if app.config["RENKEI_ENV"] == "development":
