@@ -2,7 +2,8 @@
 
 The test stops and restarts Keycloak: the session's own server when the session started it
 (tests/conftest.py), else (RENKEI_TEST_KEYCLOAK_URL names a shared server, which is never
-stopped) one of its own on free ports. Keycloak is really stopped after the third municipality of
+stopped) one of its own on free ports. Marked ``stops_keycloak``, it runs in scripts/test.sh's own-Keycloak
+session, beside the workers, on the server that session has started anyway: one Keycloak boot fewer a pass. Keycloak is really stopped after the third municipality of
 the wave, so the other five meet a refused connection.
 """
 
@@ -61,6 +62,7 @@ def restart(handle, settings: KeycloakSettings | None = None):
                 time.sleep(1)  # polling the condition above; nothing to wait on instead
 
 
+@pytest.mark.stops_keycloak
 def test_keycloak_stopped_during_a_wave_then_retry_finishes_without_duplicates(db, own_keycloak):
     handle, settings = own_keycloak
     actor = console_actor("outage-test", {"platform-operator"})
