@@ -198,11 +198,22 @@ def status_counts(session: Session, actor: Actor) -> dict[DatasetStatus, int]:
     return {status: int(found.get(status, found.get(status.value, 0)) or 0) for status in DatasetStatus}
 
 
+def _published_before(end: dt.datetime):
+    """The rule of a dataset published before ``end`` (whatever its state now)."""
+    return sa.and_(Dataset.published_at.is_not(None), Dataset.published_at < end)
+
+
 def published_by(session: Session, end: dt.datetime) -> list[Dataset]:
     """Every dataset published before ``end`` (whatever its state now), by provider and name: what the annual
-    report lists and the results report (service.kpis) counts as the year's published datasets."""
-    return list(session.scalars(sa.select(Dataset).where(Dataset.published_at.is_not(None), Dataset.published_at < end)
+    report lists; :func:`published_count` counts the same."""
+    return list(session.scalars(sa.select(Dataset).where(_published_before(end))
                                 .order_by(Dataset.provider_code, Dataset.name)))
+
+
+def published_count(session: Session, end: dt.datetime) -> int:
+    """How many datasets :func:`published_by` lists, counted by the database: the results report's (service.kpis)
+    figure of the year's published datasets (at national size, 52,000 rows loaded to be counted took 5 s)."""
+    return int(session.scalar(sa.select(sa.func.count(Dataset.id)).where(_published_before(end))) or 0)
 
 
 def search_datasets(session: Session, actor: Actor, query: search_rules.Query,

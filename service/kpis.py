@@ -9,8 +9,8 @@ function each page uses** (:data:`MEASURES`), never counted a second time here:
   their status history (:func:`billing.annual_report.municipalities_taking_part`, the annual report's count);
 * データ利用サービス数: the data services (住民の同意でデータを受け取るサービス) registered by the year's end and approved
   now (:func:`residents.consent.operations.services_in_use`; renkei has no other register of services);
-* 公開データセット数: the datasets published by the year's end (:func:`catalogue.operations.published_by`, the
-  annual report's list);
+* 公開データセット数: the datasets published by the year's end (:func:`catalogue.operations.published_count`, the
+  annual report's list counted);
 * API 呼び出し回数: the gateway's counted calls of every tenant in the year
   (:func:`usage.metering.usage_grand_total`, the usage page's monthly totals added up);
 * コンソーシアム会員数: the members on the year's last day (:func:`secretariat.member_report.members_on`, the member
@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from billing.annual_report import municipalities_taking_part, participants
 from billing.documents import issuer_line
 from billing.grants import year_grants
-from catalogue.operations import published_by
+from catalogue.operations import published_count
 from core import audit, authz, report_document
 from core.actor import Actor
 from core.calendar import date_ja, fiscal_year_en, fiscal_year_ja, fiscal_year_start, is_supported_fiscal_year, \
@@ -81,7 +81,7 @@ MEASURES: dict[Kpi, Measure] = {
                                              "現在承認済み（利用可）のもの。",
                           lambda s, year, until: services_in_use(s, until)),
     Kpi.datasets: Measure(("件", "datasets"), "年度末までに公開されたデータセット（現在の状態を問わない）。",
-                          lambda s, year, until: len(published_by(s, until))),
+                          lambda s, year, until: published_count(s, until)),
     Kpi.api_calls: Measure(("回", "calls"), "API ゲートウェイが数えた年度中の API 呼び出し回数（全団体の合計）。",
                            lambda s, year, until: usage_grand_total(s, "api_calls", year)),
     Kpi.members: Measure(("者", "members"), "年度末日（年度途中は作成日）に会員であった企業・団体。",
