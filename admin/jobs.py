@@ -204,7 +204,7 @@ JOBS: tuple[Job, ...] = (
               ("operations", ("audit", "audit_verify")))),
     Job("secretariat", "事務局", "The consortium's secretariat",
         models=("secretariat.inquiries", "secretariat.events", "secretariat.progress", "secretariat.advisers",
-                "secretariat.smart_services", "secretariat.mailings"),
+                "secretariat.smart_services", "secretariat.mailings", "secretariat.solutions"),
         api=("admin.api.inquiries", "admin.api.events", "admin.api.progress", "admin.api.advisers",
              "admin.api.mailings", "admin.api.smart_services"),
         views=("admin.views.inquiries", "admin.views.mailings", "admin.views.events", "admin.views.progress",

@@ -1,0 +1,160 @@
+"""The members' site (issue 58 item 2): a member lists a solution and another member finds it by word (full-width and
+half-width, hiragana and katakana folded), by category and by industry; nobody changes another member's; withdrawn
+ones are not found; every act is audited. The archive of a past event is shown to a member and not to an anonymous
+visitor, nor a staff training's to a member; the directory shows what each member agreed to publish."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from core.actor import Actor
+from core.audit import AuditRecord
+from core.calendar import JST
+from core.errors import Invalid, NotFound, NotPermitted
+from core.lifecycle import IllegalMove
+from secretariat import events
+from secretariat import solutions as sol
+from secretariat.smart_services import MunicipalNeed, ServiceField
+from tenancy.members import operations as members
+from tenancy.members.models import MemberStatus, Organisation, OrganisationKind
+from tests.conftest import OPERATOR
+
+OURS, THEIRS, PENDING = "7000012050002", "8000012050001", "6000012050003"
+
+
+def _admin(number: str, subject: str = "") -> Actor:
+    return Actor(issuer="urn:test", subject=subject or f"org-admin-{number}", name="会員 一郎",
+                 roles=frozenset({"org-admin"}), tenant_codes=frozenset({number}))
+
+
+OUR_ADMIN, THEIR_ADMIN = _admin(OURS), _admin(THEIRS)
+THEIR_USER = Actor(issuer="urn:test", subject="data-user-1", name="利用 次郎", roles=frozenset({"data-user"}),
+                   tenant_codes=frozenset({THEIRS}))
+STAFF = Actor(issuer="urn:test", subject="staff-1", name="町 職員", roles=frozenset({"municipal-staff"}),
+              tenant_codes=frozenset({"431001"}))
+NOBODY = Actor(issuer="urn:test", subject="nobody", name="", roles=frozenset(), tenant_codes=frozenset())
+
+
+def _member(db, number: str, *, industry: str = "G", profile: str = "", status=MemberStatus.approved,
+            name: str = "") -> None:
+    db.add(Organisation(corporate_number=number, name=name or f"会員{number[-2:]}株式会社", kind=OrganisationKind.company,
+                        prefecture="熊本県", representative="代表 太郎", contact_name="担当 花子",
+                        contact_email="m@example.jp", status=status, industry=industry, public_profile=profile))
+    db.flush()
+
+
+@pytest.fixture
+def site(db):
+    _member(db, OURS, industry="G", profile="データ連携基盤の構築を支援します。", name="くまもとデータ株式会社")
+    _member(db, THEIRS, industry="E", name="肥後製作所株式会社")
+    _member(db, PENDING, industry="G", status=MemberStatus.applied, profile="審査中の会員")
+    need = MunicipalNeed(tenant_code="431001", fiscal_year=2026, field=ServiceField.disaster, title="避難所の混雑状況の把握",
+                         answered_by="x")
+    db.add(need)
+    db.flush()
+    return need
+
+
+def _draft(**changes) -> sol.SolutionDraft:
+    base = dict(title="ＡＩ避難所モニタリング", description="カメラ画像から避難所の混雑をリアルタイムに推定します。",
+                categories=("analytics", "disaster"), contact_name="営業部 田中", contact_email="sales@example.jp")
+    return sol.SolutionDraft(**{**base, **changes})
+
+
+def test_a_member_lists_a_solution_and_another_member_finds_it_by_word_category_and_industry(db, site):
+    listed = sol.create_solution(db, OUR_ADMIN, _draft(need_ids=(site.id,)))
+    assert listed.corporate_number == OURS  # the member's own, without saying it
+    other = sol.create_solution(db, THEIR_ADMIN, _draft(title="工場の予知保全", description="振動センサーで故障を予測",
+                                                        categories=("iot",)))
+    found = lambda **kw: [row.solution.id for row in sol.search_solutions(db, THEIR_USER, **kw)]  # noqa: E731
+    assert found(words="ai") == [listed.id]  # the full-width ＡＩ found by half-width lower case
+    assert found(words="ひなんじょ") == []  # hiragana is read as katakana, never as kanji
+    assert found(words="避難所　混雑") == [listed.id]  # every word (a full-width space between them)
+    assert found(words="避難所 工場") == []
+    assert found(category="disaster") == [listed.id] and found(category="iot") == [other.id]
+    assert found(industry="G") == [listed.id] and found(industry="E") == [other.id]
+    assert set(found()) == {listed.id, other.id}
+    assert found(words="100%_") == []  # LIKE's own characters are text
+    [row] = sol.search_solutions(db, THEIR_USER, words="リアルタイム")
+    assert (row.member_name, row.industry, row.need_ids) == ("くまもとデータ株式会社", "G", [site.id])
+    assert [c.ja for c in row.categories] == ["AI・データ分析", "防災・減災"]
+    with pytest.raises(Invalid):
+        sol.search_solutions(db, THEIR_USER, category="nonsense")
+
+
+def test_nobody_changes_another_members_solution_and_a_withdrawn_one_is_not_found(db, site):
+    listed = sol.create_solution(db, OUR_ADMIN, _draft())
+    with pytest.raises(NotPermitted):
+        sol.update_solution(db, THEIR_ADMIN, listed.id, _draft(title="乗っ取り"))
+    with pytest.raises(NotPermitted):
+        sol.withdraw_solution(db, THEIR_USER, listed.id, "不要")
+    with pytest.raises(NotPermitted):
+        sol.create_solution(db, THEIR_ADMIN, _draft(corporate_number=OURS))
+    with pytest.raises(NotPermitted):  # the desk reads, but lists nothing in a member's name
+        sol.create_solution(db, OPERATOR, _draft(corporate_number=OURS))
+    with pytest.raises(NotPermitted):
+        sol.search_solutions(db, NOBODY)
+    with pytest.raises(NotPermitted):
+        sol.search_solutions(db, STAFF)
+    sol.update_solution(db, OUR_ADMIN, listed.id, _draft(title="避難所AIモニタ", categories=("disaster",)))
+    with pytest.raises(Invalid) as no_reason:
+        sol.withdraw_solution(db, OUR_ADMIN, listed.id, " ")
+    assert no_reason.value.problems[0]["field"] == "reason"
+    sol.withdraw_solution(db, OUR_ADMIN, listed.id, "提供終了")
+    assert sol.search_solutions(db, THEIR_ADMIN) == []
+    with pytest.raises(NotFound):
+        sol.get_solution(db, THEIR_ADMIN, listed.id)
+    assert sol.get_solution(db, OUR_ADMIN, listed.id).status is sol.SolutionStatus.withdrawn  # its own member sees it
+    with pytest.raises(IllegalMove):
+        sol.update_solution(db, OUR_ADMIN, listed.id, _draft())
+    actions = db.scalars(sa.select(AuditRecord.action).where(AuditRecord.action.like("solution.%"))
+                         .order_by(AuditRecord.id)).all()
+    assert actions == ["solution.create", "solution.update", "solution.withdraw"]
+    update = db.scalars(sa.select(AuditRecord).where(AuditRecord.action == "solution.update")).one()
+    assert (json.loads(update.before)["categories"], json.loads(update.after)["categories"]) == (
+        ["analytics", "disaster"], ["disaster"])
+
+
+def test_a_solution_with_problems_is_refused_field_by_field_and_a_pending_member_lists_nothing(db, site):
+    with pytest.raises(Invalid) as wrong:
+        sol.create_solution(db, OUR_ADMIN, _draft(title="", description="x" * (sol.TEXT_MAX + 1), categories=("nope",),
+                                                  contact_email="not-mail", need_ids=(999999,)))
+    assert {p["field"] for p in wrong.value.problems} == {"title", "description", "categories", "contact_email",
+                                                          "need_ids"}
+    with pytest.raises(Invalid) as hostile:
+        sol.create_solution(db, OUR_ADMIN, _draft(title="名前\x00<script>"))
+    assert hostile.value.problems[0]["field"] == "title"
+    with pytest.raises(Exception):  # an applicant is not yet a member with a register
+        sol.create_solution(db, _admin(PENDING), _draft())
+    assert db.scalar(sa.select(sa.func.count(sol.Solution.id))) == 0
+
+
+def test_the_event_archive_is_a_members_and_not_anonymous_nor_a_staff_trainings_for_a_member(db, site):
+    past = dict(starts_at=dt.datetime(2026, 6, 1, 14, tzinfo=JST), ends_at=dt.datetime(2026, 6, 1, 16, tzinfo=JST),
+                capacity=30, archive_url="https://video.example.jp/seminar")
+    seminar = events.Event(kind=events.EventKind.member_seminar, title="会員セミナー 第1回",
+                           audience=events.Audience.members, **past)
+    training = events.Event(kind=events.EventKind.staff_training, title="職員研修", audience=events.Audience.staff,
+                            **{**past, "archive_url": "https://video.example.jp/training"})
+    future = events.Event(kind=events.EventKind.member_seminar, title="次回", audience=events.Audience.members,
+                          **{**past, "starts_at": dt.datetime(2099, 1, 1, tzinfo=JST), "ends_at": dt.datetime(2099, 1, 1, 2, tzinfo=JST)})
+    db.add_all([seminar, training, future])
+    db.flush()
+    now = dt.datetime(2026, 7, 1, tzinfo=JST)
+    assert [e.title for e in events.event_archive(db, THEIR_USER, now=now)] == ["会員セミナー 第1回"]
+    assert [e.title for e in events.event_archive(db, STAFF, now=now)] == ["職員研修"]
+    assert {e.title for e in events.event_archive(db, OPERATOR, now=now)} == {"会員セミナー 第1回", "職員研修"}
+    with pytest.raises(NotPermitted):
+        events.event_archive(db, NOBODY, now=now)
+
+
+def test_the_directory_shows_the_approved_members_that_publish_a_profile(db, site):
+    shown = members.member_directory(db, THEIR_ADMIN)
+    assert [(o.name, o.public_profile) for o in shown] == [("くまもとデータ株式会社", "データ連携基盤の構築を支援します。")]
+    assert members.member_directory(db, THEIR_ADMIN, industry="E") == []
+    with pytest.raises(NotPermitted):
+        members.member_directory(db, NOBODY)
