@@ -315,6 +315,12 @@ def _with_member():
         Organisation, Organisation.corporate_number == Solution.corporate_number)
 
 
+def solution_row(session: Session, actor: Actor, solution_id: int) -> SolutionRow:
+    """One solution the actor may read (:func:`get_solution`), as the register shows it."""
+    solution = get_solution(session, actor, solution_id)
+    return _rows(session, _with_member().where(Solution.id == solution.id))[0]
+
+
 def search_problems(category: str | None, industry: str | None) -> list[dict[str, str]]:
     found = []
     if category and category not in {c.value for c in SolutionCategory}:
@@ -365,4 +371,5 @@ def need_titles(session: Session, need_ids: set[int]) -> dict[int, str]:
     """The titles of the needs solutions name (shown beside a found solution)."""
     if not need_ids:
         return {}
-    return dict(session.execute(sa.select(MunicipalNeed.id, MunicipalNeed.title).where(MunicipalNeed.id.in_(need_ids))))
+    return {need_id: title for need_id, title in session.execute(
+        sa.select(MunicipalNeed.id, MunicipalNeed.title).where(MunicipalNeed.id.in_(sorted(need_ids))))}

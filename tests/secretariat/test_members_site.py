@@ -158,3 +158,94 @@ def test_the_directory_shows_the_approved_members_that_publish_a_profile(db, sit
     assert members.member_directory(db, THEIR_ADMIN, industry="E") == []
     with pytest.raises(NotPermitted):
         members.member_directory(db, NOBODY)
+
+
+# --- the pages ---------------------------------------------------------------------------------------------
+
+CSRF = "c" * 32
+
+
+def _sign_in(client, roles, number):
+    from tests.conftest import sign_in
+    sign_in(client, roles, [number], csrf=CSRF, subject=f"{roles[0]}-{number}")
+
+
+def test_done_when_a_member_lists_a_solution_on_its_page_and_another_finds_it_by_word_and_category(client, db, site):
+    db.commit()
+    _sign_in(client, ["org-admin"], OURS)
+    page = client.get("/admin/members-site/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and '<option value="disaster">防災・減災</option>' in html  # categories in Japanese
+    assert f'<option value="{site.id}">2026年度' in html and "避難所の混雑状況の把握" in html  # needs picked by title
+    form = {"csrf_token": CSRF, "title": "ＡＩ避難所モニタリング", "description": "混雑をリアルタイムに推定",
+            "categories": ["analytics", "disaster"], "need_ids": [str(site.id)], "contact_name": "営業部 田中",
+            "contact_email": "sales@example.jp", "corporate_number": OURS}
+    assert client.post("/admin/members-site/solutions", data=form).status_code == 302
+    [listed] = db.scalars(sa.select(sol.Solution)).all()
+    _sign_in(client, ["data-user"], THEIRS)
+    found = client.get("/admin/members-site/?q=ai+避難所&category=disaster").get_data(as_text=True)
+    assert "ＡＩ避難所モニタリング" in found and "くまもとデータ株式会社" in found and "避難所の混雑状況の把握" in found
+    assert "ＡＩ避難所モニタリング" not in client.get("/admin/members-site/?category=iot").get_data(as_text=True)
+    detail = client.get(f"/admin/members-site/solutions/{listed.id}").get_data(as_text=True)
+    assert "sales@example.jp" in detail and "取下げ" not in detail  # another member's: read, never withdrawn
+    assert client.get(f"/admin/members-site/solutions/{listed.id}/edit").status_code == 403
+    assert client.post(f"/admin/members-site/solutions/{listed.id}/withdraw",
+                       data={"csrf_token": CSRF, "reason": "x", "confirmed": "1"}).status_code == 403
+    assert client.get("/admin/members-site/?category=%3Cscript%3E").status_code == 422
+
+
+def test_a_refused_solution_keeps_what_was_typed_beside_its_field_and_never_answers_500(client, db, site):
+    db.commit()
+    _sign_in(client, ["org-admin"], OURS)
+    form = {"csrf_token": CSRF, "title": "見守り\x00サービス", "description": "説" * (sol.TEXT_MAX + 5),
+            "categories": ["x' OR 1=1"], "need_ids": ["abc", "99999999999999"], "contact_name": "田中",
+            "contact_email": "tanaka@example.jp"}
+    refused = client.post("/admin/members-site/solutions", data=form)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'id="description-error"' in html and 'value="田中"' in html
+    refused = client.post("/admin/members-site/solutions", data={**form, "description": "短い説明"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and 'id="title-error"' in html and 'id="categories-error"' in html
+    assert "短い説明" in html
+    assert db.scalar(sa.select(sa.func.count(sol.Solution.id))) == 0
+
+
+def test_a_member_changes_and_withdraws_its_solution_after_being_asked(client, db, site):
+    listed = sol.create_solution(db, OUR_ADMIN, _draft())
+    db.commit()
+    _sign_in(client, ["org-admin"], OURS)
+    edit = f"/admin/members-site/solutions/{listed.id}/edit"
+    assert 'value="ＡＩ避難所モニタリング"' in client.get(edit).get_data(as_text=True)
+    base = {"csrf_token": CSRF, "title": "AI避難所モニタ", "description": "説明", "categories": ["disaster"],
+            "contact_name": "田中", "contact_email": "t@example.jp", "corporate_number": OURS}
+    wrong = client.post(edit, data={**base, "contact_email": "no"})
+    assert wrong.status_code == 422 and 'id="contact_email-error"' in wrong.get_data(as_text=True)
+    assert client.post(edit, data=base).status_code == 302
+    withdraw = f"/admin/members-site/solutions/{listed.id}/withdraw"
+    asked = client.post(withdraw, data={"csrf_token": CSRF, "reason": "提供終了"})
+    assert "他の会員に表示されなくなります" in asked.get_data(as_text=True)
+    assert client.post(withdraw, data={"csrf_token": CSRF, "reason": "提供終了", "confirmed": "1"}).status_code == 302
+    db.expire_all()
+    assert db.get(sol.Solution, listed.id).status is sol.SolutionStatus.withdrawn
+
+
+def test_done_when_the_archive_is_shown_to_a_member_and_an_anonymous_visitor_is_sent_to_sign_in(client, db, site):
+    past = dict(starts_at=dt.datetime(2026, 6, 1, 14, tzinfo=JST), ends_at=dt.datetime(2026, 6, 1, 16, tzinfo=JST),
+                capacity=30)
+    db.add_all([events.Event(kind=events.EventKind.member_seminar, title="会員セミナー 第1回", audience=events.Audience.members,
+                             archive_url="https://video.example.jp/seminar", **past),
+                events.Event(kind=events.EventKind.staff_training, title="職員研修", audience=events.Audience.staff,
+                             archive_url="https://video.example.jp/training", **past)])
+    db.commit()
+    for url in ("/admin/event-archive/", "/admin/members-site/", "/admin/member-directory/"):
+        anonymous = client.get(url)
+        assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+    _sign_in(client, ["data-provider"], THEIRS)
+    html = client.get("/admin/event-archive/").get_data(as_text=True)
+    assert "https://video.example.jp/seminar" in html and "https://video.example.jp/training" not in html
+    directory = client.get("/admin/member-directory/").get_data(as_text=True)
+    assert "データ連携基盤の構築を支援します。" in directory and "審査中の会員" not in directory
+    assert "m@example.jp" not in directory  # the contact is not what a member publishes
+    from tests.conftest import sign_in
+    sign_in(client, ["municipal-admin"], ["431001"])
+    assert client.get("/admin/members-site/").status_code == 403  # a municipality is not a member
