@@ -206,7 +206,7 @@ JOBS: tuple[Job, ...] = (
         models=("secretariat.inquiries", "secretariat.events", "secretariat.progress", "secretariat.advisers",
                 "secretariat.smart_services", "secretariat.mailings", "secretariat.solutions"),
         api=("admin.api.inquiries", "admin.api.events", "admin.api.progress", "admin.api.advisers",
-             "admin.api.mailings", "admin.api.smart_services"),
+             "admin.api.mailings", "admin.api.smart_services", "admin.api.solutions"),
         views=("admin.views.inquiries", "admin.views.mailings", "admin.views.events", "admin.views.progress",
                "admin.views.advisers", "admin.views.smart_services", "admin.views.members_site"),
         blueprints=("admin.views.mailings:public",  # /mail/unsubscribe/<token>: a member stops announcements

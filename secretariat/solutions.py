@@ -247,7 +247,8 @@ def _approved(session: Session, solution: Solution) -> bool:
 
 
 def _own(session: Session, actor: Actor, solution_id: int) -> Solution:
-    """The solution to change: its member's people only (another member's is refused), and only while listed."""
+    """The solution to change: its member's people only (another member's is refused)."""
+    authz.authorize(actor, MANAGE)  # who may change none is refused before learning whether it exists
     solution = session.get(Solution, solution_id, with_for_update=True)
     if solution is None:
         raise NotFound(f"No solution {solution_id}.", f"ソリューション {solution_id} はありません。")

@@ -249,3 +249,44 @@ def test_done_when_the_archive_is_shown_to_a_member_and_an_anonymous_visitor_is_
     from tests.conftest import sign_in
     sign_in(client, ["municipal-admin"], ["431001"])
     assert client.get("/admin/members-site/").status_code == 403  # a municipality is not a member
+
+
+# --- the API -----------------------------------------------------------------------------------------------
+
+def test_the_api_refuses_an_anonymous_caller_and_the_desk_lists_nothing_in_a_members_name(client, open_api, db, site):
+    app = client.application
+    app.config["RENKEI_API_OPEN_FOR_DEVELOPMENT"] = False
+    for url in ("/api/v1/solutions", "/api/v1/event-archive", "/api/v1/member-directory"):
+        anonymous = client.get(url)
+        assert anonymous.status_code == 401 and anonymous.content_type == "application/problem+json"
+    app.config["RENKEI_API_OPEN_FOR_DEVELOPMENT"] = True  # as the operator (the desk): reads, lists nothing
+    sol.create_solution(db, OUR_ADMIN, _draft())
+    db.commit()
+    found = open_api.get("/api/v1/solutions?q=ａｉ&category=disaster").get_json()["items"]
+    assert [s["title"] for s in found] == ["ＡＩ避難所モニタリング"] and found[0]["categories_ja"] == ["AI・データ分析", "防災・減災"]
+    refused = open_api.post("/api/v1/solutions", json={"title": "x", "description": "y", "categories": ["other"],
+                                                        "contact_name": "z", "contact_email": "z@example.jp",
+                                                        "corporate_number": OURS})
+    assert refused.status_code == 403 and refused.content_type == "application/problem+json"
+    wrong = open_api.get("/api/v1/solutions?category=nonsense")
+    assert wrong.status_code == 422 and wrong.content_type == "application/problem+json"
+    assert "/api/v1/solutions/{solution_id}/withdraw" in open_api.get("/api/v1/openapi.json").get_json()["paths"]
+
+
+@pytest.mark.keycloak
+def test_done_when_through_the_api_a_member_lists_and_another_finds_by_word_and_category(client, db, site, user_factory):
+    db.commit()
+    ours = user_factory(("org-admin",), OURS)[1]
+    theirs = user_factory(("data-user",), THEIRS)[1]
+    body = {"title": "ＡＩ避難所モニタリング", "description": "混雑を推定", "categories": ["analytics", "disaster"],
+            "need_ids": [site.id], "contact_name": "田中", "contact_email": "sales@example.jp"}
+    listed = client.post("/api/v1/solutions", json=body, headers=ours)
+    assert listed.status_code == 201, listed.get_json()
+    number = listed.get_json()["id"]
+    found = client.get("/api/v1/solutions?q=ai&category=disaster", headers=theirs).get_json()["items"]
+    assert [(s["id"], s["member_name"], s["need_ids"]) for s in found] == [(number, "くまもとデータ株式会社", [site.id])]
+    other = client.put(f"/api/v1/solutions/{number}", json={**body, "title": "乗っ取り"}, headers=theirs)
+    assert other.status_code == 403 and other.content_type == "application/problem+json"
+    gone = client.post(f"/api/v1/solutions/{number}/withdraw", json={"reason": "提供終了"}, headers=ours)
+    assert gone.status_code == 200 and gone.get_json()["status_ja"] == "取下げ"
+    assert client.get("/api/v1/solutions?q=ai", headers=theirs).get_json()["items"] == []
