@@ -290,3 +290,14 @@ def test_done_when_through_the_api_a_member_lists_and_another_finds_by_word_and_
     gone = client.post(f"/api/v1/solutions/{number}/withdraw", json={"reason": "提供終了"}, headers=ours)
     assert gone.status_code == 200 and gone.get_json()["status_ja"] == "取下げ"
     assert client.get("/api/v1/solutions?q=ai", headers=theirs).get_json()["items"] == []
+
+
+def test_a_members_menu_offers_the_members_site_and_a_municipalitys_does_not(client, db, site):
+    db.commit()
+    _sign_in(client, ["org-admin"], OURS)
+    home = client.get("/admin/").get_data(as_text=True)
+    assert all(url in home for url in ("/admin/members-site/", "/admin/member-directory/", "/admin/event-archive/"))
+    from tests.conftest import sign_in
+    sign_in(client, ["municipal-staff"], ["431001"])
+    home = client.get("/admin/").get_data(as_text=True)
+    assert "/admin/event-archive/" in home and "/admin/members-site/" not in home
