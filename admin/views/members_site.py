@@ -22,7 +22,7 @@ from core.calendar import jst_text
 from core.codes import INDUSTRY_MAJOR_GROUPS
 from core.errors import NotFound
 from core.search import MAX_QUERY
-from governance import notices
+from governance import meetings, notices
 from secretariat import events
 from secretariat import solutions as sol
 from tenancy.members import operations as members
@@ -196,7 +196,8 @@ class EventArchiveView(SecureView):
 
     @expose("/")
     def index(self):
-        return self.render("renkei/event_archive.html", past=events.event_archive(db.session, g.actor),
+        minutes = meetings.published_minutes_for(db.session, g.actor) if authz.allowed(g.actor, "notice.read") else []
+        return self.render("renkei/event_archive.html", past=events.event_archive(db.session, g.actor), minutes=minutes,
                            when=jst_text, kind_label=lambda kind: forms.pick(kind.label))
 
 

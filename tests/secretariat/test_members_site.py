@@ -301,3 +301,24 @@ def test_a_members_menu_offers_the_members_site_and_a_municipalitys_does_not(cli
     sign_in(client, ["municipal-staff"], ["431001"])
     home = client.get("/admin/").get_data(as_text=True)
     assert "/admin/event-archive/" in home and "/admin/members-site/" not in home
+
+
+def test_the_archive_lists_the_minutes_made_public_to_the_members_that_attended(client, db, site):
+    from governance import meetings
+
+    meeting = meetings.create_meeting(db, OPERATOR, meetings.MeetingDraft(
+        "prefecture", "県との定例会 6月", dt.datetime(2026, 6, 5, 15, tzinfo=JST),
+        attendees=(meetings.Attendee(name="利用 次郎", corporate_number=THEIRS),)))
+    writer = Actor(issuer="urn:test", subject="minutes-writer", name="事務局 書記", roles=frozenset({"secretariat"}))
+    meetings.write_minutes(db, writer, meeting.id, text="議事")
+    meetings.approve_minutes(db, OPERATOR, meeting.id)
+    assert meetings.published_minutes_for(db, THEIR_USER) == []  # approved, not yet published
+    meetings.publish_minutes(db, OPERATOR, meeting.id)
+    db.commit()
+    assert [m.title for m in meetings.published_minutes_for(db, THEIR_USER)] == ["県との定例会 6月"]
+    assert meetings.published_minutes_for(db, OUR_ADMIN) == []  # a member that did not attend
+    _sign_in(client, ["data-user"], THEIRS)
+    html = client.get("/admin/event-archive/").get_data(as_text=True)
+    assert f"/admin/minutes/{meeting.id}.pdf" in html and "公開された議事録" in html
+    _sign_in(client, ["org-admin"], OURS)
+    assert f"/admin/minutes/{meeting.id}.pdf" not in client.get("/admin/event-archive/").get_data(as_text=True)
