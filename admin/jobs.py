@@ -204,11 +204,11 @@ JOBS: tuple[Job, ...] = (
               ("operations", ("audit", "audit_verify")))),
     Job("secretariat", "事務局", "The consortium's secretariat",
         models=("secretariat.inquiries", "secretariat.events", "secretariat.progress", "secretariat.advisers",
-                "secretariat.smart_services", "secretariat.mailings"),
+                "secretariat.smart_services", "secretariat.mailings", "secretariat.solutions"),
         api=("admin.api.inquiries", "admin.api.events", "admin.api.progress", "admin.api.advisers",
-             "admin.api.mailings", "admin.api.smart_services"),
+             "admin.api.mailings", "admin.api.smart_services", "admin.api.solutions"),
         views=("admin.views.inquiries", "admin.views.mailings", "admin.views.events", "admin.views.progress",
-               "admin.views.advisers", "admin.views.smart_services"),
+               "admin.views.advisers", "admin.views.smart_services", "admin.views.members_site"),
         blueprints=("admin.views.mailings:public",  # /mail/unsubscribe/<token>: a member stops announcements
                     "admin.views.inquiries:public",  # /inquiry: the public inquiry form, no sign-in
                     "admin.views.events:public"),  # /events: registration for open events, no sign-in
@@ -218,7 +218,7 @@ JOBS: tuple[Job, ...] = (
                   Command("progress", "admin.commands.progress:group",
                           "The secretariat's schedule, progress and issues (年間予定・進捗・課題) and the monthly report.")),
         menu=(("members", ("inquiries", "mailings", "events", "my_events", "progress", "advisers", "smart_services",
-                           "municipal_needs")),)),
+                           "municipal_needs", "members_site", "member_directory", "event_archive")),)),
     Job("competition", "企画コンペ", "The project competition",
         operations=("competition.operations",),
         models=("competition.models", "competition.review", "competition.selection", "competition.contracts"),

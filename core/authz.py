@@ -182,6 +182,14 @@ POLICY: dict[str, dict[str, Scope]] = {
     "adviser.read": _DESK_READ,
     "adviser.manage": _DESK,
     "adviser.book": {**_DESK, ORG_ADMIN: "own"},
+    # the members' site (issue 58 item 2): a member's people list their own member's solutions (secretariat/solutions.py)
+    # and read every member's, the directory of what members publish and the archive of past events for members
+    # (secretariat/events.py event_archive); the desk reads them all. Never anonymous: "own" needs a member.
+    "solution.read": {**_DESK_READ, ORG_ADMIN: "own", DATA_PROVIDER: "own", DATA_USER: "own"},
+    "solution.manage": {ORG_ADMIN: "own", DATA_PROVIDER: "own", DATA_USER: "own"},
+    "member.directory": {**_DESK_READ, ORG_ADMIN: "own", DATA_PROVIDER: "own", DATA_USER: "own"},
+    "event.archive": {**_DESK_READ, ORG_ADMIN: "own", DATA_PROVIDER: "own", DATA_USER: "own",
+                      MUNICIPAL_ADMIN: "own", MUNICIPAL_STAFF: "own"},
     # smart-city services, ideas and the municipalities' needs (secretariat/smart_services.py, issue 57 item 5): the
     # desk keeps services and ideas and reads every need; a municipality's people answer the survey for their own
     "smartcity.read": _DESK_READ,
@@ -331,6 +339,10 @@ ACTION_LABELS_JA = {
     "adviser.read": "アドバイザー・相談の閲覧",
     "adviser.manage": "アドバイザーの管理・相談結果の記録",
     "adviser.book": "アドバイザー相談の予約",
+    "solution.read": "会員のソリューション情報の閲覧・検索",
+    "solution.manage": "自団体のソリューション情報の登録・変更・取下げ",
+    "member.directory": "会員名簿（各会員が公開に同意した情報）の閲覧",
+    "event.archive": "過去のイベントのアーカイブ（資料・録画）の閲覧",
     "smartcity.read": "スマートシティサービス・アイデアの閲覧",
     "smartcity.manage": "スマートシティサービス・アイデアの登録・変更",
     "smartcity.target": "サービス掘り起こしの年度目標の設定",

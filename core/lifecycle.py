@@ -29,7 +29,8 @@ services that receive personal data (``residents.consent.lifecycle.SERVICES``), 
 (``core.outbox.DELIVERY``), provisioning steps (``tenancy.onboarding.models.STEPS_LIFECYCLE``), changes of a
 member's details (``tenancy.members.details.CHANGES``), advisers' consultations
 (``secretariat.advisers.CONSULTATIONS``) and smart-city services and their ideas
-(``secretariat.smart_services.SERVICES``, ``secretariat.smart_services.IDEAS``).
+(``secretariat.smart_services.SERVICES``, ``secretariat.smart_services.IDEAS``), and members' solutions
+(``secretariat.solutions.SOLUTIONS``).
 """
 
 from __future__ import annotations

@@ -525,6 +525,19 @@ def can_read_minutes(session: Session, actor: Actor, meeting: Meeting) -> bool:
     return any(a.tenant_code in mine or a.corporate_number in mine for a in attendees_of(session, meeting.id))
 
 
+def published_minutes_for(session: Session, actor: Actor) -> list[Meeting]:
+    """The meetings whose published minutes the actor may read (:func:`can_read_minutes`: every one for the
+    secretariat and the auditor, those their organisation attended otherwise), the latest first: the members' site
+    lists them beside the event archive (issue 58 item 2)."""
+    authz.authorize(actor, "notice.read")
+    query = sa.select(Meeting).where(Meeting.minutes_status == MinutesStatus.published)
+    if not authz.allowed(actor, "meeting.read"):
+        mine = sorted(actor.tenant_codes or ())
+        query = query.where(Meeting.id.in_(sa.select(MeetingAttendee.meeting_id).where(sa.or_(
+            MeetingAttendee.tenant_code.in_(mine), MeetingAttendee.corporate_number.in_(mine)))))
+    return list(session.scalars(query.order_by(Meeting.held_at.desc(), Meeting.id.desc())))
+
+
 def _sections(session: Session, meeting: Meeting) -> list[Section]:
     attendees = attendees_of(session, meeting.id)
     names = organisation_names(session, attendees)

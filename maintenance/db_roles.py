@@ -181,6 +181,12 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "smartcity_idea_need": ("DELETE",),
     "smartcity_service_idea": ("DELETE",),
     "smartcity_service_target": ("UPDATE (target, set_by, set_at)",),
+    # the members' solution register (secretariat/solutions.py): a member changes or withdraws its own solution (never
+    # deleted); its categories and needs are written again whole
+    "member_solution": ("UPDATE (title, description, contact_name, contact_email, status, status_reason, search_text, "
+                        "updated_at)",),
+    "member_solution_category": ("DELETE",),
+    "member_solution_need": ("DELETE",),
     # mailings (secretariat/mailings.py): a draft is sent once (locked FOR UPDATE); a member's preference changes
     "secretariat_mailing": ("UPDATE (status, sent_by, sent_at, recipient_count, opted_out_count)",),
     "secretariat_mail_preference": ("UPDATE (advertising, via, changed_by, changed_at)",),

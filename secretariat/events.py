@@ -292,6 +292,17 @@ def events_open_to(session: Session, actor: Actor, *, now: dt.datetime | None = 
             if _runs_events(actor) or set(actor.roles) & set(_AUDIENCE_ROLES[event.audience])]
 
 
+def event_archive(session: Session, actor: Actor, *, now: dt.datetime | None = None) -> list[Event]:
+    """The members' site's archive (issue 58 item 2): events that have begun and have an archive link, the latest
+    first, whose audience the actor belongs to (a member's people: events for anyone, members and the community; a
+    municipality's: events for anyone and staff training); the desk and the auditor see every one. Never anonymous."""
+    authz.authorize(actor, "event.archive")
+    rows = session.scalars(sa.select(Event).where(Event.starts_at <= (now or utcnow()), Event.archive_url != "")
+                           .order_by(Event.starts_at.desc(), Event.id.desc()))
+    desk = authz.allowed(actor, "event.read")
+    return [event for event in rows if desk or set(actor.roles) & set(_AUDIENCE_ROLES[event.audience])]
+
+
 def set_archive(session: Session, actor: Actor, event_id: int, url: str, *, now: dt.datetime | None = None) -> Event:
     """The recording's archive link, once the event has begun."""
     authz.authorize(actor, "event.manage")

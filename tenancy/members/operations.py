@@ -533,6 +533,17 @@ def search_members(session: Session, actor: Actor, query: search_rules.Query,
     return search_rules.Found([search_rules.Hit(number, name, number, number) for number, name in rows], total, capped)
 
 
+def member_directory(session: Session, actor: Actor, *, industry: str | None = None) -> list[Organisation]:
+    """The members' directory (issue 58 item 2): the approved members that wrote a public profile (what the member
+    agreed to publish to the other members, kept by its own admin), by reading; the page shows the name, kind,
+    prefecture, industry and that profile, never the contact person. Signed-in members' people and the desk."""
+    authz.authorize(actor, "member.directory")
+    query = sa.select(Organisation).where(Organisation.status == MemberStatus.approved, Organisation.public_profile != "")
+    if industry:
+        query = query.where(Organisation.industry == industry)
+    return list(session.scalars(query.order_by(Organisation.name_kana, Organisation.name, Organisation.corporate_number)))
+
+
 EXPORT_HEADER = ("法人番号", "名称", "種別", "都道府県", "県内", "状態", "団体コード")
 
 

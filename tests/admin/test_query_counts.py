@@ -195,6 +195,7 @@ def build(db, size: int) -> dict:
             "subcontract_id": 1,  # no subcontract request either (issue 57 item 3): its page answers 404 at both sizes
             # nor a breach (issue 56 item 4) or a mailing (issue 58 item 3): their pages answer 404 at both sizes
             "breach_id": 1, "ext": "pdf", "mailing_id": 1,
+            "solution_id": 1,  # nor a member's solution (issue 58 item 2): its pages answer 404 at both sizes
             "period": "FY2025",  # the member report of a fiscal year (issue 40)
             "month": "2025-06"}  # the monthly progress report (issue 40 item 7)
 

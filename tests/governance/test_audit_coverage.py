@@ -217,6 +217,29 @@ def adviser_member(ctx: Ctx) -> str:
     return number
 
 
+SOLUTION = {"title": "監査網羅ソリューション", "description": "網羅の確認", "categories": ["other"], "contact_name": "担当",
+            "contact_email": "coverage@example.jp"}
+
+
+def as_member(ctx: Ctx, method: str, url: str, json=None) -> Call:
+    """A call by the admin of the approved member 7000012050002 (the members' site, issue 58 item 2)."""
+    number = adviser_member(ctx)
+    return Call(method, url, ctx.users(("org-admin",), number)[1], json)
+
+
+def solution(ctx: Ctx) -> int:
+    """A solution listed by the approved member 7000012050002 (issue 58 item 2); its id."""
+    from secretariat import solutions
+
+    number = adviser_member(ctx)
+    admin = Actor(issuer="urn:test", subject="org-admin-coverage", name="会員 管理者", roles=frozenset({"org-admin"}),
+                  tenant_codes=frozenset({number}))
+    row = solutions.create_solution(ctx.db, admin, solutions.SolutionDraft(
+        SOLUTION["title"], SOLUTION["description"], ("other",), "担当", "coverage@example.jp"))
+    ctx.db.commit()
+    return row.id
+
+
 def consultation(ctx: Ctx) -> int:
     """A consultation booked for the approved member 7000012050002 (issue 58 item 6); its id."""
     import datetime as dt
@@ -1353,6 +1376,15 @@ TABLE: dict[tuple[str, str], Entry] = {
         refused=lambda c: op(c, "POST", "/api/v1/consultations", {"adviser_id": adviser(c), "member_number": "7000012050002",
                                                                   "starts_at": "2030-07-01T10:00:00", "hours": 5,
                                                                   "topic": "監査網羅"})),
+    ("POST", "/api/v1/solutions"): Entry(
+        success=lambda c: as_member(c, "POST", "/api/v1/solutions", SOLUTION),
+        refused=lambda c: as_member(c, "POST", "/api/v1/solutions", {**SOLUTION, "need_ids": [999999]})),
+    ("PUT", "/api/v1/solutions/{solution_id}"): Entry(
+        success=lambda c: as_member(c, "PUT", f"/api/v1/solutions/{solution(c)}", {**SOLUTION, "title": "変更後"}),
+        refused=lambda c: as_member(c, "PUT", "/api/v1/solutions/999999", SOLUTION)),
+    ("POST", "/api/v1/solutions/{solution_id}/withdraw"): Entry(
+        success=lambda c: as_member(c, "POST", f"/api/v1/solutions/{solution(c)}/withdraw", {"reason": "提供終了"}),
+        refused=lambda c: as_member(c, "POST", "/api/v1/solutions/999999/withdraw", {"reason": "提供終了"})),
     ("POST", "/api/v1/consultations/{consultation_id}/record"): Entry(
         success=lambda c: op(c, "POST", f"/api/v1/consultations/{consultation(c)}/record", {"held": True, "outcome": "助言"}),
         refused=lambda c: op(c, "POST", f"/api/v1/consultations/{consultation(c)}/record", {"held": True, "outcome": " "})),

@@ -85,6 +85,8 @@ RESIDENT_DESK = {"resident-desk": "own"}
 # personal-data breaches (issue 56 item 4): no code in the path; a municipality's people get their own only
 BREACH_READ = {"operator": "any", "vendor": "any", "auditor": "any", "municipal-admin": "any", "resident-desk": "any"}
 BREACH_MANAGE = {"operator": "any", "municipal-admin": "any"}
+MEMBERS_SITE = {**DESK_READ, "org-admin": "any"}  # the members' site (issue 58 item 2): never anonymous
+MEMBER_ITSELF = {"org-admin": "any"}  # a member's own people, for their own member
 BREACH_MARK = {"operator": "any"}  # breach.manage and incident.read: the municipality's admin does not see the incidents
 
 
@@ -123,6 +125,11 @@ def _service_body(owner):
 def _consent_body(code):
     return {"service_id": 1, "tenant_code": code, "subject_id": "pid-matrix-0001", "content_hash": "0" * 64,
             "method": "paper", "assurance_level": 1}
+
+
+def _solution_body():
+    return {"title": "matrix", "description": "matrix", "categories": ["other"], "contact_name": "matrix",
+            "contact_email": "matrix@example.jp"}
 
 
 def _usage_body():
@@ -591,6 +598,17 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
     ("DELETE", "/api/v1/community-groups/{community_group_id}/members/{corporate_number}"): Rule(DESK),
     ("PUT", "/api/v1/community-groups/{community_group_id}/council"): Rule(DESK, lambda: {"under_council": False}),
     ("DELETE", "/api/v1/community-groups/{community_group_id}/memberships/{membership_id}"): Rule(DESK),
+    # the members' site (issue 58 item 2): members' people and the desk read; a member's people list their own
+    # member's solutions only (the matrix's org-admin belongs to no registered member: 404, never 403)
+    ("GET", "/api/v1/solutions"): Rule(MEMBERS_SITE),
+    ("POST", "/api/v1/solutions"): Rule(MEMBER_ITSELF, _solution_body),
+    ("GET", "/api/v1/solutions/{solution_id}"): Rule(MEMBERS_SITE),
+    ("PUT", "/api/v1/solutions/{solution_id}"): Rule(MEMBER_ITSELF, _solution_body),
+    ("POST", "/api/v1/solutions/{solution_id}/withdraw"): Rule(MEMBER_ITSELF, _reason),
+    ("GET", "/api/v1/solution-needs"): Rule(MEMBER_ITSELF),
+    ("GET", "/api/v1/member-directory"): Rule(MEMBERS_SITE),
+    # the archive: also a municipality's people (their staff training's)
+    ("GET", "/api/v1/event-archive"): Rule({**MEMBERS_SITE, "municipal-admin": "any", "municipal-staff": "any"}),
 }
 # answers whose status is a decision about the token in the body, not about the caller (401/403 allowed)
 DECISIONS = {("POST", "/api/v1/gateway/check")}
@@ -609,7 +627,8 @@ PATH_VALUES = {"{adviser_id}": "1", "{consultation_id}": "1", "{checklist}": "sc
                "{stage}": "first", "{issue_id}": "1", "{report_id}": "1", "{common_id}": "0000000000000000",
                "{review_id}": "1", "{meeting_id}": "1", "{community_group_id}": "1", "{membership_id}": "1",
                "{kind}": "first", "{breach_id}": "1", "{event_kind}": "member_seminar", "{reminder_id}": "1",
-               "{smart_service_id}": "1", "{idea_id}": "1", "{need_id}": "1"}  # another organisation than the org-admin's (none registered)
+               "{smart_service_id}": "1", "{idea_id}": "1", "{need_id}": "1",
+               "{solution_id}": "1"}  # another organisation than the org-admin's (none registered)
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 # a body no operation accepts (a field no model has): a caller the operation refuses must learn nothing of its
