@@ -12,9 +12,12 @@ Rules:
   governance does not read the secretariat's tables, it keeps the group's id).
 * Minutes (議事録) are written in renkei (plain text, at most :data:`MINUTES_MAX` characters, shown
   escaped) or attached as a PDF (checked: ``%PDF-`` and at most :data:`PDF_MAX_BYTES`). Then
-  draft → approved → published (:data:`MINUTES`): approval by another person than the writer (the
-  four-eyes rule; the operator's role, ``meeting.approve``), publication once approved. Rewriting
-  approved minutes sends them back to draft; published minutes never change.
+  draft → approved → published (:data:`MINUTES`). The minutes are a document the secretariat owes the
+  prefecture (:mod:`governance.submissions`, the one workflow of every such document, which holds the rule):
+  recording a meeting owes them, due 3 business days after it; each writing is a submitted version; the
+  prefecture (``meeting.approve``) approves them (never their writer: four eyes) or returns them with a
+  reason (back to draft, rewritten and submitted again); approved minutes are frozen (their SHA-256 in the
+  audit chain) and published once approved; they never change again.
 * Publishing sends a notice (:mod:`governance.notices`) to the attendees' organisations only, fixed at
   that moment, with one e-mail each through the outbox, in the same transaction; audited ``meeting.publish``.
 * The minutes as a PDF (:func:`minutes_pdf`): A4 through :mod:`core.report_document`, the issuer (the
@@ -45,6 +48,7 @@ from core.lifecycle import IllegalMove, Lifecycle, Move
 from core.report_document import Section
 from core.validation import text_field_problem
 from governance.models import CouncilProposal, ProposalStatus
+from governance import submissions
 from governance.notices import send_notice
 from tenancy.members.models import MemberStatus, Organisation
 from tenancy.registry.models import Tenant
@@ -152,7 +156,7 @@ def _refusal(move: Move, status: MinutesStatus, meeting: Any) -> IllegalMove:
 
 
 MINUTES = Lifecycle("議事録", "minutes", MinutesStatus, labels(MinutesStatus), (
-    Move("write", frozenset({M.none, M.draft, M.approved}), M.draft, "作成・修正", "written"),
+    Move("write", frozenset({M.none, M.draft}), M.draft, "作成・修正", "written"),
     Move("approve", frozenset({M.draft}), M.approved, "承認", "approved"),
     Move("publish", frozenset({M.approved}), M.published, "公開", "published"),
 ), initial=(M.none,), refusal=_refusal)
@@ -300,9 +304,18 @@ def create_meeting(session: Session, actor: Actor, draft: MeetingDraft, *, group
                       group_id=group_id)
     session.add(meeting)
     session.flush()
-    _add_rows(session, meeting, draft)
-    audit.record(session, actor, "meeting.create", "meeting", str(meeting.id), after=meeting_summary(session, meeting))
+    with audit.act(session, actor, "meeting.create", "meeting", str(meeting.id)):
+        _add_rows(session, meeting, draft)
+        audit.record(session, actor, "meeting.create", "meeting", str(meeting.id), after=meeting_summary(session, meeting))
+        minutes_submission(session, actor, meeting)
     return meeting
+
+
+def minutes_submission(session: Session, actor: Actor, meeting: Meeting) -> submissions.Submission:
+    """The submission of the meeting's minutes (owed when the meeting is recorded, due 3 business days after
+    it; a moved meeting moves its due date until the minutes are approved)."""
+    return submissions.owe(session, actor, submissions.SubmissionKind.minutes, f"meeting:{meeting.id}",
+                           f"議事録　{meeting.title}", submissions.minutes_due(session, jst_day(meeting.held_at)))
 
 
 EDITABLE = frozenset({MinutesStatus.none, MinutesStatus.draft})
@@ -340,10 +353,12 @@ def update_meeting(session: Session, actor: Actor, meeting_id: int, draft: Meeti
     for table in (MeetingAttendee, MeetingAgendaItem):
         session.execute(sa.delete(table).where(table.meeting_id == meeting.id))
     session.flush()
-    _add_rows(session, meeting, draft)
-    after = meeting_summary(session, meeting)
-    if after != before:
-        audit.record(session, actor, "meeting.update", "meeting", str(meeting.id), before=before, after=after)
+    with audit.act(session, actor, "meeting.update", "meeting", str(meeting.id)):
+        _add_rows(session, meeting, draft)
+        after = meeting_summary(session, meeting)
+        if after != before:
+            audit.record(session, actor, "meeting.update", "meeting", str(meeting.id), before=before, after=after)
+            minutes_submission(session, actor, meeting)
     return meeting
 
 
@@ -447,8 +462,9 @@ def pdf_problem(data: bytes) -> dict[str, str] | None:
 
 
 def write_minutes(session: Session, actor: Actor, meeting_id: int, *, text: str = "", pdf: bytes | None = None,
-                  filename: str = "") -> Meeting:
-    """Write (or rewrite, before publication) the minutes: text, or an attached PDF; awaiting approval again."""
+                  filename: str = "", now: dt.datetime | None = None) -> Meeting:
+    """Write (or rewrite, until approved) the minutes: text, or an attached PDF; submitted to the prefecture as a
+    version of their submission, awaiting approval (again)."""
     authz.authorize(actor, "meeting.manage")
     meeting = get_meeting(session, meeting_id, lock=True)
     text = (text or "").replace("\r\n", "\n").strip()
@@ -466,17 +482,22 @@ def write_minutes(session: Session, actor: Actor, meeting_id: int, *, text: str 
     meeting.written_by, meeting.written_by_name = actor.subject, actor.recorded_name
     meeting.approved_by, meeting.approved_at = "", None
     session.flush()
-    after: dict[str, Any] = {"minutes_status": meeting.minutes_status.value,
-                             "form": "pdf" if pdf is not None else "text", "bytes": len(pdf) if pdf is not None else len(text)}
-    if pdf is not None:
-        after["sha256"] = hashlib.sha256(pdf).hexdigest()
-    audit.record(session, actor, "meeting.minutes", "meeting", str(meeting.id),
-                 before={"minutes_status": before.value}, after=after)
+    with audit.act(session, actor, "meeting.minutes", "meeting", str(meeting.id)):
+        owed = minutes_submission(session, actor, meeting)
+        version = submissions.submit(session, actor, owed.id, text=meeting.minutes_text, file=pdf,
+                                     filename=meeting.minutes_filename, now=now)
+        after: dict[str, Any] = {"minutes_status": meeting.minutes_status.value,
+                                 "form": "pdf" if pdf is not None else "text",
+                                 "bytes": len(pdf) if pdf is not None else len(text), "version": version.number,
+                                 "sha256": version.sha256}
+        audit.record(session, actor, "meeting.minutes", "meeting", str(meeting.id),
+                     before={"minutes_status": before.value}, after=after)
     return meeting
 
 
 def approve_minutes(session: Session, actor: Actor, meeting_id: int, *, now: dt.datetime | None = None) -> Meeting:
-    """Approve the minutes: someone other than their writer; audited ``meeting.approve``."""
+    """The prefecture approves the minutes (never their writer): their submission's version is final and its
+    SHA-256 in the audit chain; audited ``meeting.approve``."""
     authz.authorize(actor, "meeting.approve")
     meeting = get_meeting(session, meeting_id, lock=True)
     if meeting.written_by and meeting.written_by == actor.subject:
@@ -485,8 +506,37 @@ def approve_minutes(session: Session, actor: Actor, meeting_id: int, *, now: dt.
     before = _move(meeting, "approve")
     meeting.approved_by, meeting.approved_at = actor.recorded_name, now or utcnow()
     session.flush()
-    audit.record(session, actor, "meeting.approve", "meeting", str(meeting.id), before={"minutes_status": before.value},
-                 after={"minutes_status": meeting.minutes_status.value, "written_by": meeting.written_by_name})
+    with audit.act(session, actor, "meeting.approve", "meeting", str(meeting.id)):
+        owed = submissions.approve(session, actor, minutes_submission(session, actor, meeting).id, now=now)
+        audit.record(session, actor, "meeting.approve", "meeting", str(meeting.id),
+                     before={"minutes_status": before.value},
+                     after={"minutes_status": meeting.minutes_status.value, "written_by": meeting.written_by_name,
+                            "version": owed.approved_version, "sha256": owed.approved_sha256})
+    return meeting
+
+
+def return_minutes(session: Session, actor: Actor, meeting_id: int, reason: str | None, *,
+                   now: dt.datetime | None = None) -> Meeting:
+    """The prefecture returns the minutes with its reason (never their writer): back to draft, to be rewritten
+    and submitted again; audited ``meeting.return``."""
+    authz.authorize(actor, "meeting.approve")
+    meeting = get_meeting(session, meeting_id, lock=True)
+    typed = submissions.return_reason(reason)
+    if meeting.written_by and meeting.written_by == actor.subject:
+        raise OwnMinutes("The writer of the minutes cannot inspect them; another person does.",
+                         "議事録を作成した人は検査できません。別の担当者が検査してください。")
+    before = MinutesStatus(meeting.minutes_status)
+    if before is not M.draft:
+        raise CannotApprove(f"The minutes are {before.en.lower()}; they cannot be returned. Nothing was changed.",
+                            f"この議事録は「{before.ja}」のため差し戻せません。変更は行っていません。",
+                            status=before.value, move="return")
+    with audit.act(session, actor, "meeting.return", "meeting", str(meeting.id)):
+        owed = submissions.return_submission(session, actor, minutes_submission(session, actor, meeting).id, typed,
+                                             now=now)
+        audit.record(session, actor, "meeting.return", "meeting", str(meeting.id),
+                     before={"minutes_status": before.value},
+                     after={"minutes_status": meeting.minutes_status.value, "reason": typed,
+                            "submission_status": owed.status.value})
     return meeting
 
 
