@@ -136,8 +136,8 @@ class CannotPublish(IllegalMove):
     """Only approved minutes are published."""
 
 
-class OwnMinutes(Conflict):
-    """The writer of the minutes cannot approve them."""
+OwnMinutes = submissions.OwnSubmission
+"""The writer of the minutes never approves or returns them (the four eyes of :mod:`governance.submissions`)."""
 
 
 class MeetingSettled(Conflict):
@@ -484,8 +484,8 @@ def write_minutes(session: Session, actor: Actor, meeting_id: int, *, text: str 
     session.flush()
     with audit.act(session, actor, "meeting.minutes", "meeting", str(meeting.id)):
         owed = minutes_submission(session, actor, meeting)
-        version = submissions.submit(session, actor, owed.id, text=meeting.minutes_text, file=pdf,
-                                     filename=meeting.minutes_filename, now=now)
+        version = submissions.add_version(session, actor, owed, text=meeting.minutes_text, file=pdf,
+                                          filename=meeting.minutes_filename, now=now)
         after: dict[str, Any] = {"minutes_status": meeting.minutes_status.value,
                                  "form": "pdf" if pdf is not None else "text",
                                  "bytes": len(pdf) if pdf is not None else len(text), "version": version.number,
@@ -496,48 +496,50 @@ def write_minutes(session: Session, actor: Actor, meeting_id: int, *, text: str 
 
 
 def approve_minutes(session: Session, actor: Actor, meeting_id: int, *, now: dt.datetime | None = None) -> Meeting:
-    """The prefecture approves the minutes (never their writer): their submission's version is final and its
-    SHA-256 in the audit chain; audited ``meeting.approve``."""
+    """The prefecture approves the minutes (never their writer: :func:`governance.submissions.inspect`'s four eyes):
+    their submitted version is final and its SHA-256 in the audit chain; audited ``meeting.approve``."""
     authz.authorize(actor, "meeting.approve")
     meeting = get_meeting(session, meeting_id, lock=True)
-    if meeting.written_by and meeting.written_by == actor.subject:
-        raise OwnMinutes("The writer of the minutes cannot approve them; another person approves.",
-                         "議事録を作成した人は承認できません。別の担当者が承認してください。")
-    before = _move(meeting, "approve")
-    meeting.approved_by, meeting.approved_at = actor.recorded_name, now or utcnow()
-    session.flush()
+    before = MinutesStatus(meeting.minutes_status)
+    target = MINUTES.move("approve", before, meeting).target  # asked first: a refusal changes nothing
     with audit.act(session, actor, "meeting.approve", "meeting", str(meeting.id)):
-        owed = submissions.approve(session, actor, minutes_submission(session, actor, meeting).id, now=now)
+        owed = minutes_submission(session, actor, meeting)
+        version = submissions.inspect(session, actor, owed, "approve", now)
+        meeting.minutes_status = target
+        meeting.approved_by, meeting.approved_at = actor.recorded_name, now or utcnow()
+        session.flush()
         audit.record(session, actor, "meeting.approve", "meeting", str(meeting.id),
                      before={"minutes_status": before.value},
                      after={"minutes_status": meeting.minutes_status.value, "written_by": meeting.written_by_name,
-                            "version": owed.approved_version, "sha256": owed.approved_sha256})
+                            "version": version.number, "sha256": version.sha256})
     return meeting
 
 
 def return_minutes(session: Session, actor: Actor, meeting_id: int, reason: str | None, *,
                    now: dt.datetime | None = None) -> Meeting:
-    """The prefecture returns the minutes with its reason (never their writer): back to draft, to be rewritten
-    and submitted again; audited ``meeting.return``."""
+    """The prefecture returns the minutes awaiting approval with its reason (never their writer): they stay a
+    draft, to be rewritten and submitted again; audited ``meeting.return``."""
     authz.authorize(actor, "meeting.approve")
     meeting = get_meeting(session, meeting_id, lock=True)
     typed = submissions.return_reason(reason)
-    if meeting.written_by and meeting.written_by == actor.subject:
-        raise OwnMinutes("The writer of the minutes cannot inspect them; another person does.",
-                         "議事録を作成した人は検査できません。別の担当者が検査してください。")
     before = MinutesStatus(meeting.minutes_status)
-    if before is not M.draft:
-        raise CannotApprove(f"The minutes are {before.en.lower()}; they cannot be returned. Nothing was changed.",
-                            f"この議事録は「{before.ja}」のため差し戻せません。変更は行っていません。",
-                            status=before.value, move="return")
+    MINUTES.move("approve", before, meeting)  # only minutes awaiting approval are inspected
     with audit.act(session, actor, "meeting.return", "meeting", str(meeting.id)):
-        owed = submissions.return_submission(session, actor, minutes_submission(session, actor, meeting).id, typed,
-                                             now=now)
+        owed = minutes_submission(session, actor, meeting)
+        version = submissions.inspect(session, actor, owed, "return", now, typed)
         audit.record(session, actor, "meeting.return", "meeting", str(meeting.id),
                      before={"minutes_status": before.value},
-                     after={"minutes_status": meeting.minutes_status.value, "reason": typed,
-                            "submission_status": owed.status.value})
+                     after={"minutes_status": meeting.minutes_status.value, "reason": typed, "version": version.number})
     return meeting
+
+
+def _meeting_of(row: submissions.Submission) -> int:
+    return int(row.refers_to.removeprefix("meeting:"))
+
+
+submissions.OWNERS[submissions.SubmissionKind.minutes] = submissions.Owner(
+    "会議", lambda session, actor, row, now: approve_minutes(session, actor, _meeting_of(row), now=now),
+    lambda session, actor, row, reason, now: return_minutes(session, actor, _meeting_of(row), reason, now=now))
 
 
 def publish_minutes(session: Session, actor: Actor, meeting_id: int, *, now: dt.datetime | None = None) -> Meeting:

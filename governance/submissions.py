@@ -27,6 +27,9 @@ Rules:
   :mod:`governance.meetings` always said: meetings call this module, which holds the rule. The other kinds are
   submitted by their contractor (``submission.submit``; a contractor sees and submits its own only) and inspected
   by the prefecture (``submission.inspect``); the prefecture opens them (``submission.open``).
+* **A kind kept on a record of its own** (the minutes on their meeting) registers an :class:`Owner`
+  (:data:`OWNERS`): its versions are submitted through its own operation (writing the minutes), and inspecting it
+  here hands over to that operation, which moves its record and comes back to :func:`inspect` for the rule.
 * **Overdue** (:func:`overdue`): a submission not approved whose due date has passed and that awaits its
   contractor (nothing submitted yet, or returned).
 
@@ -39,6 +42,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from typing import Any, Optional
 
 import sqlalchemy as sa
@@ -48,7 +52,7 @@ from sqlmodel import Field, SQLModel
 from core import audit, authz
 from core.actor import Actor
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, add_business_days, add_months, fiscal_year_of, \
-    jst_day, today_jst
+    today_jst
 from core.db import enum_column, timestamp_column, utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.labelled import LabelledEnum, labels
@@ -351,11 +355,37 @@ def _submitter_may(actor: Actor, row: Submission) -> bool:
     return authz.allowed(actor, grant) and (grant != SUBMIT or row.contractor in contractors_of(actor))
 
 
+@dataclasses.dataclass(frozen=True)
+class Owner:
+    """A kind whose document lives on a record of its own: its operations for writing (named for the page), approving
+    and returning; each ends in :func:`add_version` or :func:`inspect`."""
+
+    writes_on: str  # where its versions are written, for the refusal: 「会議の議事録」
+    approve: Callable[[Session, Actor, "Submission", Optional[dt.datetime]], Any]
+    return_: Callable[[Session, Actor, "Submission", str, Optional[dt.datetime]], Any]
+
+
+OWNERS: dict[SubmissionKind, Owner] = {}
+
+
+class OwnedElsewhere(Conflict):
+    """A kind kept on a record of its own is written there."""
+
+
 def submit(session: Session, actor: Actor, submission_id: int, *, text: str = "", file: bytes | None = None,
            filename: str = "", now: dt.datetime | None = None) -> SubmissionVersion:
     """A contractor submits a version (text, or a file); refused once approved (frozen). Audited
     ``submission.submit`` with the version's SHA-256."""
     row = get(session, actor, submission_id)
+    if (owner := OWNERS.get(row.kind)) is not None:
+        raise OwnedElsewhere(f"{row.kind.en} are written on their own page ({owner.writes_on}).",
+                             f"{row.kind.ja}は{owner.writes_on}の画面で作成・提出します。")
+    return add_version(session, actor, row, text=text, file=file, filename=filename, now=now)
+
+
+def add_version(session: Session, actor: Actor, row: Submission, *, text: str = "", file: bytes | None = None,
+                filename: str = "", now: dt.datetime | None = None) -> SubmissionVersion:
+    """The version submitted (the rule of :func:`submit`; an :class:`Owner`'s operation calls it directly)."""
     authz.authorize(actor, GRANTS[row.kind][0])
     if not _submitter_may(actor, row):
         raise authz.NotPermitted("Only the contractor that owes this document submits it.",
@@ -386,16 +416,17 @@ def submit(session: Session, actor: Actor, submission_id: int, *, text: str = ""
     return version
 
 
-def _inspect(session: Session, actor: Actor, submission_id: int, name: str, now: dt.datetime | None,
-             reason: str = "") -> tuple[Submission, SubmissionVersion]:
-    row = get(session, actor, submission_id)
+def inspect(session: Session, actor: Actor, row: Submission, name: str, now: dt.datetime | None = None,
+            reason: str = "") -> SubmissionVersion:
+    """The prefecture's inspection of the version under inspection (``approve``, or ``return`` with a reason): the
+    rule of :func:`approve` and :func:`return_submission`, which an :class:`Owner`'s operation calls directly."""
     authz.authorize(actor, GRANTS[row.kind][1])
     move = SUBMISSIONS.move(name, row.status, row)
     version = latest(session, row.id)
     assert version is not None  # submitted: a version exists
     if version.submitted_by == actor.subject:
-        raise OwnSubmission("The person who submitted this version cannot inspect it; another person does.",
-                            "この版を提出した人は検査できません。別の担当者が検査してください。")
+        raise OwnSubmission("The person who submitted this version cannot approve or return it; another person "
+                            "inspects it.", "この版を提出した人は承認できません（差戻しもできません）。別の担当者が検査してください。")
     now = now or utcnow()
     before = summary(row)
     row.status = move.target
@@ -408,13 +439,19 @@ def _inspect(session: Session, actor: Actor, submission_id: int, name: str, now:
     audit.record(session, actor, f"submission.{name}", "submission", str(row.id), before=before,
                  after={**summary(row), "version": version.number, "sha256": version.sha256, "reason": reason or None,
                         "submitted_by": version.submitted_by_name})
-    return row, version
+    return version
 
 
 def approve(session: Session, actor: Actor, submission_id: int, *, now: dt.datetime | None = None) -> Submission:
     """The prefecture approves the version under inspection (never its submitter): the submission is final, the
     version's SHA-256 recorded in the audit chain (``submission.approve``)."""
-    return _inspect(session, actor, submission_id, "approve", now)[0]
+    row = get(session, actor, submission_id)
+    authz.authorize(actor, GRANTS[row.kind][1])
+    if (owner := OWNERS.get(row.kind)) is not None:
+        owner.approve(session, actor, row, now)
+    else:
+        inspect(session, actor, row, "approve", now)
+    return row
 
 
 def return_reason(text: str | None) -> str:
@@ -431,7 +468,12 @@ def return_submission(session: Session, actor: Actor, submission_id: int, reason
     Audited ``submission.return``."""
     row = get(session, actor, submission_id)
     authz.authorize(actor, GRANTS[row.kind][1])
-    return _inspect(session, actor, submission_id, "return", now, return_reason(reason))[0]
+    typed = return_reason(reason)
+    if (owner := OWNERS.get(row.kind)) is not None:
+        owner.return_(session, actor, row, typed, now)
+    else:
+        inspect(session, actor, row, "return", now, typed)
+    return row
 
 
 def may(session: Session, actor: Actor, row: Submission) -> dict[str, bool]:
@@ -440,7 +482,7 @@ def may(session: Session, actor: Actor, row: Submission) -> dict[str, bool]:
     inspects = authz.allowed(actor, GRANTS[row.kind][1])
     version = latest(session, row.id) if "approve" in allowed else None
     own = version is not None and version.submitted_by == actor.subject
-    return {"submit": "submit" in allowed and _submitter_may(actor, row) and row.kind is not K.minutes,
+    return {"submit": "submit" in allowed and _submitter_may(actor, row) and row.kind not in OWNERS,
             "approve": "approve" in allowed and inspects and not own,
             "return": "return" in allowed and inspects and not own}
 

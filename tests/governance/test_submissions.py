@@ -74,8 +74,10 @@ def test_minutes_of_a_meeting_on_christmas_are_due_on_5_january_returned_once_th
     with pytest.raises(meetings.CannotWrite):  # the approved version is frozen
         meetings.write_minutes(db, SECRETARIAT, meeting.id, text="書き換え")
     db.rollback()
-    with pytest.raises(IllegalMove):
+    with pytest.raises(subs.OwnedElsewhere):  # minutes are written on their meeting
         subs.submit(db, PREFECTURE, owed.id, text="書き換え")
+    with pytest.raises(IllegalMove):
+        subs.add_version(db, PREFECTURE, owed, text="書き換え")
     db.rollback()
 
     approval = db.scalar(sa.select(AuditRecord).where(AuditRecord.action == "meeting.approve",
