@@ -330,6 +330,16 @@ def versions_of(session: Session, submission_id: int) -> list[SubmissionVersion]
                                 .order_by(SubmissionVersion.number)))
 
 
+def versions_by_submission(session: Session, submission_ids: list[int]) -> dict[int, list[SubmissionVersion]]:
+    """The versions of several submissions in one query (a list's)."""
+    found: dict[int, list[SubmissionVersion]] = {}
+    if submission_ids:
+        for version in session.scalars(sa.select(SubmissionVersion).where(
+                SubmissionVersion.submission_id.in_(submission_ids)).order_by(SubmissionVersion.number)):
+            found.setdefault(version.submission_id, []).append(version)
+    return found
+
+
 def latest(session: Session, submission_id: int) -> SubmissionVersion | None:
     return session.scalar(sa.select(SubmissionVersion).where(SubmissionVersion.submission_id == submission_id)
                           .order_by(SubmissionVersion.number.desc()).limit(1))
