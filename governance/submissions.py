@@ -393,6 +393,19 @@ def submit(session: Session, actor: Actor, submission_id: int, *, text: str = ""
     return add_version(session, actor, row, text=text, file=file, filename=filename, now=now)
 
 
+def submit_monthly(session: Session, actor: Actor, kind: SubmissionKind, month: dt.date, title: str, file: bytes,
+                   filename: str, *, now: dt.datetime | None = None) -> SubmissionVersion:
+    """A monthly report's file submitted by its contractor (:mod:`secretariat.progress`, :mod:`service.monthly_report`):
+    owed for its month if the prefecture had not opened it (due :func:`monthly_due`), then submitted."""
+    if kind not in MONTHLY:
+        raise ValueError(f"{kind} is not a monthly report")
+    authz.authorize(actor, GRANTS[kind][0])
+    first = month.replace(day=1)
+    row = find(session, kind, first.strftime("%Y-%m")) or owe(session, actor, kind, first.strftime("%Y-%m"), title,
+                                                                monthly_due(session, first))
+    return submit(session, actor, row.id, file=file, filename=filename, now=now)
+
+
 def add_version(session: Session, actor: Actor, row: Submission, *, text: str = "", file: bytes | None = None,
                 filename: str = "", now: dt.datetime | None = None) -> SubmissionVersion:
     """The version submitted (the rule of :func:`submit`; an :class:`Owner`'s operation calls it directly)."""

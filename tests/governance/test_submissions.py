@@ -138,3 +138,29 @@ def test_the_vendors_monthly_report_and_an_incident_report_are_submitted_with_a_
     assert [r.action for r in db.scalars(sa.select(AuditRecord).where(AuditRecord.target_type == "submission")
                                          .order_by(AuditRecord.seq))] == [
         "submission.open", "submission.open", "submission.submit", "submission.approve"]
+
+
+def test_the_months_progress_report_and_service_report_are_submitted_by_their_contractors_and_approved(db, monkeypatch):
+    from secretariat import progress
+    from service import monthly_report
+
+    monkeypatch.setattr(monthly_report, "to_pdf", lambda *args: b"%PDF-1.7 service")  # the charts are not the point
+    monkeypatch.setattr(progress.report_document, "to_pdf", lambda *args, **kw: b"%PDF-1.7 progress")
+    written = monthly_report.write(db, PREFECTURE, dt.date(2026, 10, 1), None)
+    with pytest.raises(NotPermitted):  # the vendor's report: the secretariat does not submit it
+        monthly_report.submit(db, SECRETARIAT, written.id)
+    version = monthly_report.submit(db, VENDOR, written.id, now=dt.datetime(2026, 11, 6, 9, 0, tzinfo=JST))
+    service = subs.find(db, subs.K.service_report, "2026-10")
+    assert (service.contractor, service.due_on, version.on_time) == (subs.Contractor.vendor, dt.date(2026, 11, 9), True)
+    assert version.sha256 == hashlib.sha256(b"%PDF-1.7 service").hexdigest()
+
+    month = progress.parse_month("2026-10")
+    sent = progress.submit_report(db, SECRETARIAT, month, now=dt.datetime(2026, 11, 10, 9, 0, tzinfo=JST))
+    plan = subs.find(db, subs.K.progress_report, "2026-10")
+    assert (plan.contractor, plan.status, sent.on_time) == (subs.Contractor.secretariat, subs.S.submitted, False)
+    subs.approve(db, PREFECTURE, plan.id)
+    subs.approve(db, PREFECTURE, service.id)
+    assert subs.overdue(db, PREFECTURE, now=dt.datetime(2026, 12, 1, tzinfo=UTC)) == []
+    submits = db.scalars(sa.select(AuditRecord).where(AuditRecord.action == "submission.submit")
+                         .order_by(AuditRecord.seq)).all()
+    assert len(submits) == 2  # one record per act: the report's generation and its owing are steps of it
