@@ -260,6 +260,11 @@ def meeting_problems(session: Session, draft: MeetingDraft, meeting_id: int | No
     ) if p]
     if draft.held_at is None or draft.held_at.tzinfo is None:
         found.append(problem("held_at", "Give the date and time.", "開催日時を入力してください。"))
+    else:
+        try:  # the minutes are due in business days, which renkei's calendar knows for 1989–2099
+            submissions.minutes_due(session, jst_day(draft.held_at))
+        except submissions.SubmissionInvalid as error:
+            found.extend(error.problems)
     return found + _attendee_problems(session, draft.attendees) + _agenda_problems(session, draft.agenda, meeting_id)
 
 

@@ -166,15 +166,26 @@ class SubmissionInvalid(Invalid):
 
 # --- due dates ----------------------------------------------------------------------------------------------
 
-def minutes_due(session: Session, held_on: dt.date) -> dt.date:
+OUTSIDE_CALENDAR = ("The due date falls outside the years renkei's calendar knows (1989–2099).",
+                    "提出期限が renkei の暦（1989〜2099年）の範囲外です。")
+
+
+def _business_days_after(session: Session, day: dt.date, count: int, field: str) -> dt.date:
+    try:
+        return add_business_days(day, count, office_closed_days(session))
+    except ValueError:  # the holidays are known for 1989–2099 only
+        raise SubmissionInvalid([problem(field, *OUTSIDE_CALENDAR)]) from None
+
+
+def minutes_due(session: Session, held_on: dt.date, field: str = "held_at") -> dt.date:
     """Minutes are due the third business day after the meeting (the meeting's day never counts)."""
-    return add_business_days(held_on, MINUTES_DUE_BUSINESS_DAYS, office_closed_days(session))
+    return _business_days_after(session, held_on, MINUTES_DUE_BUSINESS_DAYS, field)
 
 
-def monthly_due(session: Session, month: dt.date) -> dt.date:
+def monthly_due(session: Session, month: dt.date, field: str = "month") -> dt.date:
     """A monthly report is due the fifth business day after its month's last day."""
     last_day = add_months(month.replace(day=1), 1) - dt.timedelta(days=1)
-    return add_business_days(last_day, MONTHLY_DUE_BUSINESS_DAYS, office_closed_days(session))
+    return _business_days_after(session, last_day, MONTHLY_DUE_BUSINESS_DAYS, field)
 
 
 # --- who sees what ------------------------------------------------------------------------------------------

@@ -298,7 +298,8 @@ def approve_minutes(path: MeetingPath):
 
 class MinutesReturnBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: Annotated[PlainText, StringConstraints(max_length=2000)] = Field(description="Why they are returned (required)")
+    reason: Annotated[PlainText, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), NOT_BLANK] = Field(
+        description="Why they are returned (required)")
 
 
 @bp.post("/meetings/<meeting_id>/minutes/return", responses={200: MeetingOut},

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from admin import downloads
 from admin.api import API_PREFIX, BEARER, PROBLEM_RESPONSES, CachedSchema, tag
 from admin.api.contract import BASE64, media
-from admin.api.fields import line, pattern
+from admin.api.fields import MONTH_PATTERN, line, pattern
 from admin.auth import current_actor
 from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
@@ -28,6 +28,7 @@ bp = StrictAPIBlueprint("api_submissions", __name__, url_prefix=API_PREFIX,
                         abp_security=BEARER, abp_responses=PROBLEM_RESPONSES)
 
 Kind = Literal[tuple(k.value for k in subs.SubmissionKind)]  # type: ignore[valid-type]
+OpenKind = Literal[tuple(k.value for k in subs.SubmissionKind if k not in subs.OWNERS)]  # type: ignore[valid-type]
 Status = Literal[tuple(s.value for s in subs.SubmissionStatus)]  # type: ignore[valid-type]
 ContractorName = Literal[tuple(c.value for c in subs.Contractor)]  # type: ignore[valid-type]
 Inspection = Literal["", "approved", "returned"]
@@ -37,7 +38,7 @@ class SubmissionPath(BaseModel):
     submission_id: int = Field(**ID_RANGE)
 
 
-class VersionPath(BaseModel):
+class SubmissionVersionPath(BaseModel):
     submission_id: int = Field(**ID_RANGE)
     number: int = Field(ge=1, le=100_000)
 
@@ -48,20 +49,20 @@ class SubmissionQuery(CachedSchema):
     overdue: bool = Field(default=False, description="Only those past their due date awaiting their contractor")
 
 
-class OpenBody(BaseModel):
+class SubmissionOpenBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kind: Kind
+    kind: OpenKind = Field(description="Minutes are owed by their meeting, not opened here")
     title: Annotated[SingleLineText, StringConstraints(strip_whitespace=True, min_length=1, max_length=subs.TITLE_MAX),
                      NOT_BLANK]
     due_on: dt.date | None = Field(default=None, description="The due date (not for a monthly report: it is counted)")
-    month: pattern(r"^([0-9]{4}-[0-9]{2})?$") = Field(default="", description="A monthly report's month, YYYY-MM")
+    month: pattern("^$|" + MONTH_PATTERN) = Field(default="", description="A monthly report's month, YYYY-MM")
     contractor: ContractorName | None = Field(default=None, description="The project plan's and a deliverable's "
                                                                         "contractor (the other kinds name theirs)")
     refers_to: line(subs.REFERS_MAX) = Field(default="", description="What it refers to (incident:5, a contract's "
                                                                      "deliverable); by default its kind and title")
 
 
-class VersionBody(BaseModel):
+class SubmissionVersionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: Annotated[PlainText, StringConstraints(max_length=subs.TEXT_MAX)] = Field(
         default="", description="The document written as text; or file_base64")
@@ -71,13 +72,13 @@ class VersionBody(BaseModel):
     filename: line(200) = ""
 
 
-class ReasonBody(BaseModel):
+class SubmissionReasonBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: Annotated[PlainText, StringConstraints(max_length=subs.REASON_MAX)] = Field(
-        description="Why it is returned (required)")
+    reason: Annotated[PlainText, StringConstraints(strip_whitespace=True, min_length=1, max_length=subs.REASON_MAX),
+                      NOT_BLANK] = Field(description="Why it is returned (required)")
 
 
-class VersionOut(BaseModel):
+class SubmissionVersionOut(BaseModel):
     number: int
     sha256: str
     form: Literal["text", "file"]
@@ -108,7 +109,7 @@ class SubmissionOut(BaseModel):
     approved_sha256: str | None
     approved_at: dt.datetime | None
     approved_by: str
-    versions: list[VersionOut]
+    versions: list[SubmissionVersionOut]
 
 
 class SubmissionList(BaseModel):
@@ -150,7 +151,7 @@ def list_submissions(query: SubmissionQuery):
 
 @bp.post("/submissions", responses={201: SubmissionOut},
          summary="The prefecture says a contractor owes a document, with its due date (a monthly report's is counted)")
-def open_submission(body: OpenBody):
+def open_submission(body: SubmissionOpenBody):
     row = subs.open_submission(db.session, current_actor(), kind=body.kind, title=body.title, due_on=body.due_on,
                                contractor=body.contractor, refers_to=body.refers_to, month=body.month or None)
     return jsonify(submission_out(row)), 201
@@ -161,7 +162,7 @@ def get_submission(path: SubmissionPath):
     return jsonify(submission_out(subs.get(db.session, current_actor(), path.submission_id)))
 
 
-def _file_of(body: VersionBody) -> bytes | None:
+def _file_of(body: SubmissionVersionBody) -> bytes | None:
     if not body.file_base64:
         return None
     try:
@@ -173,7 +174,7 @@ def _file_of(body: VersionBody) -> bytes | None:
 
 @bp.post("/submissions/<submission_id>/versions", responses={201: SubmissionOut},
          summary="Submit a version (text or a file) for inspection; refused once approved (the approved version is final)")
-def submit(path: SubmissionPath, body: VersionBody):
+def submit(path: SubmissionPath, body: SubmissionVersionBody):
     actor = current_actor()
     subs.submit(db.session, actor, path.submission_id, text=body.text, file=_file_of(body), filename=body.filename)
     return jsonify(submission_out(subs.get(db.session, actor, path.submission_id))), 201
@@ -182,7 +183,7 @@ def submit(path: SubmissionPath, body: VersionBody):
 @bp.get("/submissions/<submission_id>/versions/<number>/content",
         responses={200: media("application/pdf", "application/octet-stream", "text/plain")},
         summary="A submitted version's content, as it was submitted")
-def version_content(path: VersionPath):
+def version_content(path: SubmissionVersionPath):
     return downloads.submission_file(subs.content(db.session, current_actor(), path.submission_id, path.number))
 
 
@@ -194,5 +195,5 @@ def approve(path: SubmissionPath):
 
 @bp.post("/submissions/<submission_id>/return", responses={200: SubmissionOut},
          summary="Return the version under inspection with the reason (not by its submitter); it is submitted again")
-def return_submission(path: SubmissionPath, body: ReasonBody):
+def return_submission(path: SubmissionPath, body: SubmissionReasonBody):
     return jsonify(submission_out(subs.return_submission(db.session, current_actor(), path.submission_id, body.reason)))
