@@ -319,8 +319,17 @@ def create_meeting(session: Session, actor: Actor, draft: MeetingDraft, *, group
 def minutes_submission(session: Session, actor: Actor, meeting: Meeting) -> submissions.Submission:
     """The submission of the meeting's minutes (owed when the meeting is recorded, due 3 business days after
     it; a moved meeting moves its due date until the minutes are approved)."""
-    return submissions.owe(session, actor, submissions.SubmissionKind.minutes, f"meeting:{meeting.id}",
+    owed = submissions.owe(session, actor, submissions.SubmissionKind.minutes, f"meeting:{meeting.id}",
                            f"議事録　{meeting.title}", submissions.minutes_due(session, jst_day(meeting.held_at)))
+    status = MinutesStatus(meeting.minutes_status)
+    if owed.status is submissions.S.open and status is not M.none and submissions.latest(session, owed.id) is None:
+        # minutes written before the workflow (migration 0122): taken in as they stand, approved if they were
+        submissions.adopt(session, actor, owed, text=meeting.minutes_text, file=meeting.minutes_pdf,
+                          filename=meeting.minutes_filename, submitted_by=meeting.written_by,
+                          submitted_by_name=meeting.written_by_name, submitted_at=meeting.created_at,
+                          approved_by=meeting.approved_by,
+                          approved_at=(meeting.approved_at or utcnow()) if status is not M.draft else None)
+    return owed
 
 
 EDITABLE = frozenset({MinutesStatus.none, MinutesStatus.draft})
@@ -480,15 +489,16 @@ def write_minutes(session: Session, actor: Actor, meeting_id: int, *, text: str 
     if bad:
         raise Invalid("The minutes cannot be saved; nothing was changed.", "議事録を保存できません。変更は行っていません。",
                       problems=[bad])
-    before = _move(meeting, "write")
-    meeting.minutes_text = text if pdf is None else ""
-    meeting.minutes_pdf = pdf
-    meeting.minutes_filename = (filename or "minutes.pdf")[:200] if pdf is not None else ""
-    meeting.written_by, meeting.written_by_name = actor.subject, actor.recorded_name
-    meeting.approved_by, meeting.approved_at = "", None
-    session.flush()
+    MINUTES.move("write", meeting.minutes_status, meeting)  # asked first: a refusal changes nothing
     with audit.act(session, actor, "meeting.minutes", "meeting", str(meeting.id)):
-        owed = minutes_submission(session, actor, meeting)
+        owed = minutes_submission(session, actor, meeting)  # before the rewriting: earlier minutes taken in as they were
+        before = _move(meeting, "write")
+        meeting.minutes_text = text if pdf is None else ""
+        meeting.minutes_pdf = pdf
+        meeting.minutes_filename = (filename or "minutes.pdf")[:200] if pdf is not None else ""
+        meeting.written_by, meeting.written_by_name = actor.subject, actor.recorded_name
+        meeting.approved_by, meeting.approved_at = "", None
+        session.flush()
         version = submissions.add_version(session, actor, owed, text=meeting.minutes_text, file=pdf,
                                           filename=meeting.minutes_filename, now=now)
         after: dict[str, Any] = {"minutes_status": meeting.minutes_status.value,

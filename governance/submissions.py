@@ -52,7 +52,7 @@ from sqlmodel import Field, SQLModel
 from core import audit, authz
 from core.actor import Actor
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR, add_business_days, add_months, fiscal_year_of, \
-    today_jst
+    jst_day, today_jst
 from core.db import enum_column, timestamp_column, utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.labelled import LabelledEnum, labels
@@ -228,6 +228,29 @@ def owe(session: Session, actor: Actor, kind: SubmissionKind, refers_to: str, ti
     session.flush()
     audit.record(session, actor, "submission.open", "submission", str(row.id), after=summary(row))
     return row
+
+
+def adopt(session: Session, actor: Actor, row: Submission, *, text: str, file: bytes | None, filename: str,
+          submitted_by: str, submitted_by_name: str, submitted_at: dt.datetime, approved_by: str = "",
+          approved_at: dt.datetime | None = None) -> SubmissionVersion:
+    """A document written before this workflow (minutes of a meeting recorded earlier) taken in as its first version,
+    by its writer and when it was written; approved already when it was (its hash then kept). Audited
+    ``submission.adopt`` (the caller's operation has authorised the actor)."""
+    version = SubmissionVersion(submission_id=row.id, number=1, text=text if file is None else "", file=file,
+                                filename=filename if file is not None else "", sha256=sha256_of(text, file),
+                                submitted_at=submitted_at, submitted_by=submitted_by[:255],
+                                submitted_by_name=submitted_by_name[:200], on_time=jst_day(submitted_at) <= row.due_on)
+    before = summary(row)
+    row.status = S.submitted
+    if approved_at is not None:
+        version.inspection, version.inspected_at, version.inspected_by = Inspection.approved, approved_at, approved_by[:200]
+        row.status, row.approved_version, row.approved_sha256 = S.approved, 1, version.sha256
+        row.approved_at, row.approved_by = approved_at, approved_by[:200]
+    session.add(version)
+    session.flush()
+    audit.record(session, actor, "submission.adopt", "submission", str(row.id), before=before,
+                 after={**summary(row), "version": 1, "sha256": version.sha256})
+    return version
 
 
 def find(session: Session, kind: SubmissionKind, refers_to: str) -> Submission | None:

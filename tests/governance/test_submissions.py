@@ -164,3 +164,15 @@ def test_the_months_progress_report_and_service_report_are_submitted_by_their_co
     submits = db.scalars(sa.select(AuditRecord).where(AuditRecord.action == "submission.submit")
                          .order_by(AuditRecord.seq)).all()
     assert len(submits) == 2  # one record per act: the report's generation and its owing are steps of it
+
+
+def test_minutes_written_before_the_workflow_are_taken_in_and_approved_through_it(db):
+    meeting = _christmas_meeting(db)
+    db.execute(sa.delete(subs.Submission))  # as a meeting recorded before migration 0122
+    meeting.minutes_status, meeting.minutes_text = meetings.MinutesStatus.draft, "以前の議事録"
+    meeting.written_by, meeting.written_by_name = "operator-1", "県 書記"
+    db.commit()
+    meetings.approve_minutes(db, PREFECTURE, meeting.id)
+    owed = meetings.minutes_submission(db, PREFECTURE, meeting)
+    assert (owed.status, owed.approved_sha256) == (subs.S.approved, hashlib.sha256("以前の議事録".encode()).hexdigest())
+    assert [v.submitted_by_name for v in subs.versions_of(db, owed.id)] == ["県 書記"]
