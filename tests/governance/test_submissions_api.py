@@ -53,4 +53,5 @@ def test_the_minutes_and_a_vendors_report_through_the_api(client, db, user_facto
     file = client.get(f"/api/v1/submissions/{report_id}/versions/1/content", headers=prefecture)
     assert file.status_code == 200 and file.get_data() == pdf and file.mimetype == "application/pdf"
     problem = client.post(f"/api/v1/submissions/{report_id}/return", json={"reason": ""}, headers=prefecture).get_json()
-    assert problem["status"] == 422 and "理由" in str(problem) and "reason" in str(problem)
+    assert problem["status"] == 422 and [e["field"] for e in problem["errors"]] == ["reason"]
+    assert problem["errors"][0]["message_ja"] and problem["errors"][0]["message_en"]  # in Japanese and English
