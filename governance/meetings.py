@@ -323,7 +323,7 @@ def minutes_submission(session: Session, actor: Actor, meeting: Meeting) -> subm
                            f"議事録　{meeting.title}", submissions.minutes_due(session, jst_day(meeting.held_at)))
     status = MinutesStatus(meeting.minutes_status)
     if owed.status is submissions.S.open and status is not M.none and submissions.latest(session, owed.id) is None:
-        # minutes written before the workflow (migration 0122): taken in as they stand, approved if they were
+        # minutes written before the workflow (migration 0123): taken in as they stand, approved if they were
         submissions.adopt(session, actor, owed, text=meeting.minutes_text, file=meeting.minutes_pdf,
                           filename=meeting.minutes_filename, submitted_by=meeting.written_by,
                           submitted_by_name=meeting.written_by_name, submitted_at=meeting.created_at,

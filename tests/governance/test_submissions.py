@@ -168,7 +168,7 @@ def test_the_months_progress_report_and_service_report_are_submitted_by_their_co
 
 def test_minutes_written_before_the_workflow_are_taken_in_and_approved_through_it(db):
     meeting = _christmas_meeting(db)
-    db.execute(sa.delete(subs.Submission))  # as a meeting recorded before migration 0122
+    db.execute(sa.delete(subs.Submission))  # as a meeting recorded before migration 0123
     meeting.minutes_status, meeting.minutes_text = meetings.MinutesStatus.draft, "以前の議事録"
     meeting.written_by, meeting.written_by_name = "operator-1", "県 書記"
     db.commit()

@@ -2,16 +2,16 @@
 it refers to, the contractor, the due date, its state and the approved version's SHA-256), and submission_version,
 each version submitted (its content or file, its SHA-256, who and when, on time or not) with its inspection.
 
-Revision ID: 0122
-Revises: 0121
+Revision ID: 0123
+Revises: 0122
 Create Date: 2026-11-28 16:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0122'
-down_revision = '0121'
+revision = '0123'
+down_revision = '0122'
 branch_labels = None
 depends_on = None
 
