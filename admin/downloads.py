@@ -50,3 +50,9 @@ def progress_report_file(data: bytes, period, fmt: str) -> Response:
     """The secretariat's progress report of ``period`` in ``fmt`` (the members' report's formats)."""
     ascii_name, japanese_name = progress.filename(period, fmt)
     return attachment(data, member_report.MEDIA_TYPES[fmt], ascii_name, japanese_name)
+
+
+def submission_file(content) -> Response:
+    """A submitted version's content (:func:`governance.submissions.content`), under the name it was submitted with."""
+    ascii_name = content.filename.encode("ascii", "ignore").decode() or "document"
+    return attachment(content.data, content.mimetype, ascii_name.replace('"', ""), content.filename)

@@ -240,6 +240,13 @@ POLICY: dict[str, dict[str, Scope]] = {
     "subcontract.read_all": {OPERATOR: "all", AUDITOR: "all"},
     "subcontract.request": {SECRETARIAT: "all", VENDOR: "all"},
     "subcontract.decide": {OPERATOR: "all"},
+    # documents a contractor owes the prefecture (governance/submissions.py, issue 57 item 2): a contractor submits
+    # and reads its own (the operation keeps them apart); the prefecture opens them and inspects (approve, return)
+    "submission.read": {OPERATOR: "all", AUDITOR: "all", SECRETARIAT: "all", VENDOR: "all"},
+    "submission.read_all": {OPERATOR: "all", AUDITOR: "all"},
+    "submission.open": {OPERATOR: "all"},
+    "submission.submit": {SECRETARIAT: "all", VENDOR: "all"},
+    "submission.inspect": {OPERATOR: "all"},
     # the members' yearly re-screening (secretariat/rescreening.py, issue 58 item 4): the desk imports the 国税庁's
     # difference files and decides per member; each member's own admin re-confirms its declaration
     "rescreening.read": _DESK_READ,
@@ -378,6 +385,11 @@ ACTION_LABELS_JA = {
     "subcontract.read_all": "すべての受託事業者の再委託の承認申請の閲覧",
     "subcontract.request": "再委託の承認申請・取下げ・終了の報告（受託事業者）",
     "subcontract.decide": "再委託の承認・不承認",
+    "submission.read": "提出書類の閲覧（受託事業者は自社の書類のみ）",
+    "submission.read_all": "すべての受託事業者の提出書類の閲覧",
+    "submission.open": "受託事業者が提出する書類と提出期限の登録",
+    "submission.submit": "提出書類の提出（受託事業者）",
+    "submission.inspect": "提出書類の検査（承認・差戻し）",
     "rescreening.read": "会員の年次再確認の閲覧",
     "rescreening.manage": "会員の年次再確認の開始と差分データの取込み",
     "rescreening.decide": "年次再確認での会員ごとの判断",

@@ -345,6 +345,12 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "meeting.update": ("会議の修正", "Meeting corrected"),
     "meeting.minutes": ("議事録の作成・修正", "Minutes written"),
     "meeting.approve": ("議事録の承認", "Minutes approved"),
+    "meeting.return": ("議事録の差戻し", "Minutes returned"),
+    "submission.open": ("提出書類の登録", "Owed document opened"),
+    "submission.submit": ("書類の提出", "Document submitted"),
+    "submission.adopt": ("既存の書類の取込み", "Earlier document taken in"),
+    "submission.approve": ("提出書類の承認", "Submitted document approved"),
+    "submission.return": ("提出書類の差戻し", "Submitted document returned"),
     "meeting.publish": ("議事録の公開", "Minutes published"),
     "meeting.download": ("議事録（PDF）のダウンロード", "Minutes downloaded"),
 }

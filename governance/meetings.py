@@ -12,9 +12,12 @@ Rules:
   governance does not read the secretariat's tables, it keeps the group's id).
 * Minutes (議事録) are written in renkei (plain text, at most :data:`MINUTES_MAX` characters, shown
   escaped) or attached as a PDF (checked: ``%PDF-`` and at most :data:`PDF_MAX_BYTES`). Then
-  draft → approved → published (:data:`MINUTES`): approval by another person than the writer (the
-  four-eyes rule; the operator's role, ``meeting.approve``), publication once approved. Rewriting
-  approved minutes sends them back to draft; published minutes never change.
+  draft → approved → published (:data:`MINUTES`). The minutes are a document the secretariat owes the
+  prefecture (:mod:`governance.submissions`, the one workflow of every such document, which holds the rule):
+  recording a meeting owes them, due 3 business days after it; each writing is a submitted version; the
+  prefecture (``meeting.approve``) approves them (never their writer: four eyes) or returns them with a
+  reason (back to draft, rewritten and submitted again); approved minutes are frozen (their SHA-256 in the
+  audit chain) and published once approved; they never change again.
 * Publishing sends a notice (:mod:`governance.notices`) to the attendees' organisations only, fixed at
   that moment, with one e-mail each through the outbox, in the same transaction; audited ``meeting.publish``.
 * The minutes as a PDF (:func:`minutes_pdf`): A4 through :mod:`core.report_document`, the issuer (the
@@ -45,6 +48,7 @@ from core.lifecycle import IllegalMove, Lifecycle, Move
 from core.report_document import Section
 from core.validation import text_field_problem
 from governance.models import CouncilProposal, ProposalStatus
+from governance import submissions
 from governance.notices import send_notice
 from tenancy.members.models import MemberStatus, Organisation
 from tenancy.registry.models import Tenant
@@ -132,8 +136,8 @@ class CannotPublish(IllegalMove):
     """Only approved minutes are published."""
 
 
-class OwnMinutes(Conflict):
-    """The writer of the minutes cannot approve them."""
+OwnMinutes = submissions.OwnSubmission
+"""The writer of the minutes never approves or returns them (the four eyes of :mod:`governance.submissions`)."""
 
 
 class MeetingSettled(Conflict):
@@ -152,7 +156,7 @@ def _refusal(move: Move, status: MinutesStatus, meeting: Any) -> IllegalMove:
 
 
 MINUTES = Lifecycle("議事録", "minutes", MinutesStatus, labels(MinutesStatus), (
-    Move("write", frozenset({M.none, M.draft, M.approved}), M.draft, "作成・修正", "written"),
+    Move("write", frozenset({M.none, M.draft}), M.draft, "作成・修正", "written"),
     Move("approve", frozenset({M.draft}), M.approved, "承認", "approved"),
     Move("publish", frozenset({M.approved}), M.published, "公開", "published"),
 ), initial=(M.none,), refusal=_refusal)
@@ -256,6 +260,11 @@ def meeting_problems(session: Session, draft: MeetingDraft, meeting_id: int | No
     ) if p]
     if draft.held_at is None or draft.held_at.tzinfo is None:
         found.append(problem("held_at", "Give the date and time.", "開催日時を入力してください。"))
+    else:
+        try:  # the minutes are due in business days, which renkei's calendar knows for 1989–2099
+            submissions.minutes_due(session, jst_day(draft.held_at))
+        except submissions.SubmissionInvalid as error:
+            found.extend(error.problems)
     return found + _attendee_problems(session, draft.attendees) + _agenda_problems(session, draft.agenda, meeting_id)
 
 
@@ -300,9 +309,27 @@ def create_meeting(session: Session, actor: Actor, draft: MeetingDraft, *, group
                       group_id=group_id)
     session.add(meeting)
     session.flush()
-    _add_rows(session, meeting, draft)
-    audit.record(session, actor, "meeting.create", "meeting", str(meeting.id), after=meeting_summary(session, meeting))
+    with audit.act(session, actor, "meeting.create", "meeting", str(meeting.id)):
+        _add_rows(session, meeting, draft)
+        audit.record(session, actor, "meeting.create", "meeting", str(meeting.id), after=meeting_summary(session, meeting))
+        minutes_submission(session, actor, meeting)
     return meeting
+
+
+def minutes_submission(session: Session, actor: Actor, meeting: Meeting) -> submissions.Submission:
+    """The submission of the meeting's minutes (owed when the meeting is recorded, due 3 business days after
+    it; a moved meeting moves its due date until the minutes are approved)."""
+    owed = submissions.owe(session, actor, submissions.SubmissionKind.minutes, f"meeting:{meeting.id}",
+                           f"議事録　{meeting.title}", submissions.minutes_due(session, jst_day(meeting.held_at)))
+    status = MinutesStatus(meeting.minutes_status)
+    if owed.status is submissions.S.open and status is not M.none and submissions.latest(session, owed.id) is None:
+        # minutes written before the workflow (migration 0123): taken in as they stand, approved if they were
+        submissions.adopt(session, actor, owed, text=meeting.minutes_text, file=meeting.minutes_pdf,
+                          filename=meeting.minutes_filename, submitted_by=meeting.written_by,
+                          submitted_by_name=meeting.written_by_name, submitted_at=meeting.created_at,
+                          approved_by=meeting.approved_by,
+                          approved_at=(meeting.approved_at or utcnow()) if status is not M.draft else None)
+    return owed
 
 
 EDITABLE = frozenset({MinutesStatus.none, MinutesStatus.draft})
@@ -340,10 +367,12 @@ def update_meeting(session: Session, actor: Actor, meeting_id: int, draft: Meeti
     for table in (MeetingAttendee, MeetingAgendaItem):
         session.execute(sa.delete(table).where(table.meeting_id == meeting.id))
     session.flush()
-    _add_rows(session, meeting, draft)
-    after = meeting_summary(session, meeting)
-    if after != before:
-        audit.record(session, actor, "meeting.update", "meeting", str(meeting.id), before=before, after=after)
+    with audit.act(session, actor, "meeting.update", "meeting", str(meeting.id)):
+        _add_rows(session, meeting, draft)
+        after = meeting_summary(session, meeting)
+        if after != before:
+            audit.record(session, actor, "meeting.update", "meeting", str(meeting.id), before=before, after=after)
+            minutes_submission(session, actor, meeting)
     return meeting
 
 
@@ -447,8 +476,9 @@ def pdf_problem(data: bytes) -> dict[str, str] | None:
 
 
 def write_minutes(session: Session, actor: Actor, meeting_id: int, *, text: str = "", pdf: bytes | None = None,
-                  filename: str = "") -> Meeting:
-    """Write (or rewrite, before publication) the minutes: text, or an attached PDF; awaiting approval again."""
+                  filename: str = "", now: dt.datetime | None = None) -> Meeting:
+    """Write (or rewrite, until approved) the minutes: text, or an attached PDF; submitted to the prefecture as a
+    version of their submission, awaiting approval (again)."""
     authz.authorize(actor, "meeting.manage")
     meeting = get_meeting(session, meeting_id, lock=True)
     text = (text or "").replace("\r\n", "\n").strip()
@@ -459,35 +489,72 @@ def write_minutes(session: Session, actor: Actor, meeting_id: int, *, text: str 
     if bad:
         raise Invalid("The minutes cannot be saved; nothing was changed.", "議事録を保存できません。変更は行っていません。",
                       problems=[bad])
-    before = _move(meeting, "write")
-    meeting.minutes_text = text if pdf is None else ""
-    meeting.minutes_pdf = pdf
-    meeting.minutes_filename = (filename or "minutes.pdf")[:200] if pdf is not None else ""
-    meeting.written_by, meeting.written_by_name = actor.subject, actor.recorded_name
-    meeting.approved_by, meeting.approved_at = "", None
-    session.flush()
-    after: dict[str, Any] = {"minutes_status": meeting.minutes_status.value,
-                             "form": "pdf" if pdf is not None else "text", "bytes": len(pdf) if pdf is not None else len(text)}
-    if pdf is not None:
-        after["sha256"] = hashlib.sha256(pdf).hexdigest()
-    audit.record(session, actor, "meeting.minutes", "meeting", str(meeting.id),
-                 before={"minutes_status": before.value}, after=after)
+    MINUTES.move("write", meeting.minutes_status, meeting)  # asked first: a refusal changes nothing
+    with audit.act(session, actor, "meeting.minutes", "meeting", str(meeting.id)):
+        owed = minutes_submission(session, actor, meeting)  # before the rewriting: earlier minutes taken in as they were
+        before = _move(meeting, "write")
+        meeting.minutes_text = text if pdf is None else ""
+        meeting.minutes_pdf = pdf
+        meeting.minutes_filename = (filename or "minutes.pdf")[:200] if pdf is not None else ""
+        meeting.written_by, meeting.written_by_name = actor.subject, actor.recorded_name
+        meeting.approved_by, meeting.approved_at = "", None
+        session.flush()
+        version = submissions.add_version(session, actor, owed, text=meeting.minutes_text, file=pdf,
+                                          filename=meeting.minutes_filename, now=now)
+        after: dict[str, Any] = {"minutes_status": meeting.minutes_status.value,
+                                 "form": "pdf" if pdf is not None else "text",
+                                 "bytes": len(pdf) if pdf is not None else len(text), "version": version.number,
+                                 "sha256": version.sha256}
+        audit.record(session, actor, "meeting.minutes", "meeting", str(meeting.id),
+                     before={"minutes_status": before.value}, after=after)
     return meeting
 
 
 def approve_minutes(session: Session, actor: Actor, meeting_id: int, *, now: dt.datetime | None = None) -> Meeting:
-    """Approve the minutes: someone other than their writer; audited ``meeting.approve``."""
+    """The prefecture approves the minutes (never their writer: :func:`governance.submissions.inspect`'s four eyes):
+    their submitted version is final and its SHA-256 in the audit chain; audited ``meeting.approve``."""
     authz.authorize(actor, "meeting.approve")
     meeting = get_meeting(session, meeting_id, lock=True)
-    if meeting.written_by and meeting.written_by == actor.subject:
-        raise OwnMinutes("The writer of the minutes cannot approve them; another person approves.",
-                         "議事録を作成した人は承認できません。別の担当者が承認してください。")
-    before = _move(meeting, "approve")
-    meeting.approved_by, meeting.approved_at = actor.recorded_name, now or utcnow()
-    session.flush()
-    audit.record(session, actor, "meeting.approve", "meeting", str(meeting.id), before={"minutes_status": before.value},
-                 after={"minutes_status": meeting.minutes_status.value, "written_by": meeting.written_by_name})
+    before = MinutesStatus(meeting.minutes_status)
+    target = MINUTES.move("approve", before, meeting).target  # asked first: a refusal changes nothing
+    with audit.act(session, actor, "meeting.approve", "meeting", str(meeting.id)):
+        owed = minutes_submission(session, actor, meeting)
+        version = submissions.inspect(session, actor, owed, "approve", now)
+        meeting.minutes_status = target
+        meeting.approved_by, meeting.approved_at = actor.recorded_name, now or utcnow()
+        session.flush()
+        audit.record(session, actor, "meeting.approve", "meeting", str(meeting.id),
+                     before={"minutes_status": before.value},
+                     after={"minutes_status": meeting.minutes_status.value, "written_by": meeting.written_by_name,
+                            "version": version.number, "sha256": version.sha256})
     return meeting
+
+
+def return_minutes(session: Session, actor: Actor, meeting_id: int, reason: str | None, *,
+                   now: dt.datetime | None = None) -> Meeting:
+    """The prefecture returns the minutes awaiting approval with its reason (never their writer): they stay a
+    draft, to be rewritten and submitted again; audited ``meeting.return``."""
+    authz.authorize(actor, "meeting.approve")
+    meeting = get_meeting(session, meeting_id, lock=True)
+    typed = submissions.return_reason(reason)
+    before = MinutesStatus(meeting.minutes_status)
+    MINUTES.move("approve", before, meeting)  # only minutes awaiting approval are inspected
+    with audit.act(session, actor, "meeting.return", "meeting", str(meeting.id)):
+        owed = minutes_submission(session, actor, meeting)
+        version = submissions.inspect(session, actor, owed, "return", now, typed)
+        audit.record(session, actor, "meeting.return", "meeting", str(meeting.id),
+                     before={"minutes_status": before.value},
+                     after={"minutes_status": meeting.minutes_status.value, "reason": typed, "version": version.number})
+    return meeting
+
+
+def _meeting_of(row: submissions.Submission) -> int:
+    return int(row.refers_to.removeprefix("meeting:"))
+
+
+submissions.OWNERS[submissions.SubmissionKind.minutes] = submissions.Owner(
+    "会議", lambda session, actor, row, now: approve_minutes(session, actor, _meeting_of(row), now=now),
+    lambda session, actor, row, reason, now: return_minutes(session, actor, _meeting_of(row), reason, now=now))
 
 
 def publish_minutes(session: Session, actor: Actor, meeting_id: int, *, now: dt.datetime | None = None) -> Meeting:

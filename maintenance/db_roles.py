@@ -216,6 +216,10 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "account_review_entry": ("UPDATE (username, decision, successor_id, last_sign_in, decided_at, decided_by)",),
     # subcontracting (governance.subcontracts): a request is decided once, withdrawn or ended; never deleted
     "subcontract": ("UPDATE (status, decided_at, decided_by, refusal_reason, closed_on, closed_by)",),
+    # documents owed to the prefecture (governance.submissions): a submission moves (and follows its meeting's due
+    # date until approved); a version's content is never rewritten, only its inspection recorded; never deleted
+    "submission": ("UPDATE (title, due_on, status, approved_version, approved_sha256, approved_at, approved_by)",),
+    "submission_version": ("UPDATE (inspection, reason, inspected_at, inspected_by)",),
     # the members' yearly re-screening (secretariat.rescreening): a member's entry records its declaration and
     # the secretariat's decision, which may change while the round goes on; files and findings are insert-only
     "member_rescreening_entry": ("UPDATE (declared_at, declared_by, decision, decision_reason, decided_by, decided_at)",),

@@ -44,7 +44,7 @@ from core.labelled import LabelledEnum, labels
 from core.lifecycle import Lifecycle, Move
 from core.report_document import Section
 from core.validation import text_field_problem
-from governance import subcontracts
+from governance import subcontracts, submissions
 from governance.subcontracts import Contractor, Subcontract
 from secretariat import advisers
 from secretariat.member_report import MEDIA_TYPES, Period, parse_period
@@ -450,6 +450,15 @@ def generate(session: Session, actor: Actor, period: Period, fmt: Format, *, now
         "open_issues": len(report.open_issues),
         "subcontractors": len(report.subcontractors), "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
     return data
+
+
+def submit_report(session: Session, actor: Actor, period: Period, *, now: dt.datetime | None = None) -> Any:
+    """The secretariat submits the month's report (its PDF) to the prefecture as the monthly progress report
+    (:func:`governance.submissions.submit_monthly`: inspected there, final once approved)."""
+    with audit.act(session, actor, "submission.submit", "submission", f"progress_report:{period.start:%Y-%m}"):
+        data = generate(session, actor, period, "pdf", now=now)
+        return submissions.submit_monthly(session, actor, submissions.K.progress_report, period.start,
+                                          f"進捗・課題管理報告書（{period.label}）", data, filename(period, "pdf")[0], now=now)
 
 
 def fiscal_year_label(fiscal_year: int) -> str:

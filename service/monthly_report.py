@@ -57,7 +57,7 @@ from core.calendar import JST, add_months, current_month, date_ja, jst_text, mon
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.report_document import Section
-from governance import subcontracts as subcontracts_
+from governance import subcontracts as subcontracts_, submissions
 from residents.consent.models import LinkageRecord
 from secretariat.inquiries import Category, Inquiry
 from service import maintenance as maintenance_, search_words as search_words_, settings as settings_
@@ -479,6 +479,16 @@ def download(session: Session, actor: Actor, report_id: int, fmt: str) -> tuple[
                  after={"month": f"{row.month:%Y-%m}", "version": row.version, "format": fmt,
                         "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)})
     return row, data
+
+
+def submit(session: Session, actor: Actor, report_id: int, *, now: dt.datetime | None = None) -> Any:
+    """The vendor submits a writing's PDF to the prefecture as the month's service report
+    (:func:`governance.submissions.submit_monthly`: inspected there, final once approved)."""
+    row = get(session, actor, report_id)
+    with audit.act(session, actor, "submission.submit", "submission", f"service_report:{row.month:%Y-%m}"):
+        return submissions.submit_monthly(session, actor, submissions.K.service_report, row.month,
+                                          f"運用月次報告書（{row.month.year}年{row.month.month}月）", row.pdf,
+                                          filename(row, "pdf"), now=now)
 
 
 def filename(row: MonthlyReport, fmt: str) -> str:

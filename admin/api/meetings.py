@@ -296,6 +296,18 @@ def approve_minutes(path: MeetingPath):
     return jsonify(meeting_out(meetings.approve_minutes(db.session, current_actor(), path.meeting_id)))
 
 
+class MinutesReturnBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[PlainText, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), NOT_BLANK] = Field(
+        description="Why they are returned (required)")
+
+
+@bp.post("/meetings/<meeting_id>/minutes/return", responses={200: MeetingOut},
+         summary="Return the minutes awaiting approval with the reason (not by their writer); they are rewritten")
+def return_minutes(path: MeetingPath, body: MinutesReturnBody):
+    return jsonify(meeting_out(meetings.return_minutes(db.session, current_actor(), path.meeting_id, body.reason)))
+
+
 @bp.post("/meetings/<meeting_id>/minutes/publish", responses={200: MeetingOut},
          summary="Publish approved minutes to the attendees' organisations (a notice and one e-mail each)")
 def publish_minutes(path: MeetingPath):

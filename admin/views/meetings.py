@@ -17,6 +17,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from admin.downloads import minutes_pdf
 from admin.extensions import db
+from admin.i18n import current_language, format_date
 from admin.problems import status_of
 from admin.views import operator_forms as forms
 from admin.views.base import (SecureView, apply_problems, confirm_first, post_action, typed_id, typed_number,
@@ -24,7 +25,7 @@ from admin.views.base import (SecureView, apply_problems, confirm_first, post_ac
 from core import authz
 from core.calendar import JST, jst_text
 from core.errors import DomainError
-from governance import council, meetings
+from governance import council, meetings, submissions
 from secretariat import events as ev, groups
 from tenancy.members.models import MemberStatus, Organisation
 from tenancy.registry.models import Tenant
@@ -172,11 +173,13 @@ class MeetingsView(SecureView):
                            failed=lambda: self._page(form, agenda_errors))
 
     @expose("/<int:meeting_id>")
-    def detail(self, meeting_id: int, minutes_errors: dict | None = None):
+    def detail(self, meeting_id: int, minutes_errors: dict | None = None, reason: str = "",
+               reason_error: str | None = None):
         try:
             meeting = meetings.read_meeting(db.session, g.actor, meeting_id)
         except DomainError as error:
             abort(status_of(error))
+        owed = submissions.find(db.session, submissions.SubmissionKind.minutes, f"meeting:{meeting.id}")
         attendees = meetings.attendees_of(db.session, meeting.id)
         agenda = meetings.agenda_of(db.session, meeting.id)
         proposals = {p.id: p for p in council.list_proposals(db.session, g.actor)} if any(i.proposal_id for i in agenda) else {}
@@ -187,6 +190,8 @@ class MeetingsView(SecureView):
                            can_manage=authz.allowed(g.actor, "meeting.manage"),
                            editable=meetings.MinutesStatus(meeting.minutes_status) in meetings.EDITABLE,
                            can_approve=authz.allowed(g.actor, "meeting.approve") and meeting.written_by != g.actor.subject,
+                           owed=owed, inspected=owed is not None and owed.status is submissions.S.submitted,
+                           reason=reason, reason_error=reason_error, format_date=format_date, lang=current_language(),
                            values=request.form, minutes_errors=minutes_errors or {})
 
     def _edit_page(self, meeting, form, values, agenda_errors: dict | None = None, status: int = 200):
@@ -251,8 +256,35 @@ class MeetingsView(SecureView):
 
     @expose("/<int:meeting_id>/approve", methods=("POST",))
     def approve(self, meeting_id: int):
+        if authz.allowed(g.actor, "meeting.approve"):
+            asked = confirm_first(self, title=_("Approve the minutes?"),
+                                  consequence=_("The minutes become final: they can no longer be rewritten, and their "
+                                                "SHA-256 is recorded in the audit log."),
+                                  confirm_label=_("Approve the minutes"), back=self._back(meeting_id))
+            if asked is not None:
+                return asked
         return post_action(lambda: meetings.approve_minutes(db.session, g.actor, meeting_id), back=self._back(meeting_id),
                            saved=_("The minutes were approved."))
+
+    @expose("/<int:meeting_id>/return", methods=("POST",))
+    def give_back(self, meeting_id: int):
+        typed = request.form.get("reason", "")
+        if authz.allowed(g.actor, "meeting.approve"):
+            try:
+                submissions.return_reason(typed)
+            except DomainError as error:
+                found = error.problems[0] if error.problems else {"message_ja": error.message_ja,
+                                                                  "message_en": error.message_en}
+                return self.detail(meeting_id, reason=typed,
+                                   reason_error=found["message_ja" if current_language() == "ja" else "message_en"]), 422
+            asked = confirm_first(self, title=_("Return the minutes?"),
+                                  consequence=_("The writer is told the reason, rewrites the minutes and submits them "
+                                                "again."),
+                                  confirm_label=_("Return the minutes"), back=self._back(meeting_id))
+            if asked is not None:
+                return asked
+        return post_action(lambda: meetings.return_minutes(db.session, g.actor, meeting_id, typed),
+                           back=self._back(meeting_id), saved=_("The minutes were returned to their writer."))
 
     @expose("/<int:meeting_id>/publish", methods=("POST",))
     def publish(self, meeting_id: int):

@@ -198,6 +198,23 @@ UNSTATABLE: dict[tuple[str, str], tuple[str, str]] = {
        for method, kind in (("POST", "items"), ("PATCH", "items/{item_id}"))},
     ("PATCH /api/v1/progress/issues/{issue_id}", "resolution"): ("Say how the issue was resolved",
                                                                  "whether the issue already holds one: " + ROW),
+    # documents a contractor owes the prefecture (issue 57 item 2): which fields a kind needs is a relation between them
+    ("POST /api/v1/submissions", "due_on"): (
+        "Give the due date", "needed unless the kind is a monthly report (whose due date is counted): a relation between "
+                             "two fields; and a date's bounds (fiscal years 1989–2100)"),
+    ("POST /api/v1/submissions", "month"): (("Give the report's month", "outside the years renkei's calendar"), "needed when the kind is a monthly report: a "
+                                                                       "relation between two fields; and its due date "
+                                                                       "counted in the holidays known (1989–2099)"),
+    **{(label, "held_at"): ("outside the years renkei's calendar", "the minutes' due date is counted in business days, "
+                                                                   "whose holidays are known for 1989–2099: a date's bounds")
+       for label in ("POST /api/v1/meetings", "PUT /api/v1/meetings/{meeting_id}")},
+    ("POST /api/v1/submissions", "contractor"): ("Choose the contractor that owes it",
+                                                 "needed when the kind does not name its contractor: a relation between two fields"),
+    ("POST /api/v1/submissions", "refers_to"): ("This document is owed already", "one per kind and thing: " + ROW),
+    ("POST /api/v1/submissions/{submission_id}/versions", "text"): (
+        "Enter the document", "the text or a file, one of two fields: a relation between them"),
+    ("POST /api/v1/submissions/{submission_id}/versions", "file"): (
+        ("The file is empty", "The file is larger than"), "the decoded file's size: base64's length bounds it only roughly"),
     # smart-city services, ideas and needs (issue 57 item 5)
     **{(label, day): ("outside the years renkei keeps", "a date's bounds (fiscal years 1989–2100): the dialect's date "
                                                          "format has none")

@@ -162,6 +162,7 @@ def build(db, size: int) -> dict:
     writer = Actor(issuer="urn:test", subject="minutes-writer", name="事務局 書記", roles=frozenset({"platform-operator"}))
     meetings.write_minutes(db, writer, meeting.id, text="議事")
     meetings.approve_minutes(db, OPERATOR, meeting.id)
+    minutes = meetings.minutes_submission(db, OPERATOR, meeting)  # their submission's page (issue 57 item 2)
     community = groups.create_group(db, OPERATOR, groups.GroupDraft("community", "データ利活用コミュニティ"))
     from secretariat import advisers
 
@@ -176,7 +177,7 @@ def build(db, size: int) -> dict:
     smart_service = smart_services.create_service(db, OPERATOR, smart_services.ServiceDraft(
         "観光周遊データ連携", "", "tourism", "regional", dt.date(2025, 8, 1), (idea.id,)))
     db.commit()
-    return {"smart_service_id": smart_service.id, "idea_id": idea.id, "need_id": need.id, "meeting_id": meeting.id, "community_group_id": community.id, "report_id": report.id, "adviser_id": adviser.id,
+    return {"smart_service_id": smart_service.id, "idea_id": idea.id, "need_id": need.id, "meeting_id": meeting.id, "submission_id": minutes.id, "community_group_id": community.id, "report_id": report.id, "adviser_id": adviser.id,
             "call_id": 1,  # no competition call in this data set: its pages answer 404 at both sizes
             "selection_id": 1,  # nor a selection notice (issue 41 item 5): its PDF answers 404 at both sizes
             "contract_id": 1,  # nor a commissioned project's contract (issue 41 item 6): 404 at both sizes

@@ -584,6 +584,28 @@ SMART_IDEA = {"title": "監査網羅のアイデア", "proposed_on": "2030-06-01
 SMART_NEED = {"tenant_code": "431001", "fiscal_year": 2030, "field": "tourism", "title": "監査網羅の課題"}
 
 
+def owed(ctx: Ctx, *, submitted: bool = False) -> int:
+    """A project plan the secretariat owes (issue 57 item 2); ``submitted``: a version awaits inspection (submitted
+    by another person than the caller)."""
+    from governance import submissions
+
+    row = submissions.open_submission(ctx.db, ctx.operator, kind="project_plan", title="プロジェクト計画書",
+                                      due_on="2040-06-01", contractor="secretariat",
+                                      refers_to=f"plan-{uuid.uuid4().hex[:8]}")
+    if submitted:
+        submissions.submit(ctx.db, CONTRACTED_SECRETARIAT, row.id, text="計画")
+    ctx.db.commit()
+    return row.id
+
+
+CONTRACTED_SECRETARIAT = Actor(issuer="urn:test", subject="secretariat-writer", name="事務局 担当",
+                               roles=frozenset({"secretariat"}))
+
+
+def secretariat_headers(ctx: Ctx) -> dict:
+    return ctx.users(("secretariat",), None)[1]
+
+
 def op(ctx: Ctx, method: str, url: str, json=None) -> Call:
     return Call(method, url, ctx.as_operator, json)
 
@@ -1467,6 +1489,25 @@ TABLE: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/meetings/{meeting_id}/minutes/approve"): Entry(
         success=lambda c: op(c, "POST", f"/api/v1/meetings/{meeting(c, minutes='draft')}/minutes/approve"),
         refused=lambda c: op(c, "POST", f"/api/v1/meetings/{meeting(c)}/minutes/approve")),
+    ("POST", "/api/v1/meetings/{meeting_id}/minutes/return"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/meetings/{meeting(c, minutes='draft')}/minutes/return",
+                             {"reason": "決定事項がありません"}),
+        refused=lambda c: op(c, "POST", f"/api/v1/meetings/{meeting(c, minutes='draft')}/minutes/return", {"reason": " "}),
+        steps=("submission.return",)),
+    # documents a contractor owes the prefecture (issue 57 item 2)
+    ("POST", "/api/v1/submissions"): Entry(
+        success=lambda c: op(c, "POST", "/api/v1/submissions", {"kind": "deliverable", "title": "成果品",
+                                                               "due_on": "2040-06-01", "contractor": "vendor"}),
+        refused=lambda c: op(c, "POST", "/api/v1/submissions", {"kind": "deliverable", "title": "成果品"})),
+    ("POST", "/api/v1/submissions/{submission_id}/versions"): Entry(
+        success=lambda c: Call("POST", f"/api/v1/submissions/{owed(c)}/versions", secretariat_headers(c), {"text": "計画"}),
+        refused=lambda c: Call("POST", f"/api/v1/submissions/{owed(c)}/versions", secretariat_headers(c), {"text": " "})),
+    ("POST", "/api/v1/submissions/{submission_id}/approve"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/submissions/{owed(c, submitted=True)}/approve"),
+        refused=lambda c: op(c, "POST", f"/api/v1/submissions/{owed(c)}/approve")),
+    ("POST", "/api/v1/submissions/{submission_id}/return"): Entry(
+        success=lambda c: op(c, "POST", f"/api/v1/submissions/{owed(c, submitted=True)}/return", {"reason": "不足"}),
+        refused=lambda c: op(c, "POST", f"/api/v1/submissions/{owed(c, submitted=True)}/return", {"reason": ""})),
     ("POST", "/api/v1/meetings/{meeting_id}/minutes/publish"): Entry(
         success=lambda c: op(c, "POST", f"/api/v1/meetings/{meeting(c, minutes='approved')}/minutes/publish"),
         refused=lambda c: op(c, "POST", f"/api/v1/meetings/{meeting(c, minutes='draft')}/minutes/publish")),

@@ -43,7 +43,7 @@ def test_a_meeting_recorded_on_its_page_has_its_minutes_approved_by_another_and_
     assert "議事録を作成した人以外が承認します" in own and "議事録を承認" not in own
 
     sign_in(client, ["platform-operator"], ["430005"], subject="approver-1", name="事務局 課長", csrf=CSRF)
-    client.post(f"/admin/meetings/{meeting_id}/approve", data={"csrf_token": CSRF})
+    client.post(f"/admin/meetings/{meeting_id}/approve", data={"csrf_token": CSRF, "confirmed": "1"})
     asked = client.post(f"/admin/meetings/{meeting_id}/publish", data={"csrf_token": CSRF})
     assert "出席した 3 団体" in visible_text(asked.get_data(as_text=True))
     assert db.scalar(sa.select(sa.func.count()).select_from(Notification).where(Notification.kind == "meeting-minutes")) == 0
@@ -141,7 +141,7 @@ def test_a_recorded_meeting_is_corrected_on_its_page_until_the_minutes_are_appro
 
     client.post(f"/admin/meetings/{meeting.id}/minutes", data={"csrf_token": CSRF, "minutes_text": "議事"})
     sign_in(client, ["platform-operator"], ["430005"], subject="approver-1", name="事務局 課長", csrf=CSRF)
-    client.post(f"/admin/meetings/{meeting.id}/approve", data={"csrf_token": CSRF})
+    client.post(f"/admin/meetings/{meeting.id}/approve", data={"csrf_token": CSRF, "confirmed": "1"})
     assert "会議の内容を修正" not in visible_text(client.get(f"/admin/meetings/{meeting.id}").get_data(as_text=True))
     late = client.post(f"/admin/meetings/{meeting.id}/edit", data={**form, "title": "承認後"})
     assert late.status_code == 400 and "承認済み" in visible_text(late.get_data(as_text=True))

@@ -71,6 +71,9 @@ DESK = {"operator": "any", "secretariat": "any"}
 DESK_READ = {**DESK, "auditor": "any"}
 # running the platform: the operator or the contracted vendor; the auditor reads
 SERVICE = {"operator": "any", "vendor": "any"}
+# documents owed to the prefecture: the contractors submit (their own), the operator and the auditor read every one
+CONTRACTED = {"secretariat": "any", "vendor": "any"}
+SUBMISSIONS_READ = {"operator": "any", "auditor": "any", **CONTRACTED}
 SERVICE_READ = {**SERVICE, "auditor": "any"}
 # datasets (issue 22): every reader of a provider's own (no finance); managed by the provider's admins
 READ_DATASETS = {"operator": "any", "auditor": "any", "municipal-admin": "any", "municipal-staff": "any", "org-admin": "any"}
@@ -588,7 +591,19 @@ ENDPOINTS: dict[tuple[str, str], Rule] = {
         "title": "matrix", "held_at": "2026-11-20T14:00:00+09:00"}),
     ("PUT", "/api/v1/meetings/{meeting_id}/minutes"): Rule(DESK, lambda: {"text": "議事"}),
     ("POST", "/api/v1/meetings/{meeting_id}/minutes/approve"): Rule(OPERATE),
+    ("POST", "/api/v1/meetings/{meeting_id}/minutes/return"): Rule(OPERATE, lambda: {"reason": "権限の確認"}),
     ("POST", "/api/v1/meetings/{meeting_id}/minutes/publish"): Rule(DESK),
+    # documents a contractor owes the prefecture (governance/submissions.py): the contractors submit their own, the
+    # prefecture opens and inspects them, the auditor reads
+    ("GET", "/api/v1/submissions"): Rule(SUBMISSIONS_READ),
+    ("POST", "/api/v1/submissions"): Rule(OPERATE, lambda: {"kind": "project_plan", "title": "matrix",
+                                                            "due_on": "2027-01-15", "contractor": "secretariat",
+                                                            "refers_to": f"matrix-{uuid.uuid4().hex[:8]}"}),
+    ("GET", "/api/v1/submissions/{submission_id}"): Rule(SUBMISSIONS_READ),
+    ("POST", "/api/v1/submissions/{submission_id}/versions"): Rule(CONTRACTED, lambda: {"text": "matrix"}),
+    ("GET", "/api/v1/submissions/{submission_id}/versions/{number}/content"): Rule(SUBMISSIONS_READ),
+    ("POST", "/api/v1/submissions/{submission_id}/approve"): Rule(OPERATE),
+    ("POST", "/api/v1/submissions/{submission_id}/return"): Rule(OPERATE, lambda: {"reason": "権限の確認"}),
     ("GET", "/api/v1/meetings/{meeting_id}/minutes/pdf"): Rule(DESK_READ),
     ("GET", "/api/v1/community-groups"): Rule(DESK_READ),
     ("POST", "/api/v1/community-groups"): Rule(DESK, lambda: {"kind": "working_group", "name": f"WG {uuid.uuid4().hex[:6]}"}),
@@ -627,7 +642,7 @@ PATH_VALUES = {"{adviser_id}": "1", "{consultation_id}": "1", "{checklist}": "sc
                "{stage}": "first", "{issue_id}": "1", "{report_id}": "1", "{common_id}": "0000000000000000",
                "{review_id}": "1", "{meeting_id}": "1", "{community_group_id}": "1", "{membership_id}": "1",
                "{kind}": "first", "{breach_id}": "1", "{event_kind}": "member_seminar", "{reminder_id}": "1",
-               "{smart_service_id}": "1", "{idea_id}": "1", "{need_id}": "1",
+               "{smart_service_id}": "1", "{submission_id}": "1", "{idea_id}": "1", "{need_id}": "1",
                "{solution_id}": "1"}  # another organisation than the org-admin's (none registered)
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
