@@ -27,7 +27,7 @@ class OpenForm(forms.RenkeiForm):
     title = StringField(_l("Title"))
     contractor = SelectField(_l("Contractor"), choices=[], validate_choice=False)
     due_on = StringField(_l("Due date"))
-    month = StringField(_l("Month of the report (YYYY-MM)"))
+    month = StringField(_l("Month of the report"))
 
     def fill_choices(self) -> OpenForm:
         self.kind.choices = [(k.value, forms.pick(k.label)) for k in subs.SubmissionKind if k is not subs.K.minutes]
