@@ -255,7 +255,8 @@ NOT_IN_DATA_SET = {
     "ident": "dataset terms", "event_id": "events", "incident_id": "incidents", "kind": "incident reports",
     "meeting_id": "meetings", "report_id": "service monthly reports", "inquiry_id": "inquiries",
     "reminder_id": "reminders (督促状)", "adviser_id": "advisers", "breach_id": "personal-data breaches",
-    "ext": "breach reports' files", "mailing_id": "mailings", "subcontract_id": "subcontract requests", "submission_id": "documents owed to the prefecture",
+    "ext": "breach reports' files", "mailing_id": "mailings", "subcontract_id": "subcontract requests",
+    "submission_id": "documents owed to the prefecture", "solution_id": "members' solutions",
     "smart_service_id": "smart-city services", "idea_id": "smart-city service ideas", "need_id": "municipalities' needs",
 }
 # the formats a download route serves, where not xlsx and csv (by endpoint)

@@ -47,6 +47,8 @@ def test_the_secretariat_publishes_minutes_approved_by_a_second_person(demo, peo
     expect(page.locator("#minutes-status")).to_have_text("承認待ち")
     found["meeting"] = _violations(page)
     page.get_by_role("button", name="議事録を承認").click()
+    expect(page.get_by_role("heading", name="議事録を承認しますか？")).to_be_visible()  # an irreversible act asks first
+    page.get_by_role("button", name="議事録を承認").click()
     expect(page.locator("#minutes-status")).to_have_text("承認済み")
     page.get_by_role("button", name="出席団体に公開").click()
     expect(page.get_by_text("出席した 2 団体")).to_be_visible()
