@@ -605,6 +605,12 @@ def published_minutes_for(session: Session, actor: Actor) -> list[Meeting]:
     return list(session.scalars(query.order_by(Meeting.held_at.desc(), Meeting.id.desc())))
 
 
+def archived_minutes(session: Session, actor: Actor) -> list[Meeting]:
+    """The published minutes the event archive lists beside the past events (its page and its API alike): those of
+    :func:`published_minutes_for`, and none for a reader of the archive who reads no notices."""
+    return published_minutes_for(session, actor) if authz.allowed(actor, "notice.read") else []
+
+
 def _sections(session: Session, meeting: Meeting) -> list[Section]:
     attendees = attendees_of(session, meeting.id)
     names = organisation_names(session, attendees)

@@ -20,6 +20,7 @@ from admin.extensions import db
 from core.codes import INDUSTRY_MAJOR_GROUPS
 from core.search import MAX_QUERY
 from core.validation import ID_RANGE, NOT_BLANK, PlainText, RowId, SingleLineText
+from governance import meetings
 from secretariat import events
 from secretariat import solutions as sol
 from tenancy.members import operations as members
@@ -131,8 +132,18 @@ class ArchivedEvent(BaseModel):
     archive_url: str
 
 
+class PublicMinutes(BaseModel):
+    meeting_id: int
+    kind: str
+    kind_ja: str
+    title: str
+    held_at: dt.datetime
+    pdf: str = Field(description="The minutes' PDF: GET /api/v1/meetings/{meeting_id}/minutes/pdf")
+
+
 class ArchiveList(BaseModel):
     items: list[ArchivedEvent]
+    minutes: list[PublicMinutes] = Field(description="The minutes made public that the caller may read, latest first")
 
 
 def _solution(row: sol.SolutionRow) -> dict:
@@ -197,8 +208,14 @@ def member_directory(query: DirectoryQuery):
 
 
 @bp.get("/event-archive", responses={200: ArchiveList},
-        summary="Past events with their archive link, of the audiences you belong to (never anonymous)")
+        summary="Past events with their archive link, of the audiences you belong to, and the minutes made public "
+                "that you may read (never anonymous)")
 def event_archive():
+    actor = current_actor()
     return jsonify({"items": [{"id": e.id, "kind": e.kind.value, "kind_ja": e.kind.ja, "title": e.title,
                                "starts_at": e.starts_at.isoformat(), "archive_url": e.archive_url}
-                              for e in events.event_archive(db.session, current_actor())]})
+                              for e in events.event_archive(db.session, actor)],
+                    "minutes": [{"meeting_id": m.id, "kind": meetings.MeetingKind(m.kind).value,
+                                 "kind_ja": meetings.MeetingKind(m.kind).ja, "title": m.title,
+                                 "held_at": m.held_at.isoformat(), "pdf": f"{API_PREFIX}/meetings/{m.id}/minutes/pdf"}
+                                for m in meetings.archived_minutes(db.session, actor)]})

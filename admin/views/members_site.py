@@ -196,8 +196,8 @@ class EventArchiveView(SecureView):
 
     @expose("/")
     def index(self):
-        minutes = meetings.published_minutes_for(db.session, g.actor) if authz.allowed(g.actor, "notice.read") else []
-        return self.render("renkei/event_archive.html", past=events.event_archive(db.session, g.actor), minutes=minutes,
+        return self.render("renkei/event_archive.html", past=events.event_archive(db.session, g.actor),
+                           minutes=meetings.archived_minutes(db.session, g.actor),
                            when=jst_text, kind_label=lambda kind: forms.pick(kind.label))
 
 

@@ -322,3 +322,24 @@ def test_the_archive_lists_the_minutes_made_public_to_the_members_that_attended(
     assert f"/admin/minutes/{meeting.id}.pdf" in html and "公開された議事録" in html
     _sign_in(client, ["org-admin"], OURS)
     assert f"/admin/minutes/{meeting.id}.pdf" not in client.get("/admin/event-archive/").get_data(as_text=True)
+    assert [m.title for m in meetings.archived_minutes(db, THEIR_USER)] == ["県との定例会 6月"]
+    assert meetings.archived_minutes(db, OUR_ADMIN) == []
+
+
+def test_the_archives_api_lists_the_minutes_made_public_with_their_pdf(open_api, db, site):
+    from governance import meetings
+
+    meeting = meetings.create_meeting(db, OPERATOR, meetings.MeetingDraft(
+        "prefecture", "県との定例会 7月", dt.datetime(2026, 7, 3, 15, tzinfo=JST),
+        attendees=(meetings.Attendee(name="利用 次郎", corporate_number=THEIRS),)))
+    writer = Actor(issuer="urn:test", subject="minutes-writer", name="事務局 書記", roles=frozenset({"secretariat"}))
+    meetings.write_minutes(db, writer, meeting.id, text="議事")
+    meetings.approve_minutes(db, OPERATOR, meeting.id)
+    db.commit()
+    assert open_api.get("/api/v1/event-archive").get_json()["minutes"] == []  # approved, not yet made public
+    meetings.publish_minutes(db, OPERATOR, meeting.id)
+    db.commit()
+    listed = open_api.get("/api/v1/event-archive").get_json()["minutes"]
+    assert [(m["title"], m["kind_ja"], m["held_at"][:10]) for m in listed] == [("県との定例会 7月", "県との定例会（月例）", "2026-07-03")]
+    pdf = open_api.get(listed[0]["pdf"])
+    assert pdf.status_code == 200 and pdf.content_type == "application/pdf" and pdf.data.startswith(b"%PDF")
