@@ -145,7 +145,8 @@ JOBS: tuple[Job, ...] = (
         models=("residents.consent.models", "residents.models"),
         api=("admin.api.consent", "admin.api.residents"),
         views=("admin.views.consent", "admin.views.residents", "admin.views.resident_notices",
-               "admin.views.resident_representations", "admin.views.file_register"),
+               "admin.views.resident_representations", "admin.views.file_register",
+               "admin.views.portal_municipalities"),
         blueprints=("admin.views.file_register:public",  # /file-register/<code>: a municipality's published register
                     # /portal: the residents' portal, signed in through the residents' realm (never staff's)
                     "admin.portal.door:init_app"),
@@ -157,7 +158,7 @@ JOBS: tuple[Job, ...] = (
                           "Check a printed receipt (or a resident's download) without a database.", in_app=False)),
         menu=(("consent", ("consent_services", "consent_records", "consent_history", "consent_linkages")),
               ("residents", ("residents", "resident_figures", "resident_notices", "resident_representations",
-                             "file_register")))),
+                             "file_register", "portal_municipalities")))),
     Job("billing", "負担金", "Cost sharing and budget",
         operations=("billing.operations",),
         models=("billing.models", "billing.bank_models"),

@@ -222,6 +222,8 @@ POLICY: dict[str, dict[str, Scope]] = {
     "resident.keys": {OPERATOR: "all"},
     # the residents' realm and its identity providers (residents/signin.py): the platform's, no resident's data
     "resident.signin.configure": {OPERATOR: "all"},
+    # a municipality takes part in the one residents' portal, with its own words (residents.portal_municipalities)
+    "resident.portal.configure": {OPERATOR: "all", MUNICIPAL_ADMIN: "own"},
     # the community and working groups (secretariat/groups.py), meetings and minutes (governance/meetings.py)
     "group.read": _DESK_READ,
     "group.staff": {**_DESK_READ, MUNICIPAL_ADMIN: "own"},  # the groups a tenant's staff are in (issue 57 item 4)
@@ -372,6 +374,7 @@ ACTION_LABELS_JA = {
     "resident.notice.publish": "住民へのお知らせの掲載",
     "resident.keys": "住民の個人情報の暗号鍵の更新",
     "resident.signin.configure": "住民のサインイン（住民用レルム・認証事業者）の設定",
+    "resident.portal.configure": "住民ポータルへの参加とご案内の設定",
     "group.read": "コミュニティ・ワーキンググループの閲覧",
     "group.staff": "自団体の職員が参加するワーキンググループの閲覧",
     "group.manage": "コミュニティ・ワーキンググループの運営",

@@ -322,6 +322,7 @@ AUDIT_ACTION_LABELS: dict[str, tuple[str, str]] = {
     "resident.erase": ("退会した住民の個人情報と鍵情報の消去（保存期間後）", "A left resident's items and key material erased"),
     "resident.dispute": ("住民本人による記録への異議（問合せとして送信）", "A resident disputed a record (sent as an inquiry)"),
     "resident.file_register.publish": ("個人情報ファイル簿の公表の設定", "File register's publication set"),
+    "resident.portal.configure": ("住民ポータルへの参加・ご案内の設定", "Residents' portal taking part and words set"),
     "resident.data_inquiry": ("住民本人によるデータの使われ方の問い合わせ（問合せとして送信）",
                               "A resident asked how their data is used (sent as an inquiry)"),
     "group.create": ("グループの登録", "Group created"),

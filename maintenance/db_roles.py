@@ -202,6 +202,8 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "resident_notice": ("UPDATE (read_at)",),
     # a municipality publishes its file register or stops (residents.file_register.set_published)
     "resident_file_register_setting": ("UPDATE (published, changed_at, changed_by)",),
+    # a municipality takes part in the residents' portal or stops, and changes its words (residents.portal_municipalities)
+    "resident_portal_municipality": ("UPDATE (opted_in, welcome_ja, welcome_en, changed_at, changed_by)",),
     "resident_review": ("UPDATE (status, decided_at, decided_by, decision_reason)",),
     "resident_identity": ("UPDATE (resident_id)", "DELETE"),
     "service_link": ("UPDATE (resident_id, origin_resident_id, ended_at, ended_by, ended_reason)",),

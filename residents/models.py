@@ -421,3 +421,19 @@ class Representation(SQLModel, table=True):
     ended_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
     ended_by: str = Field(default="", max_length=255)
     ended_reason: str = Field(default="", max_length=500)
+
+
+class PortalMunicipality(SQLModel, table=True):
+    """A member municipality's place in the one residents' portal (issue 56 item 1): whether its residents sign in
+    there (opted in by the operator or the municipality's own admin), and the words it shows them after they sign
+    in; one row per municipality once it has chosen (none: not in the portal); who changed it and when."""
+
+    __tablename__ = "resident_portal_municipality"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_code: str = Field(max_length=6, unique=True)
+    opted_in: bool = Field(default=False)
+    welcome_ja: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    welcome_en: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+    changed_at: dt.datetime = Field(default_factory=utcnow, sa_column=timestamp_column())
+    changed_by: str = Field(default="", max_length=255)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, authz
 from core.actor import Actor
-from core.errors import Invalid, Unavailable, problem
+from core.errors import Forbidden, Invalid, Unavailable, problem
 from core.validation import NOT_BLANK
 from residents.consent.models import AssuranceLevel
 from residents.consent.schemas import validated
@@ -181,6 +181,7 @@ class PortalSignIn:
     provider: str
     assurance_level: int
     signed_in_at: dt.datetime
+    municipalities: tuple[str, ...] = ()  # the portal's municipalities this sign-in may be under (codes; the first its address's)
 
 
 NOT_A_SIGN_IN = ("The sign-in did not come through a provider renkei knows.",
@@ -199,18 +200,38 @@ def _claims(claims: dict[str, Any]) -> dict[str, str]:
     return values
 
 
-def sign_in(session: Session, keys: Keyring, tenant_code: str, claims: dict[str, Any]) -> PortalSignIn:
+NOT_IN_THE_PORTAL = ("The municipality of the address on your card does not take part in this portal; ask your "
+                     "municipality's counter.",
+                     "マイナンバーカードの住所の市町村は、このポータルに参加していません。お住まいの市町村の窓口にお問い合わせください。")
+
+
+def sign_in(session: Session, keys: Keyring, tenant_code: str, claims: dict[str, Any],
+            chosen: str | None = None) -> PortalSignIn:
     """A resident's sign-in: ``claims`` are the verified ID token's of the residents' realm (the provider's
     alias from the sign-in itself, its identifier of the person and the 基本4情報). The person is found or
     enrolled at the provider's assurance level (:func:`residents.operations.sign_in_person`) and the sign-in
-    is kept. A provider renkei does not know is refused."""
-    tenant_code = portal_tenant(session, tenant_code)
+    is kept. A provider renkei does not know is refused.
+
+    The municipality: the deployment's one (``tenant_code``, RENKEI_PORTAL_TENANT) when it names one; else the
+    portal's for this person (:func:`residents.portal_municipalities.choices`: the card's address's, or one
+    where they are enrolled), ``chosen`` among them when given, else the first; none refuses (403)."""
+    from residents import portal_municipalities
+
     provider = session.scalar(sa.select(ResidentProvider).where(
         ResidentProvider.alias == str(claims.get(CLAIM_PROVIDER) or "")))
     if provider is None:
         raise Invalid(*NOT_A_SIGN_IN)
     subject = str(claims.get(CLAIM_SUBJECT) or "").strip()
     values = _claims(claims)
+    if (tenant_code or "").strip():
+        tenant_code = portal_tenant(session, tenant_code)
+        municipalities = [tenant_code]
+    else:
+        portal_open(session, tenant_code)
+        municipalities = portal_municipalities.choices(session, values["address"], provider.issuer, subject)
+        if not municipalities:
+            raise Forbidden(*NOT_IN_THE_PORTAL)
+        tenant_code = chosen if chosen in municipalities else municipalities[0]
     from residents.portal_records import refuse_if_left
 
     refuse_if_left(session, tenant_code, provider.issuer, subject)  # a left resident enrols anew at the desk
@@ -227,11 +248,24 @@ def sign_in(session: Session, keys: Keyring, tenant_code: str, claims: dict[str,
     session.flush()
     return PortalSignIn(resident_id=signed.resident.id, tenant_code=tenant_code, common_id=signed.resident.common_id,
                         status=signed.resident.status.value, how=signed.how, provider=provider.alias,
-                        assurance_level=provider.assurance_level, signed_in_at=row.signed_in_at)
+                        assurance_level=provider.assurance_level, signed_in_at=row.signed_in_at,
+                        municipalities=tuple(municipalities))
 
 
-PORTAL_NOT_SET_UP = ("The residents' portal is not set up: it names no registered municipality (RENKEI_PORTAL_TENANT).",
-                     "住民ポータルが設定されていません（登録済みの市町村が指定されていません）。")
+PORTAL_NOT_SET_UP = ("The residents' portal is not set up: no registered municipality takes part in it.",
+                     "住民ポータルが設定されていません（参加している市町村がありません）。")
+
+
+def portal_open(session: Session, tenant_code: str) -> None:
+    """The portal takes residents: the deployment's one municipality (RENKEI_PORTAL_TENANT) is registered, or, when
+    it names none, at least one municipality takes part (:func:`residents.portal_municipalities.opted_in`); else
+    it is not set up (503)."""
+    from residents import portal_municipalities
+
+    if (tenant_code or "").strip():
+        portal_tenant(session, tenant_code)
+    elif not portal_municipalities.opted_in(session):
+        raise Unavailable(*PORTAL_NOT_SET_UP)
 
 
 def portal_tenant(session: Session, tenant_code: str) -> str:

@@ -194,21 +194,33 @@ def _assign_sample_reviewers(loader) -> int:
     return assign_sample_reviewers(db.session, loader, directory, subjects)
 
 
+# the municipalities of the demo's residents' portal and the words each shows its residents (【サンプル】)
+PORTAL_MUNICIPALITIES = (
+    ("431001", "【サンプル】熊本市の住民ポータルです。お問い合わせは各区役所の区民課へ。"),
+    ("432024", "【サンプル】八代市の住民ポータルです。お問い合わせは市民課へ。"),
+)
+
+
 def prepare_card_sign_in(session, loader, password: str, standin_realm: str | None = None) -> list[tuple[str, str, bool]]:
     """The residents' sign-in of the demo (issue 55 item 2): a realm standing in for the card app (デジタル認証アプリ)
     with the sample card holders (``password`` for all), the residents' realm (realm-setup's function) and the
-    stand-in as its provider (provider-add's function), the portal set for 熊本市 (unless RENKEI_PORTAL_TENANT
-    names another) and the counter's sample people's cards joined to them. Flushes; the holders (username, name,
+    stand-in as its provider (provider-add's function), 熊本市 and 八代市 placed in the one portal with their words
+    (:data:`PORTAL_MUNICIPALITIES`; RENKEI_PORTAL_TENANT, when set, still names one alone) and the counter's sample people's cards joined to them. Flushes; the holders (username, name,
     enrolled at the counter)."""
     from admin.commands.keycloak import _master_password
     from admin.portal.door import realm_settings
     from admin.resident_keys import keyring
     from residents import signin
-    from residents.sample import CITY, card_holders, join_card_holders
+    from residents.sample import card_holders, join_card_holders
     from tenancy.identity.keycloak import STANDIN_REALM, ensure_card_holder, ensure_card_standin, master_admin
 
+    from residents import portal_municipalities
+
     config = current_app.config
-    config["RENKEI_PORTAL_TENANT"] = config["RENKEI_PORTAL_TENANT"] or CITY
+    active = {row.tenant_code for row in portal_municipalities.settings_for(session, loader)}
+    for code, words in PORTAL_MUNICIPALITIES:  # the one portal (issue 56 item 1): two member cities take part
+        if code in active:
+            portal_municipalities.set_portal(session, loader, code, opted_in=True, welcome_ja=words)
     url, standin = config["RENKEI_KEYCLOAK_URL"], standin_realm or STANDIN_REALM
     master = master_admin(url, config["RENKEI_KEYCLOAK_ADMIN_USER"], _master_password(config), "master")
     settings = realm_settings()

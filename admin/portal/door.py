@@ -26,6 +26,7 @@ from core.errors import DomainError, Unavailable
 from residents.consent.models import AssuranceLevel
 from residents import operations, signin
 from residents import portal as resident_portal
+from residents import portal_municipalities
 from residents.models import Resident, ResidentProvider, ResidentStatus
 
 bp = portal_blueprint.bp
@@ -86,10 +87,23 @@ def _page(status: int = 200, error: DomainError | None = None):
         context.update(todo=[{"kind": item.kind, "name": item.service_name,
                               "url": url_for("portal.service", service_id=item.service_id) if item.kind == "consent"
                               else url_for("portal.services")} for item in todo])
+        context.update(municipality=_municipality_name(resident.tenant_code, ja),
+                       welcome=portal_municipalities.welcome(db.session, resident.tenant_code, ja),
+                       others=[(code, _municipality_name(code, ja)) for code in resident.municipalities
+                               if code != resident.tenant_code])
         context.update(unread=portal_records.unread_notices(),
                        updated=[row.title_ja if ja else row.title_en
                                 for row in operations.updates_unread(db.session, resident.resident_id)])
     return render_template("portal/index.html", **context), status
+
+
+def _municipality_name(code: str, ja: bool) -> str:
+    from tenancy.registry.models import Tenant
+
+    tenant = db.session.query(Tenant).filter_by(code=code).one_or_none()
+    if tenant is None:
+        return code
+    return tenant.name_ja if ja or not tenant.name_en else tenant.name_en
 
 
 def current_language_is_ja() -> bool:
@@ -117,8 +131,11 @@ def login():
     import requests
 
     try:
-        signin.portal_tenant(db.session, current_app.config["RENKEI_PORTAL_TENANT"])
+        signin.portal_open(db.session, current_app.config["RENKEI_PORTAL_TENANT"])
         provider = _provider(request.args.get("provider"))
+        chosen = (request.args.get("municipality") or "").strip()
+        if chosen.isdigit() and len(chosen) == 6:  # the resident picked one of theirs: checked at the callback
+            session["portal_municipality"] = chosen
         return _client().authorize_redirect(url_for("portal.callback", _external=True), kc_idp_hint=provider.alias)
     except DomainError as error:
         return _page(status_of(error), error)
@@ -151,7 +168,8 @@ def callback():
         current_app.logger.warning("portal sign-in callback refused", exc_info=True)
         return _page(401, SIGN_IN_NOT_CONFIRMED)
     try:
-        signed = signin.sign_in(db.session, keyring(), current_app.config["RENKEI_PORTAL_TENANT"], claims)
+        signed = signin.sign_in(db.session, keyring(), current_app.config["RENKEI_PORTAL_TENANT"], claims,
+                                chosen=session.pop("portal_municipality", None))
         db.session.commit()
     except DomainError as error:
         db.session.rollback()

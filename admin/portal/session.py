@@ -42,6 +42,7 @@ class PortalResident:
     signed_in_at: dt.datetime
     representative_id: int | None = None  # acting for ``resident_id`` as their legal representative
     representation_id: int | None = None
+    municipalities: tuple[str, ...] = ()  # the portal's municipalities this sign-in may be under (switch by signing in)
 
     @property
     def signed_in_id(self) -> int:
@@ -54,7 +55,8 @@ def sign_in_resident(signed) -> None:
     session[SESSION_KEY] = {"resident_id": signed.resident_id, "tenant_code": signed.tenant_code,
                             "common_id": signed.common_id, "status": signed.status, "provider": signed.provider,
                             "assurance_level": signed.assurance_level,
-                            "signed_in_at": signed.signed_in_at.isoformat(), "seen": time.time()}
+                            "signed_in_at": signed.signed_in_at.isoformat(), "seen": time.time(),
+                            "municipalities": list(signed.municipalities)}
 
 
 def sign_out_resident() -> dict | None:
@@ -77,7 +79,8 @@ def current_resident() -> PortalResident | None:
     signed = PortalResident(resident_id=int(data["resident_id"]), tenant_code=data["tenant_code"],
                             common_id=data.get("common_id"), status=data["status"], provider=data["provider"],
                             assurance_level=int(data["assurance_level"]),
-                            signed_in_at=dt.datetime.fromisoformat(data["signed_in_at"]))
+                            signed_in_at=dt.datetime.fromisoformat(data["signed_in_at"]),
+                            municipalities=tuple(str(code) for code in data.get("municipalities") or ()))
     acting = data.get("acting_for")
     if not isinstance(acting, dict):
         return signed

@@ -62,3 +62,17 @@ def test_a_staff_session_opens_no_resident(client, db, consent_setup):
     staff_sign_in(client, ("resident-desk",), (KUMAMOTO,))
     page = client.get("/portal/").get_data(as_text=True)
     assert 'id="sign-in"' in page and 'id="common-id"' not in page
+
+
+def test_a_resident_enrolled_with_two_municipalities_is_offered_the_other_one(app, client, db, consent_setup):
+    from tests.residents.conftest import YATSUSHIRO
+
+    _resident_session(client, time.time())
+    with client.session_transaction() as session:
+        session["resident"] = {**session["resident"], "municipalities": [KUMAMOTO, YATSUSHIRO]}
+    page = client.get("/portal/").get_data(as_text=True)
+    assert 'id="other-municipalities"' in page and "八代市の住民として利用する" in page
+    assert f"/portal/login?municipality={YATSUSHIRO}" in page
+    assert f"/portal/login?municipality={KUMAMOTO}" not in page  # the one signed in under is not offered
+    _resident_session(client, time.time())  # one municipality only: nothing offered
+    assert 'id="other-municipalities"' not in client.get("/portal/").get_data(as_text=True)

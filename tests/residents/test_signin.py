@@ -385,3 +385,42 @@ def test_a_moved_address_on_the_card_replaces_the_one_renkei_held(app, client, d
     assert record is not None and resident.common_id in record.after and "八代" not in record.after
     page = client.get("/portal/").get_data(as_text=True)
     assert 'id="updated-from-card"' in page and "住所" in page
+
+
+def test_two_residents_of_two_municipalities_sign_in_at_the_one_portal_each_under_their_own(app, client, db, portal,
+                                                                                           monkeypatch):
+    """Issue 56 item 1: no RENKEI_PORTAL_TENANT; 熊本市 and 八代市 take part; each card's address places its holder
+    under their own municipality, with its own words; neither desk finds the other's resident."""
+    from core.errors import NotFound, NotPermitted
+    from residents import portal_municipalities as pm
+    from tests.conftest import OPERATOR
+    from tests.residents.conftest import YATSUSHIRO
+
+    monkeypatch.setitem(app.config, "RENKEI_PORTAL_TENANT", "")
+    pm.set_portal(db, OPERATOR, KUMAMOTO, opted_in=True, welcome_ja="熊本市 市民課からのご案内")
+    pm.set_portal(db, OPERATOR, YATSUSHIRO, opted_in=True, welcome_ja="八代市 市民課からのご案内")
+    db.commit()
+    portal.person("taro")
+    portal.person("hana", {"full_name": "八代 花", "address": "熊本県八代市松江城町1番25号", "birthdate": "1990-01-02",
+                           "gender": "female"})
+    card_sign_in(client, "taro")
+    kumamoto_page = client.get("/portal/").get_data(as_text=True)
+    other = app.test_client()
+    card_sign_in(other, "hana")
+    yatsushiro_page = other.get("/portal/").get_data(as_text=True)
+    taro = db.scalar(sa.select(Resident).where(Resident.tenant_code == KUMAMOTO))
+    hana = db.scalar(sa.select(Resident).where(Resident.tenant_code == YATSUSHIRO))
+    assert taro.common_id in kumamoto_page and "熊本市 市民課からのご案内" in kumamoto_page
+    assert hana.common_id in yatsushiro_page and "八代市 市民課からのご案内" in yatsushiro_page
+    assert taro.common_id not in yatsushiro_page and "熊本市 市民課" not in yatsushiro_page
+    assert 'id="other-municipalities"' not in kumamoto_page  # enrolled with one municipality: nothing to choose
+    from admin.resident_keys import keyring
+
+    with app.app_context():
+        keys = keyring()
+    found = residents.look_up(db, desk(YATSUSHIRO), keys, YATSUSHIRO, reason="本人確認", common_id=hana.common_id)
+    assert found["common_id"] == hana.common_id
+    with pytest.raises(NotFound):  # 熊本市's resident is not in 八代市's desk
+        residents.look_up(db, desk(YATSUSHIRO), keys, YATSUSHIRO, reason="本人確認", common_id=taro.common_id)
+    with pytest.raises(NotPermitted):
+        residents.look_up(db, desk(YATSUSHIRO), keys, KUMAMOTO, reason="本人確認", common_id=taro.common_id)
