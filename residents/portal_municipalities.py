@@ -15,8 +15,9 @@ Rules:
   written without its prefecture, gives none.
 * **Several.** A resident whose card sign-in is already enrolled in other municipalities of the portal (their
   provider's identifier held there: they work with that municipality's services, or lived there) chooses among
-  them and the address's (:func:`choices`, the address's first). Common IDs stay per municipality (the
-  controller): signing in under one never shows another's.
+  them and the address's (:func:`choices`); a sign-in goes where they are enrolled unless they choose, so nobody
+  is enrolled anew elsewhere without asking for it. Common IDs stay per municipality (the controller): signing in
+  under one never shows another's.
 """
 
 from __future__ import annotations
@@ -104,18 +105,18 @@ def opted_in(session: Session) -> list[str]:
 
 
 def choices(session: Session, address: str, issuer: str, subject: str) -> list[str]:
-    """The portal's municipalities a card sign-in may be under: the address's first (if it takes part), then those
-    where the provider's identifier of the person is already enrolled (and not left)."""
+    """The portal's municipalities a card sign-in may be under: those where the provider's identifier of the person
+    is already enrolled (and not left), then the address's (if it takes part). The first is where a sign-in goes
+    unless the resident chose: a person already enrolled is never enrolled anew elsewhere without choosing it."""
     taking_part = set(opted_in(session))
-    found: list[str] = []
-    home = municipality_of_address(session, address)
-    if home in taking_part:
-        found.append(home)
     enrolled = session.scalars(sa.select(ResidentIdentity.tenant_code).join(
         Resident, Resident.id == ResidentIdentity.resident_id).where(
         ResidentIdentity.issuer == issuer, ResidentIdentity.subject == subject,
-        Resident.status != ResidentStatus.left).order_by(ResidentIdentity.tenant_code))
-    found += [code for code in dict.fromkeys(enrolled) if code in taking_part and code not in found]
+        Resident.status != ResidentStatus.left).order_by(ResidentIdentity.id))
+    found = [code for code in dict.fromkeys(enrolled) if code in taking_part]
+    home = municipality_of_address(session, address)
+    if home in taking_part and home not in found:
+        found.append(home)
     return found
 
 

@@ -181,7 +181,7 @@ class PortalSignIn:
     provider: str
     assurance_level: int
     signed_in_at: dt.datetime
-    municipalities: tuple[str, ...] = ()  # the portal's municipalities this sign-in may be under (codes; the first its address's)
+    municipalities: tuple[str, ...] = ()  # the portal's municipalities this sign-in may be under (codes)
 
 
 NOT_A_SIGN_IN = ("The sign-in did not come through a provider renkei knows.",
@@ -213,8 +213,8 @@ def sign_in(session: Session, keys: Keyring, tenant_code: str, claims: dict[str,
     is kept. A provider renkei does not know is refused.
 
     The municipality: the deployment's one (``tenant_code``, RENKEI_PORTAL_TENANT) when it names one; else the
-    portal's for this person (:func:`residents.portal_municipalities.choices`: the card's address's, or one
-    where they are enrolled), ``chosen`` among them when given, else the first; none refuses (403)."""
+    portal's for this person (:func:`residents.portal_municipalities.choices`: where they are enrolled, or the
+    card's address's), ``chosen`` among them when given, else the first; none refuses (403)."""
     from residents import portal_municipalities
 
     provider = session.scalar(sa.select(ResidentProvider).where(

@@ -112,13 +112,17 @@ def test_a_resident_enrolled_with_two_municipalities_chooses_and_each_keeps_its_
     # enrolled with 熊本市 while living there (the deployment then named 熊本市 alone), now living in 合志市
     first = signin.sign_in(db, keys, KUMAMOTO, _claims("0b6f1c1e-card-0009", "熊本県合志市竹迫2140"))
     assert first.tenant_code == KUMAMOTO and first.municipalities == (KUMAMOTO,)
-    home = signin.sign_in(db, keys, "", _claims("0b6f1c1e-card-0009", "熊本県合志市竹迫2140"))
-    assert (home.tenant_code, home.municipalities) == (KOSHI, (KOSHI, KUMAMOTO))  # the address's first
-    chosen = signin.sign_in(db, keys, "", _claims("0b6f1c1e-card-0009", "熊本県合志市竹迫2140"), chosen=KUMAMOTO)
-    assert chosen.tenant_code == KUMAMOTO and chosen.resident_id == first.resident_id
-    assert home.resident_id != first.resident_id
+    count = lambda: db.scalar(sa.select(sa.func.count()).select_from(Resident))  # noqa: E731
+    again = signin.sign_in(db, keys, "", _claims("0b6f1c1e-card-0009", "熊本県合志市竹迫2140"))
+    assert (again.tenant_code, again.municipalities) == (KUMAMOTO, (KUMAMOTO, KOSHI))  # where they are enrolled
+    assert again.resident_id == first.resident_id and count() == 1  # not enrolled anew without choosing it
     outside = signin.sign_in(db, keys, "", _claims("0b6f1c1e-card-0009", "熊本県合志市竹迫2140"), chosen=YATSUSHIRO)
-    assert outside.tenant_code == KOSHI  # not one of theirs: the address's
+    assert outside.tenant_code == KUMAMOTO and count() == 1  # not one of theirs: where they are enrolled
+    home = signin.sign_in(db, keys, "", _claims("0b6f1c1e-card-0009", "熊本県合志市竹迫2140"), chosen=KOSHI)
+    assert home.tenant_code == KOSHI and home.resident_id != first.resident_id and count() == 2
+    assert db.get(Resident, home.resident_id).common_id != db.get(Resident, first.resident_id).common_id
+    back = signin.sign_in(db, keys, "", _claims("0b6f1c1e-card-0009", "熊本県合志市竹迫2140"), chosen=KUMAMOTO)
+    assert back.resident_id == first.resident_id and back.municipalities == (KUMAMOTO, KOSHI)
 
 
 def test_the_console_page_places_a_city_and_refuses_over_long_words_beside_the_field(app, client, db, cities):
