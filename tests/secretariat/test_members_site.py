@@ -303,15 +303,22 @@ def test_a_members_menu_offers_the_members_site_and_a_municipalitys_does_not(cli
     assert "/admin/event-archive/" in home and "/admin/members-site/" not in home
 
 
-def test_the_archive_lists_the_minutes_made_public_to_the_members_that_attended(client, db, site):
+def _minutes_approved(db, title: str, held_at: dt.datetime):
+    """A monthly meeting with the prefecture that THEIRS attended, its minutes written and approved (not public)."""
     from governance import meetings
 
     meeting = meetings.create_meeting(db, OPERATOR, meetings.MeetingDraft(
-        "prefecture", "県との定例会 6月", dt.datetime(2026, 6, 5, 15, tzinfo=JST),
-        attendees=(meetings.Attendee(name="利用 次郎", corporate_number=THEIRS),)))
+        "prefecture", title, held_at, attendees=(meetings.Attendee(name="利用 次郎", corporate_number=THEIRS),)))
     writer = Actor(issuer="urn:test", subject="minutes-writer", name="事務局 書記", roles=frozenset({"secretariat"}))
     meetings.write_minutes(db, writer, meeting.id, text="議事")
     meetings.approve_minutes(db, OPERATOR, meeting.id)
+    return meeting
+
+
+def test_the_archive_lists_the_minutes_made_public_to_the_members_that_attended(client, db, site):
+    from governance import meetings
+
+    meeting = _minutes_approved(db, "県との定例会 6月", dt.datetime(2026, 6, 5, 15, tzinfo=JST))
     assert meetings.published_minutes_for(db, THEIR_USER) == []  # approved, not yet published
     meetings.publish_minutes(db, OPERATOR, meeting.id)
     db.commit()
@@ -329,12 +336,7 @@ def test_the_archive_lists_the_minutes_made_public_to_the_members_that_attended(
 def test_the_archives_api_lists_the_minutes_made_public_with_their_pdf(open_api, db, site):
     from governance import meetings
 
-    meeting = meetings.create_meeting(db, OPERATOR, meetings.MeetingDraft(
-        "prefecture", "県との定例会 7月", dt.datetime(2026, 7, 3, 15, tzinfo=JST),
-        attendees=(meetings.Attendee(name="利用 次郎", corporate_number=THEIRS),)))
-    writer = Actor(issuer="urn:test", subject="minutes-writer", name="事務局 書記", roles=frozenset({"secretariat"}))
-    meetings.write_minutes(db, writer, meeting.id, text="議事")
-    meetings.approve_minutes(db, OPERATOR, meeting.id)
+    meeting = _minutes_approved(db, "県との定例会 7月", dt.datetime(2026, 7, 3, 15, tzinfo=JST))
     db.commit()
     assert open_api.get("/api/v1/event-archive").get_json()["minutes"] == []  # approved, not yet made public
     meetings.publish_minutes(db, OPERATOR, meeting.id)
