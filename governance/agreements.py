@@ -244,7 +244,8 @@ def board(session: Session, actor: Actor, now: dt.datetime | None = None) -> lis
     """Every tenant bound by the agreements (not the prefecture, not withdrawn), by code; for someone
     who may read only their own tenants' governance, only those tenants."""
     grant = authz.authorize(actor, "governance.read")
-    query = sa.select(Tenant).where(Tenant.kind != TenantKind.prefecture, Tenant.status != TenantStatus.withdrawn)
+    query = sa.select(Tenant).where(Tenant.kind != TenantKind.prefecture, Tenant.status != TenantStatus.withdrawn).options(
+        sa.orm.lazyload(Tenant.contacts))  # contacts unused
     if not grant.all_tenants:
         query = query.where(Tenant.code.in_(sorted(grant.tenant_codes)))
     return _standing(session, list(session.scalars(query.order_by(Tenant.code))), today(now))

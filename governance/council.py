@@ -159,7 +159,8 @@ def _member_filter():
 
 
 def _members(session: Session) -> list[Tenant]:
-    return list(session.scalars(sa.select(Tenant).where(_member_filter()).order_by(Tenant.code)))
+    return list(session.scalars(sa.select(Tenant).where(_member_filter()).order_by(Tenant.code).options(
+        sa.orm.lazyload(Tenant.contacts))))  # contacts unused
 
 
 def members(session: Session, actor: Actor) -> list[Tenant]:

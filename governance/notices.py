@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from core import audit, authz, outbox
 from core.actor import Actor
@@ -70,7 +70,9 @@ def _municipalities(session: Session):
 def addressable(session: Session, actor: Actor) -> list[Tenant]:
     """The municipalities a notice may be addressed to (active ones), by code: the operator's checkboxes."""
     authz.authorize(actor, "notice.publish")
-    return list(session.scalars(_municipalities(session).where(Tenant.status == TenantStatus.active).order_by(Tenant.code)))
+    # without their contacts (the tenant's selectin load: a second query over every municipality, unused here)
+    return list(session.scalars(_municipalities(session).where(Tenant.status == TenantStatus.active).order_by(
+        Tenant.code).options(lazyload(Tenant.contacts))))
 
 
 def notice_summary(notice: Notice, codes: Sequence[str], members: Sequence[str] = ()) -> dict:

@@ -283,7 +283,7 @@ def candidates(session: Session, group_id: int) -> list[Organisation]:
 
 def staff_tenants(session: Session) -> dict[MemberKind, list[Tenant]]:
     """The tenants whose staff may join: the municipalities, and the prefecture (the picker's lists)."""
-    tenants = list(session.scalars(sa.select(Tenant).order_by(Tenant.code)))
+    tenants = list(session.scalars(sa.select(Tenant).order_by(Tenant.code).options(sa.orm.lazyload(Tenant.contacts))))
     return {MemberKind.municipal_staff: [t for t in tenants if TenantKind(t.kind) != TenantKind.prefecture],
             MemberKind.prefecture_staff: [t for t in tenants if TenantKind(t.kind) == TenantKind.prefecture]}
 

@@ -56,10 +56,12 @@ class MeetingForm(forms.RenkeiForm):
         return self.fill_attendees()
 
     def fill_attendees(self) -> MeetingForm:
-        self.tenants.choices = [(t.code, f"{t.name_ja}（{t.code}）")
-                                for t in db.session.scalars(sa.select(Tenant).order_by(Tenant.code))]
-        self.members.choices = [(o.corporate_number, o.name) for o in db.session.scalars(
-            sa.select(Organisation).where(Organisation.status == MemberStatus.approved).order_by(Organisation.name))]
+        # columns, not rows: every municipality of the country at national size (1,741)
+        self.tenants.choices = [(code, f"{name}（{code}）") for code, name in db.session.execute(
+            sa.select(Tenant.code, Tenant.name_ja).order_by(Tenant.code))]
+        self.members.choices = [(number, name) for number, name in db.session.execute(
+            sa.select(Organisation.corporate_number, Organisation.name).where(
+                Organisation.status == MemberStatus.approved).order_by(Organisation.name))]
         return self
 
     def draft(self, agenda: tuple[meetings.AgendaItem, ...]) -> meetings.MeetingDraft:

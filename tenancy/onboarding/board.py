@@ -58,7 +58,7 @@ def board(session: Session, actor: Actor) -> dict[str, Any]:
     Every tenant for someone who may read them all; a municipal user's board holds their own tenants.
     """
     codes = _readable(actor)
-    query = sa.select(Tenant).order_by(Tenant.code)
+    query = sa.select(Tenant).order_by(Tenant.code).options(sa.orm.lazyload(Tenant.contacts))  # contacts unused
     if codes is not None:
         query = query.where(Tenant.code.in_(codes))
     tenants = list(session.scalars(query))
