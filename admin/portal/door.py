@@ -155,9 +155,15 @@ def callback():
     import requests
 
     try:
-        token = _client().authorize_access_token()
+        client = _client()
+        token = client.authorize_access_token()
         # the ID token's claims, verified by authlib: signature (the realm's keys), issuer, audience, nonce
-        claims = dict(token.get("userinfo") or {})
+        verified = dict(token.get("userinfo") or {})
+        # the provider's claims (the 基本4情報) are never in the ID token, which the browser carries back at sign-out
+        # (tenancy.identity.keycloak.residents_realm): read from the realm's userinfo endpoint, for the same person
+        claims = dict(client.userinfo(token=token))
+        if not verified.get("sub") or claims.get("sub") != verified["sub"]:
+            raise ValueError("the userinfo endpoint answered for another subject than the ID token's")
     except DomainError as error:
         return _page(status_of(error), error)
     except requests.RequestException as error:

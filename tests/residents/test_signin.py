@@ -149,6 +149,15 @@ def test_a_resident_signs_in_with_the_card_and_is_issued_a_common_id(app, client
     signed = db.scalar(sa.select(ResidentSignIn))
     assert signed.assurance_level == 3 and signed.subject == sub and signed.signed_in_at is not None
     assert "renkei_birthdate" in signed.verified_claims
+    # the ID token the session keeps (and sends back to Keycloak at sign-out, in the URL) holds none of the 基本4情報
+    import base64
+    import json
+
+    with client.session_transaction() as session:
+        id_token = session["resident_id_token"]
+    payload = json.loads(base64.urlsafe_b64decode(id_token.split(".")[1] + "=="))
+    assert payload["sub"] and not [name for name in payload if name.startswith("renkei_")], sorted(payload)
+    assert not any(value in json.dumps(payload, ensure_ascii=False) for value in TARO.values())
     assert resident.verification.value == "provider" and resident.assurance_level == 3
     assert "髙橋" not in resident.full_name  # ciphertext
     from admin.resident_keys import keyring

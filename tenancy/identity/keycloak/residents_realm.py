@@ -38,16 +38,20 @@ SESSION_NOTE_MAPPER, NOTE_MATCHES_ANY = "oidc-user-session-note-idp-mapper", "(?
 BLANK = "-"  # what the first and last name are set to (Keycloak refuses an empty hardcoded value)
 
 
+# the claims are given by the realm's userinfo endpoint only, which the portal asks server to server: never in the ID
+# token, which the browser carries back to Keycloak when the resident signs out (id_token_hint, in the URL)
+ONLY_IN_USERINFO = {"id.token.claim": "false", "access.token.claim": "false", "userinfo.token.claim": "true"}
+
+
 def _portal_mappers() -> list[dict[str, Any]]:
     mappers = [{"name": CLAIM_PREFIX + name, "protocol": "openid-connect",
                 "protocolMapper": "oidc-usersessionmodel-note-mapper",
-                "config": {"user.session.note": claim, "claim.name": CLAIM_PREFIX + name,
-                           "id.token.claim": "true", "access.token.claim": "false", "userinfo.token.claim": "false",
+                "config": {"user.session.note": claim, "claim.name": CLAIM_PREFIX + name, **ONLY_IN_USERINFO,
                            "jsonType.label": "String"}} for name, claim in IMPORTED_CLAIMS.items()]
     mappers.append({"name": PROVIDER_CLAIM, "protocol": "openid-connect",
                     "protocolMapper": "oidc-usersessionmodel-note-mapper",
                     "config": {"user.session.note": "identity_provider", "claim.name": PROVIDER_CLAIM,
-                               "id.token.claim": "true", "access.token.claim": "false", "jsonType.label": "String"}})
+                               **ONLY_IN_USERINFO, "jsonType.label": "String"}})
     return mappers
 
 
