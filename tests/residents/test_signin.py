@@ -397,7 +397,7 @@ def test_a_moved_address_on_the_card_replaces_the_one_renkei_held(app, client, d
 
 
 def test_two_residents_of_two_municipalities_sign_in_at_the_one_portal_each_under_their_own(app, client, db, portal,
-                                                                                           monkeypatch):
+                                                                                           monkeypatch, user_factory):
     """Issue 56 item 1: no RENKEI_PORTAL_TENANT; 熊本市 and 八代市 take part; each card's address places its holder
     under their own municipality, with its own words; neither desk finds the other's resident."""
     from core.errors import NotFound, NotPermitted
@@ -433,3 +433,13 @@ def test_two_residents_of_two_municipalities_sign_in_at_the_one_portal_each_unde
         residents.look_up(db, desk(YATSUSHIRO), keys, YATSUSHIRO, reason="本人確認", common_id=taro.common_id)
     with pytest.raises(NotPermitted):
         residents.look_up(db, desk(YATSUSHIRO), keys, KUMAMOTO, reason="本人確認", common_id=taro.common_id)
+    # the API's search, as 八代市's desk: its resident found, 熊本市's not, 熊本市's residents refused
+    _, yatsushiro_desk = user_factory(("resident-desk",), YATSUSHIRO)
+    api = app.test_client()
+    for code, name, found in ((YATSUSHIRO, "八代 花", [hana.common_id]), (YATSUSHIRO, TARO["full_name"], [])):
+        answer = api.post(f"/api/v1/tenants/{code}/residents/search-by-name", headers=yatsushiro_desk,
+                          json={"full_name": name, "reason": "本人確認"})
+        assert answer.status_code == 200 and [row["common_id"] for row in answer.get_json()["items"]] == found
+    refused = api.post(f"/api/v1/tenants/{KUMAMOTO}/residents/search-by-name", headers=yatsushiro_desk,
+                       json={"full_name": TARO["full_name"], "reason": "本人確認"})
+    assert refused.status_code == 403
