@@ -159,3 +159,20 @@ def test_moves_outside_the_lifecycle_are_refused_in_words_and_change_nothing(db,
         applied()
     assert refused.value.problems[0]["field"] == "corporate_number"
     assert [m.name for m in members.MEMBERS.moves_from(MemberStatus.applied)] == ["approve", "reject", "withdraw"]
+
+
+def test_the_members_pages_run_from_the_organisations_into_the_municipalities_each_once(db, applied, operator,
+                                                                                       tenant_factory):
+    """The list's pages, one after the other, hold every member once: the organisations by number, then the
+    municipalities by code, a page crossing from the one to the other; the total counts both."""
+    codes = ["431001", "432024", "432032", "432041", "432059"]
+    for code in codes:
+        tenant_factory(code)
+    applied()
+    seen, totals = [], set()
+    for page in range(1, 5):
+        rows, total = members.list_members(db, operator, page=page, per_page=2)
+        seen += [row.tenant_code or row.corporate_number for row in rows]
+        totals.add(total)
+    assert totals == {6} and seen == [NTA, *codes]  # page 4 is past the end: empty
+    assert [row.tenant_code for row in members.list_members(db, operator, search="432", per_page=50)[0]] == codes[1:]
