@@ -247,7 +247,8 @@ class ConsentServicesView(SecureView):
         if grant is None:
             return []
         found = catalogue.providers(db.session, None if grant.all_tenants else sorted(grant.tenant_codes))
-        return [(code, f"{p.name_ja if _ja() else p.name_en}（{code}）") for code, p in sorted(found.items())]
+        ja = _ja()  # once: every municipality at national size
+        return [(code, f"{p.name_ja if ja else p.name_en}（{code}）") for code, p in sorted(found.items())]
 
     def _clients(self, owners: list[str]) -> list[tuple[str, str]]:
         if not owners:
