@@ -4,19 +4,19 @@ people (the operators in Keycloak, :func:`admin.identity.secretariat_people`). T
 
 from __future__ import annotations
 
-from flask import abort, g, request, url_for
+from flask import abort, g, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext, lazy_gettext as _l
 
 from admin import identity
 from admin.downloads import progress_report_file
 from admin.extensions import db
-from admin.views.base import SecureView, post_action, query_fiscal_year
+from admin.views.base import SecureView, confirm_first, post_action, query_fiscal_year
 from admin.views.operator_forms import pick
 from core import authz
 from core.calendar import fiscal_year_of, today_jst
 from core.errors import DomainError
-from governance import subcontracts
+from governance import subcontracts, submissions
 from secretariat import progress
 from secretariat.member_report import MEDIA_TYPES
 
@@ -36,13 +36,17 @@ class ProgressView(SecureView):
         report = progress.build_report(db.session, g.actor, month) if authz.allowed(g.actor, progress.REPORT) else None
         items = progress.schedule(db.session, g.actor, year)
         found = progress.issues(db.session, g.actor)
+        owed = submissions.find(db.session, submissions.K.progress_report, month.start.strftime("%Y-%m")) \
+            if report is not None else None
         db.session.rollback()  # reading writes nothing
         return self.render(
             "renkei/progress.html", year=year, year_label=progress.fiscal_year_label(year), items=items, issues=found,
             late={i.id for i in items if progress.is_late(i)}, report=report, month_text=month_text or month.key,
             error=error, people=progress.owners(g.actor, identity.secretariat_people) if can_manage else {}, can_manage=can_manage,
             pick=pick, subcontract_period=subcontracts.period_text, subcontract_amount=subcontracts.amount_text,
-            item_statuses=list(progress.ItemStatus), issue_statuses=list(progress.IssueStatus)), 422 if error else 200
+            item_statuses=list(progress.ItemStatus), issue_statuses=list(progress.IssueStatus), owed=owed,
+            can_submit=authz.allowed(g.actor, submissions.GRANTS[submissions.K.progress_report][0])), \
+            422 if error else 200
 
     def _back(self) -> str:
         return url_for(".index", year=request.form.get("year", ""))
@@ -78,6 +82,27 @@ class ProgressView(SecureView):
                                                          status=form.get("status") or None,
                                                          resolution=form.get("resolution") or None),
                            back=self._back(), saved=gettext("The issue was updated."))
+
+    @expose("/report/<month>/submit", methods=("POST",))
+    def submit(self, month: str):
+        """The month's report (the PDF the download gives) submitted to the prefecture, asked first."""
+        try:
+            found = progress.parse_month(month)
+        except DomainError:
+            abort(404)
+        confirmation = confirm_first(
+            self, title=gettext("Submit this month's progress report to the prefecture?"),
+            consequence=gettext("Its PDF, as the download gives it now, goes to the prefecture for inspection as a new "
+                                "version; the prefecture approves it or returns it with its reasons."),
+            confirm_label=gettext("Submit to the prefecture"), back=url_for(".index", month=found.key))
+        if confirmation is not None:
+            return confirmation
+        return post_action(lambda: progress.submit_report(db.session, g.actor, found),
+                           saved=lambda version: gettext("Submitted to the prefecture as version %(number)s.",
+                                                         number=version.number),
+                           done=lambda version: redirect(url_for("submissions.detail",
+                                                                 submission_id=version.submission_id)),
+                           back=url_for(".index", month=found.key))
 
     @expose("/report/<month>.<fmt>")
     def download(self, month: str, fmt: str):

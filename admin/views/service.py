@@ -4,6 +4,7 @@ reads. Every change is an operation of service/ (audited there)."""
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import g, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _, lazy_gettext as _l
@@ -12,7 +13,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from admin.extensions import db
 from admin.views.base import SecureView, confirm_first, post_action, with_problems_beside_fields
-from admin.views.operator_forms import CheckboxListField, RenkeiForm, ja
+from admin.views.operator_forms import CheckboxListField, RenkeiForm, ja, pick
 from core import authz
 from core.calendar import JST, current_month, jst_text, parse_month
 from core.db import utcnow
@@ -207,9 +208,16 @@ class ServiceMonthlyReportsView(SecureView):
         from core.calendar import add_months
         from service import monthly_report
 
+        from governance import submissions
+
         rows = [(row, monthly_report.summary_of(row)) for row in monthly_report.history(db.session, g.actor)]
         can_manage = authz.allowed(g.actor, "service.manage")
+        months = sorted({row.month.strftime("%Y-%m") for row, _figures in rows})
+        owed_by_month = {row.refers_to: row for row in db.session.scalars(sa.select(submissions.Submission).where(
+            submissions.Submission.kind == submissions.K.service_report, submissions.Submission.refers_to.in_(months)))}
         return self.render("renkei/service_monthly_reports.html", rows=rows, can_manage=can_manage, error=error,
+                           owed_by_month=owed_by_month, pick=pick,
+                           can_submit=authz.allowed(g.actor, submissions.GRANTS[submissions.K.service_report][0]),
                            text=text or f"{add_months(current_month(), -1):%Y-%m}", jst_text=jst_text,
                            recipients=report_recipients() if can_manage else []), status_code
 
@@ -247,6 +255,25 @@ class ServiceMonthlyReportsView(SecureView):
             return confirmation
         return post_action(lambda: monthly_report.send(db.session, g.actor, report_id, report_recipients()),
                            saved=_("The monthly report was queued to the prefecture's recipients."), back=url_for(".index"))
+
+    @expose("/<int:report_id>/submit", methods=("POST",))
+    def submit(self, report_id: int):
+        """This writing's PDF submitted to the prefecture as the month's service report, asked first."""
+        from service import monthly_report
+
+        confirmation = confirm_first(
+            self, title=_("Submit this monthly report to the prefecture?"),
+            consequence=_("This writing's PDF goes to the prefecture for inspection as a new version; the prefecture "
+                          "approves it or returns it with its reasons."),
+            confirm_label=_("Submit to the prefecture"), back=url_for(".index"))
+        if confirmation is not None:
+            return confirmation
+        return post_action(lambda: monthly_report.submit(db.session, g.actor, report_id),
+                           saved=lambda version: _("Submitted to the prefecture as version %(number)s.",
+                                                   number=version.number),
+                           done=lambda version: redirect(url_for("submissions.detail",
+                                                                 submission_id=version.submission_id)),
+                           back=url_for(".index"))
 
     @expose("/<int:report_id>.<fmt>")
     def download(self, report_id: int, fmt: str):

@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+import pytest
+
 import sqlalchemy as sa
 
 from core.calendar import JST
@@ -81,3 +83,44 @@ def test_the_vendor_submits_its_monthly_report_as_a_file_and_the_prefecture_appr
     db.expire_all()
     assert row.status is subs.S.approved
     assert PREFECTURE.subject == "operator-9"
+
+
+@pytest.mark.keycloak  # the progress page lists the secretariat's people (admin.identity.secretariat_people)
+def test_the_months_reports_are_submitted_from_their_own_pages_after_asking(app, db, monkeypatch, keycloak_settings):
+    """The progress report's page (the secretariat) and the service's monthly reports (the vendor) each submit the
+    month's PDF, the very bytes their download gives, once the person confirms; the state shows beside it."""
+    from secretariat import progress
+    from service import monthly_report
+
+    monkeypatch.setattr(monthly_report, "to_pdf", lambda *args: b"%PDF-1.7 service")  # the charts are not the point
+    monkeypatch.setattr(progress.report_document, "to_pdf", lambda *args, **kw: b"%PDF-1.7 progress")
+    written = monthly_report.write(db, PREFECTURE, dt.date(2026, 10, 1), None)
+    db.commit()
+    secretariat, vendor = app.test_client(), app.test_client()
+    sign_in(secretariat, ["secretariat"], subject="secretariat-1", name="事務局 担当", csrf=CSRF)
+    sign_in(vendor, ["platform-vendor"], subject="vendor-1", name="基盤 担当", csrf=CSRF)
+
+    page = visible_text(secretariat.get("/admin/progress/?month=2026-10").get_data(as_text=True))
+    assert "県への提出: 未提出" in page and "県に提出する" in page
+    asked = secretariat.post("/admin/progress/report/2026-10/submit", data={"csrf_token": CSRF})
+    assert "この月の進捗報告書を県へ提出しますか" in visible_text(asked.get_data(as_text=True))
+    assert subs.find(db, subs.K.progress_report, "2026-10") is None  # nothing before confirming
+    done = secretariat.post("/admin/progress/report/2026-10/submit", data={"csrf_token": CSRF, "confirmed": "1"})
+    owed = subs.find(db, subs.K.progress_report, "2026-10")
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"/admin/submissions/{owed.id}")
+    download = secretariat.get("/admin/progress/report/2026-10.pdf").data
+    assert subs.latest(db, owed.id).sha256 == hashlib.sha256(download).hexdigest()
+    assert "県への提出: 検査待ち" in visible_text(secretariat.get("/admin/progress/?month=2026-10").get_data(as_text=True))
+
+    listed = visible_text(vendor.get("/admin/service/monthly-reports/").get_data(as_text=True))
+    assert "未提出" in listed and "県に提出する" in listed
+    assert vendor.post(f"/admin/service/monthly-reports/{written.id}/submit", data={"csrf_token": CSRF}).status_code == 200
+    assert subs.find(db, subs.K.service_report, "2026-10") is None
+    vendor.post(f"/admin/service/monthly-reports/{written.id}/submit", data={"csrf_token": CSRF, "confirmed": "1"})
+    service = subs.find(db, subs.K.service_report, "2026-10")
+    assert subs.latest(db, service.id).sha256 == hashlib.sha256(b"%PDF-1.7 service").hexdigest()
+    assert "検査待ち" in visible_text(vendor.get("/admin/service/monthly-reports/").get_data(as_text=True))
+    # the secretariat does not submit the vendor's report
+    refused = secretariat.post(f"/admin/service/monthly-reports/{written.id}/submit",
+                               data={"csrf_token": CSRF, "confirmed": "1"})
+    assert refused.status_code in (302, 403) and len(subs.versions_of(db, service.id)) == 1
