@@ -14,6 +14,7 @@ from flask_admin import expose
 from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 
 from admin.extensions import db
+from governance import submissions
 from admin.service.incident_settings import first_report_hours, report_recipients, reporter
 from admin.i18n import format_date
 from admin.views.base import SecureView, confirm_first, post_action
@@ -129,7 +130,8 @@ class IncidentsView(SecureView):
                            part_max=operations.PART_MAX, entry_max=operations.ENTRY_MAX,
                            breach_rows=(breaches.list_breaches(session, g.actor, incident_id=incident.id)
                                         if self._can(breaches.READ) else None),
-                           can_mark_breach=self._can(breaches.MARK)), status
+                           can_mark_breach=self._can(breaches.MARK),
+                           owed=submissions.find(session, submissions.K.incident_report, f"incident:{incident.id}")), status
 
     @expose("/<int:incident_id>")
     def detail(self, incident_id: int):

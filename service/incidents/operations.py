@@ -489,6 +489,9 @@ def close_incident(session: Session, actor: Actor, incident_id: int, final: Fina
             ("cause", "原因"), ("impact", "影響"), ("response", "対応"), ("prevention", "再発防止策")))
         notified = _tell(session, actor, incident, report, f"障害の報告: {incident.title}",
                          _notice_body(session, incident, report, words), recipients)
+        from governance import submissions  # the report the vendor owes the prefecture: inspected there
+
+        submissions.owe_incident_report(session, actor, incident.id, incident.title, report.issued_on)
         session.flush()
         audit.record(session, actor, "incident.close", "incident", str(incident.id), before={"status": before},
                      after={"status": incident.status.value, "number": report.number, **parts, "notified": notified})

@@ -82,6 +82,7 @@ def test_the_operator_opens_an_incident_by_the_form_and_works_it_to_the_end(clie
     assert client.get(f"/admin/incidents/{incident.id}/reports/final.pdf").status_code == 200
     page = visible_text(client.get(f"/admin/incidents/{incident.id}").get_data(as_text=True))
     assert "暫定対応" in page and "完了（最終報告）" in page and "デ戦第2号" in page
+    assert "県への提出: 未提出" in page  # the incident's report the vendor now owes (governance.submissions)
 
 
 def test_an_incident_opened_by_the_probe_is_in_the_register(client, db, prefecture):

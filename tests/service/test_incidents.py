@@ -171,6 +171,13 @@ def test_the_reports_are_numbered_letters_and_reach_the_affected(db, operator, p
     assert sorted(notice_mails) == ["431001", "431001"]
     assert [after(r)["number"] for r in actions(db, "incident.report.first")] == ["デ戦第1号"]
     assert [after(r)["number"] for r in actions(db, "incident.close")] == ["デ戦第2号"]
+    # the vendor now owes the prefecture the incident's report, due the fifth business day after closing
+    from governance import submissions
+
+    owed = submissions.find(db, submissions.K.incident_report, f"incident:{incident.id}")
+    assert owed.contractor is submissions.Contractor.vendor and owed.status is submissions.S.open
+    assert owed.due_on == dt.date(2026, 11, 11)  # 11/4 (Wed) + 5 business days: 5, 6, 9, 10, 11
+    assert incident.title in owed.title
 
 
 def test_the_numbers_continue_the_billing_letters_sequence(db, operator, prefecture):
