@@ -199,6 +199,9 @@ JOBS: tuple[Job, ...] = (
         commands=(Command("audit", "admin.commands.audit:group",
                           "The audit log (操作ログ): verification, export, retention."),
                   Command("meetings", "admin.commands.meetings:group", "Meetings and minutes (会議・議事録)."),
+                  Command("submissions", "admin.commands.submissions:group",
+                          "The documents contractors owe the prefecture (提出・検査・承認): "
+                          "list, submit, approve, return."),
                   Command("groups", "admin.commands.meetings:groups_group",
                           "The data-utilisation community and working groups (コミュニティ・ワーキンググループ).")),
         menu=(("members", ("community_groups",)),

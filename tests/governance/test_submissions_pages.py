@@ -124,3 +124,35 @@ def test_the_months_reports_are_submitted_from_their_own_pages_after_asking(app,
     refused = secretariat.post(f"/admin/service/monthly-reports/{written.id}/submit",
                                data={"csrf_token": CSRF, "confirmed": "1"})
     assert refused.status_code in (302, 403) and len(subs.versions_of(db, service.id)) == 1
+
+
+def test_the_command_lists_submits_returns_and_approves_as_the_console_does(app, db, tmp_path):
+    """`renkei submissions`: the vendor submits a file, the prefecture returns it with a reason and approves the next
+    version, each asked first; the list shows the state in words; the secretariat cannot submit the vendor's."""
+    row = subs.open_submission(db, PREFECTURE, kind="service_report", title="運用月次報告書（2026年10月）", month="2026-10")
+    db.commit()
+    runner = app.test_cli_runner()
+
+    def run(*args, roles=("platform-operator",), name="cli-operator", **kwargs):
+        role_args = [part for role in roles for part in ("--role", role)]
+        return runner.invoke(args=["submissions", *args, "--as", name, *role_args], **kwargs)
+
+    listed = run("list")
+    assert listed.exit_code == 0 and f"#{row.id}\t運用月次報告書\t運用月次報告書（2026年10月）\t2026/11/09\t未提出" in listed.output
+    report = tmp_path / "report.pdf"
+    report.write_bytes(b"%PDF-1.7 version 1")
+    refused = run("submit", str(row.id), "--file", str(report), roles=("secretariat",), name="cli-secretariat")
+    assert refused.exit_code != 0 and subs.versions_of(db, row.id) == []
+    sent = run("submit", str(row.id), "--file", str(report), roles=("platform-vendor",), name="cli-vendor")
+    assert sent.exit_code == 0 and hashlib.sha256(b"%PDF-1.7 version 1").hexdigest() in sent.output, sent.output
+    unasked = run("return", str(row.id), "--reason", "数値の誤り", input="n\n")
+    db.expire_all()
+    assert unasked.exit_code != 0 and subs.get(db, PREFECTURE, row.id).status is subs.S.submitted
+    assert run("return", str(row.id), "--reason", "数値の誤り", input="y\n").exit_code == 0
+    report.write_bytes(b"%PDF-1.7 version 2")
+    assert run("submit", str(row.id), "--file", str(report), roles=("platform-vendor",), name="cli-vendor").exit_code == 0
+    approved = run("approve", str(row.id), "--yes")
+    db.expire_all()
+    assert approved.exit_code == 0 and subs.get(db, PREFECTURE, row.id).approved_sha256 == \
+        hashlib.sha256(b"%PDF-1.7 version 2").hexdigest()
+    assert "承認" in run("list").output
