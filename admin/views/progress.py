@@ -4,7 +4,7 @@ people (the operators in Keycloak, :func:`admin.identity.secretariat_people`). T
 
 from __future__ import annotations
 
-from flask import abort, g, redirect, request, url_for
+from flask import abort, g, request, url_for
 from flask_admin import expose
 from flask_babel import gettext, lazy_gettext as _l
 
@@ -13,6 +13,7 @@ from admin.downloads import progress_report_file
 from admin.extensions import db
 from admin.views.base import SecureView, confirm_first, post_action, query_fiscal_year
 from admin.views.operator_forms import pick
+from admin.views.submissions import submit_then_show
 from core import authz
 from core.calendar import fiscal_year_of, today_jst
 from core.errors import DomainError
@@ -97,12 +98,8 @@ class ProgressView(SecureView):
             confirm_label=gettext("Submit to the prefecture"), back=url_for(".index", month=found.key))
         if confirmation is not None:
             return confirmation
-        return post_action(lambda: progress.submit_report(db.session, g.actor, found),
-                           saved=lambda version: gettext("Submitted to the prefecture as version %(number)s.",
-                                                         number=version.number),
-                           done=lambda version: redirect(url_for("submissions.detail",
-                                                                 submission_id=version.submission_id)),
-                           back=url_for(".index", month=found.key))
+        return submit_then_show(lambda: progress.submit_report(db.session, g.actor, found),
+                                back=url_for(".index", month=found.key))
 
     @expose("/report/<month>.<fmt>")
     def download(self, month: str, fmt: str):

@@ -268,12 +268,9 @@ class ServiceMonthlyReportsView(SecureView):
             confirm_label=_("Submit to the prefecture"), back=url_for(".index"))
         if confirmation is not None:
             return confirmation
-        return post_action(lambda: monthly_report.submit(db.session, g.actor, report_id),
-                           saved=lambda version: _("Submitted to the prefecture as version %(number)s.",
-                                                   number=version.number),
-                           done=lambda version: redirect(url_for("submissions.detail",
-                                                                 submission_id=version.submission_id)),
-                           back=url_for(".index"))
+        from admin.views.submissions import submit_then_show
+
+        return submit_then_show(lambda: monthly_report.submit(db.session, g.actor, report_id), back=url_for(".index"))
 
     @expose("/<int:report_id>.<fmt>")
     def download(self, report_id: int, fmt: str):
