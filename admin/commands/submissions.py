@@ -19,7 +19,7 @@ from admin.commands.acting import acting
 from admin.commands.output import committed
 from admin.extensions import db
 from core import authz
-from core.calendar import today_jst
+from core.calendar import day_text, today_jst
 from governance import submissions as subs
 
 
@@ -38,7 +38,7 @@ def list_command(overdue, actor) -> None:
     today = today_jst()
     for row in rows:
         late = "\t期限超過 / overdue" if subs.is_overdue(row, today) else ""
-        click.echo(f"#{row.id}\t{row.kind.ja}\t{row.title}\t{row.due_on:%Y/%m/%d}\t{row.status.ja}{late}")
+        click.echo(f"#{row.id}\t{row.kind.ja}\t{row.title}\t{day_text(row.due_on)}\t{row.status.ja}{late}")
     if not rows:
         click.echo("該当する書類はありません / none")
 

@@ -32,7 +32,7 @@ from flask_admin.contrib.sqla.filters import FilterConverter
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.model.filters import convert
 from flask_admin.model.form import converts
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from markupsafe import Markup
 from werkzeug.exceptions import BadRequest
 
@@ -189,6 +189,16 @@ def post_action(operation: Callable[[], T], *, back: str | None = None,
     if message:
         flash(message, "success")
     return done(result) if done is not None else redirect(back)
+
+
+def submit_then_show(operation: Callable[[], Any], back: str):
+    """A contractor's page submits its document to the prefecture (``operation`` gives the version,
+    :mod:`governance.submissions`): on success the submission's page, else back (the progress report's page, the
+    service's monthly reports)."""
+    return post_action(operation, saved=lambda version: gettext("Submitted to the prefecture as version %(number)s.",
+                                                                number=version.number),
+                       done=lambda version: redirect(url_for("submissions.detail", submission_id=version.submission_id)),
+                       back=back)
 
 
 def apply_problems(form, error: DomainError, fields: dict[str, str] | None = None,

@@ -11,9 +11,8 @@ from flask_babel import gettext, lazy_gettext as _l
 from admin import identity
 from admin.downloads import progress_report_file
 from admin.extensions import db
-from admin.views.base import SecureView, confirm_first, post_action, query_fiscal_year
+from admin.views.base import SecureView, confirm_first, post_action, query_fiscal_year, submit_then_show
 from admin.views.operator_forms import pick
-from admin.views.submissions import submit_then_show
 from core import authz
 from core.calendar import fiscal_year_of, today_jst
 from core.errors import DomainError

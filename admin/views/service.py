@@ -12,7 +12,7 @@ from wtforms import BooleanField, DateTimeLocalField, IntegerField, StringField,
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from admin.extensions import db
-from admin.views.base import SecureView, confirm_first, post_action, with_problems_beside_fields
+from admin.views.base import SecureView, confirm_first, post_action, submit_then_show, with_problems_beside_fields
 from admin.views.operator_forms import CheckboxListField, RenkeiForm, ja, pick
 from core import authz
 from core.calendar import JST, current_month, jst_text, parse_month
@@ -268,8 +268,6 @@ class ServiceMonthlyReportsView(SecureView):
             confirm_label=_("Submit to the prefecture"), back=url_for(".index"))
         if confirmation is not None:
             return confirmation
-        from admin.views.submissions import submit_then_show
-
         return submit_then_show(lambda: monthly_report.submit(db.session, g.actor, report_id), back=url_for(".index"))
 
     @expose("/<int:report_id>.<fmt>")

@@ -35,15 +35,6 @@ class OpenForm(forms.RenkeiForm):
         return self
 
 
-def submit_then_show(operation, back: str):
-    """A contractor's page submits its document (``operation`` gives the version): on success the submission's
-    page, else back (the progress report's page, the service's monthly reports)."""
-    return post_action(operation, saved=lambda version: _("Submitted to the prefecture as version %(number)s.",
-                                                          number=version.number),
-                       done=lambda version: redirect(url_for("submissions.detail", submission_id=version.submission_id)),
-                       back=back)
-
-
 def _reason_error(error: DomainError) -> str:
     found = error.problems[0] if error.problems else {"message_ja": error.message_ja, "message_en": error.message_en}
     return found["message_ja" if current_language() == "ja" else "message_en"]
