@@ -151,10 +151,9 @@ def settings_for(session: Session, actor: Actor) -> list[PortalSetting]:
     tenants = session.execute(query.order_by(Tenant.code)).all()
     rows = {row.tenant_code: row for row in session.scalars(sa.select(PortalMunicipality).where(
         PortalMunicipality.tenant_code.in_([code for code, _ in tenants])))}
-    return [PortalSetting(code, name, bool(rows[code].opted_in) if code in rows else False,
-                          rows[code].welcome_ja if code in rows else "", rows[code].welcome_en if code in rows else "",
-                          rows[code].changed_at if code in rows else None, rows[code].changed_by if code in rows else "")
-            for code, name in tenants]
+    unset = PortalMunicipality(opted_in=False, changed_at=None)  # a municipality that has not chosen
+    return [PortalSetting(code, name, bool(row.opted_in), row.welcome_ja, row.welcome_en, row.changed_at, row.changed_by)
+            for code, name in tenants for row in (rows.get(code, unset),)]
 
 
 def set_portal(session: Session, actor: Actor, tenant_code: str, *, opted_in: bool, welcome_ja: str = "",

@@ -12,6 +12,7 @@ from wtforms import BooleanField, TextAreaField
 
 from admin.extensions import db
 from core.calendar import jst_text
+from core.errors import DomainError
 from admin.views import operator_forms as forms
 from admin.views.base import SecureView, apply_problems, post_action
 from residents import portal_municipalities as pm
@@ -52,9 +53,8 @@ class PortalMunicipalitiesView(SecureView):
             try:
                 return pm.set_portal(db.session, g.actor, code, opted_in=bool(form.opted_in.data),
                                      welcome_ja=form.welcome_ja.data or "", welcome_en=form.welcome_en.data or "")
-            except Exception as error:  # a DomainError's field problems beside their fields, then post_action shows it
-                if hasattr(error, "problems"):
-                    apply_problems(form, error)
+            except DomainError as error:  # the field problems beside their fields, then post_action shows the rest
+                apply_problems(form, error)
                 raise
 
         return post_action(save, saved=lambda row: _("Saved: the municipality takes part in the residents' portal.")
