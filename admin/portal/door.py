@@ -103,7 +103,7 @@ def _municipality_name(code: str, ja: bool) -> str:
     tenant = db.session.query(Tenant).filter_by(code=code).one_or_none()
     if tenant is None:
         return code
-    return tenant.name_ja if ja or not tenant.name_en else tenant.name_en
+    return tenant.name_ja if ja else tenant.name_en_shown
 
 
 def current_language_is_ja() -> bool:
