@@ -210,7 +210,7 @@ JOBS: tuple[Job, ...] = (
               ("operations", ("audit", "audit_verify")))),
     Job("secretariat", "事務局", "The consortium's secretariat",
         models=("secretariat.inquiries", "secretariat.events", "secretariat.progress", "secretariat.advisers",
-                "secretariat.smart_services", "secretariat.mailings", "secretariat.solutions"),
+                "secretariat.smart_services", "secretariat.mailings", "secretariat.solutions", "secretariat.survey"),
         api=("admin.api.inquiries", "admin.api.events", "admin.api.progress", "admin.api.advisers",
              "admin.api.mailings", "admin.api.smart_services", "admin.api.solutions"),
         views=("admin.views.inquiries", "admin.views.mailings", "admin.views.events", "admin.views.progress",

@@ -197,6 +197,10 @@ POLICY: dict[str, dict[str, Scope]] = {
     "smartcity.target": _DESK,
     "smartcity.need.read": {**_DESK_READ, MUNICIPAL_ADMIN: "own", MUNICIPAL_STAFF: "own"},
     "smartcity.need.answer": {MUNICIPAL_ADMIN: "own", MUNICIPAL_STAFF: "own"},
+    # the consortium's yearly survey of organisations (secretariat/survey.py, issue 58 item 5): the desk keeps the
+    # questionnaire and recipients, sends the one-time links and reads the results; answers come by the link only
+    "survey.read": _DESK_READ,
+    "survey.manage": _DESK,
     # mailings to members by segment (secretariat/mailings.py): the desk writes and sends; a member's admin (or the
     # desk) says whether the member receives announcements (the unsubscribe link needs no sign-in)
     "mailing.read": _DESK_READ,
@@ -352,6 +356,8 @@ ACTION_LABELS_JA = {
     "solution.manage": "自団体のソリューション情報の登録・変更・取下げ",
     "member.directory": "会員名簿（各会員が公開に同意した情報）の閲覧",
     "event.archive": "過去のイベントのアーカイブ（資料・録画）の閲覧",
+    "survey.read": "年次アンケートの閲覧",
+    "survey.manage": "年次アンケートの設問・送付先の管理と送付",
     "smartcity.read": "スマートシティサービス・アイデアの閲覧",
     "smartcity.manage": "スマートシティサービス・アイデアの登録・変更",
     "smartcity.target": "サービス掘り起こしの年度目標の設定",

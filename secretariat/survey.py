@@ -1,0 +1,281 @@
+"""The consortium's yearly survey of organisations (年次アンケート, issue 58 item 5).
+
+Rules:
+
+* A **question** (:class:`SurveyQuestion`) belongs to a fiscal year's questionnaire: a kind (single choice,
+  multiple choice, free text), its text and, for the choices, one choice a line. A question carried from a
+  previous year (:func:`carry_questions`) keeps its ``key``: answers to the same key compare year by year. A
+  question whose key was not asked the year before is new (新規, :func:`is_new`).
+* A **recipient** (:class:`SurveyRecipient`) is an address the year's survey goes to: a member or a non-member
+  the desk imported; at most :data:`MAX_RECIPIENTS` a year, one per address.
+* Each recipient has a **one-time token**; only its SHA-256 is stored. :func:`answer` takes the token once: a
+  bad or used token is refused with :class:`NotFound` / :class:`Conflict`, an over-long or hostile value with
+  :class:`Invalid` naming the field.
+* The **response rate** (:func:`response_rate`) is answered over recipients against :data:`TARGET_RATE`; a year
+  with no recipients has no rate (None), never 0 %.
+
+Every change by the desk is audited: ``survey.question.create``, ``survey.recipients.add``, ``survey.send``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import secrets
+from fractions import Fraction
+from typing import Optional
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlmodel import Field, SQLModel
+
+from core import audit, authz, outbox
+from core.actor import Actor
+from core.db import enum_column, timestamp_column, utcnow
+from core.errors import Conflict, Invalid, NotFound, problem
+from core.labelled import LabelledEnum
+from core.validation import email_problem, text_field_problem
+
+READ, MANAGE = "survey.read", "survey.manage"
+MAX_RECIPIENTS = 1500
+TARGET_RATE = Fraction(30, 100)
+TEXT_MAX, CHOICE_MAX, ANSWER_MAX, KEY_MAX = 1000, 200, 2000, 40
+
+
+class QuestionKind(LabelledEnum):
+    single = "single", "単一選択", "Single choice"
+    multiple = "multiple", "複数選択", "Multiple choice"
+    free_text = "free_text", "自由記述", "Free text"
+
+
+class SurveyQuestion(SQLModel, table=True):
+    __tablename__ = "survey_question"
+    __table_args__ = (sa.UniqueConstraint("fiscal_year", "key"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    fiscal_year: int = Field(index=True)
+    key: str = Field(max_length=KEY_MAX)
+    position: int
+    kind: QuestionKind = Field(sa_column=enum_column(QuestionKind))
+    text: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    choices: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
+
+    @property
+    def choice_list(self) -> list[str]:
+        return [line for line in self.choices.split("\n") if line]
+
+
+class SurveyRecipient(SQLModel, table=True):
+    __tablename__ = "survey_recipient"
+    __table_args__ = (sa.UniqueConstraint("fiscal_year", "email"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    fiscal_year: int = Field(index=True)
+    email: str = Field(max_length=254)
+    name: str = Field(default="", max_length=200)
+    member: bool = False
+    token_hash: str = Field(max_length=64, unique=True)
+    answered_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
+
+
+class SurveyAnswer(SQLModel, table=True):
+    __tablename__ = "survey_answer"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    recipient_id: int = Field(foreign_key="survey_recipient.id", index=True)
+    question_id: int = Field(foreign_key="survey_question.id", index=True)
+    value: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def questions_of(session: Session, year: int) -> list[SurveyQuestion]:
+    return list(session.scalars(sa.select(SurveyQuestion).where(SurveyQuestion.fiscal_year == year)
+                                .order_by(SurveyQuestion.position, SurveyQuestion.id)))
+
+
+def is_new(session: Session, question: SurveyQuestion) -> bool:
+    """新規: the question's key was not asked the year before."""
+    return session.scalar(sa.select(SurveyQuestion.id).where(
+        SurveyQuestion.fiscal_year == question.fiscal_year - 1, SurveyQuestion.key == question.key)) is None
+
+
+def add_question(session: Session, actor: Actor, year: int, key: str, kind: str, text: str,
+                 choices: tuple[str, ...] = ()) -> SurveyQuestion:
+    authz.authorize(actor, MANAGE)
+    problems = [p for p in (
+        text_field_problem("key", key, "Key", "設問コード", KEY_MAX, required=True),
+        text_field_problem("text", text, "Question", "設問", TEXT_MAX, required=True, single_line=False),
+        *(text_field_problem("choices", c, "Choice", "選択肢", CHOICE_MAX, required=True) for c in choices)) if p]
+    if kind not in {k.value for k in QuestionKind}:
+        problems.append(problem("kind", "Choose a kind.", "設問の種類を選んでください。"))
+    elif kind != QuestionKind.free_text.value and len(choices) < 2:
+        problems.append(problem("choices", "Give at least two choices.", "選択肢を2つ以上入力してください。"))
+    if session.scalar(sa.select(SurveyQuestion.id).where(SurveyQuestion.fiscal_year == year,
+                                                         SurveyQuestion.key == key)) is not None:
+        problems.append(problem("key", "This key is already asked this year.", "この設問コードは今年度すでにあります。"))
+    if problems:
+        raise Invalid("The question was not added.", "設問を追加できませんでした。", problems=problems)
+    position = (session.scalar(sa.select(sa.func.max(SurveyQuestion.position))
+                               .where(SurveyQuestion.fiscal_year == year)) or 0) + 1
+    question = SurveyQuestion(fiscal_year=year, key=key, position=position, kind=QuestionKind(kind), text=text,
+                              choices="\n".join(choices))
+    session.add(question)
+    session.flush()
+    audit.record(session, actor, "survey.question.create", "survey_question", str(question.id),
+                 after={"fiscal_year": year, "key": key, "kind": kind, "text": text, "choices": list(choices)})
+    return question
+
+
+def carry_questions(session: Session, actor: Actor, from_year: int, to_year: int) -> list[SurveyQuestion]:
+    """The previous year's questions asked again, same keys (those already asked in ``to_year`` left as they are)."""
+    return [add_question(session, actor, to_year, q.key, q.kind.value, q.text, tuple(q.choice_list))
+            for q in questions_of(session, from_year)
+            if session.scalar(sa.select(SurveyQuestion.id).where(SurveyQuestion.fiscal_year == to_year,
+                                                                 SurveyQuestion.key == q.key)) is None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Addressee:
+    email: str
+    name: str = ""
+    member: bool = False
+
+
+def add_recipients(session: Session, actor: Actor, year: int, addressees: list[Addressee]) -> list[SurveyRecipient]:
+    """All or nothing: a bad or repeated address refuses the whole list, naming its line (1-based)."""
+    authz.authorize(actor, MANAGE)
+    known = set(session.scalars(sa.select(SurveyRecipient.email).where(SurveyRecipient.fiscal_year == year)))
+    problems, seen = [], set()
+    for line, who in enumerate(addressees, start=1):
+        email = who.email.strip().lower()
+        found = email_problem(f"line {line}", email) or text_field_problem(f"line {line}", who.name, "Name", "名称", 200)
+        if found is None and (email in seen or email in known):
+            found = problem(f"line {line}", "This address is already a recipient.", f"{line}行目: 送付先が重複しています。")
+        if found:
+            problems.append(found)
+        seen.add(email)
+    if len(known) + len(seen) > MAX_RECIPIENTS:
+        problems.append(problem("file", f"At most {MAX_RECIPIENTS} recipients a year.",
+                                f"送付先は1年度あたり{MAX_RECIPIENTS}件までです。"))
+    if problems:
+        raise Invalid("No recipient was added.", "送付先を追加しませんでした。", problems=problems)
+    added = [SurveyRecipient(fiscal_year=year, email=who.email.strip().lower(), name=who.name, member=who.member,
+                             token_hash=_hash(secrets.token_urlsafe(24))) for who in addressees]
+    session.add_all(added)
+    session.flush()
+    audit.record(session, actor, "survey.recipients.add", "survey", str(year), after={"count": len(added)})
+    return added
+
+
+def send_links(session: Session, actor: Actor, year: int, answer_url) -> int:
+    """A fresh one-time token per recipient not yet answered, its link mailed through the outbox."""
+    authz.authorize(actor, MANAGE)
+    sent = 0
+    for recipient in session.scalars(sa.select(SurveyRecipient).where(SurveyRecipient.fiscal_year == year,
+                                                                       SurveyRecipient.answered_at.is_(None))):
+        token = secrets.token_urlsafe(24)
+        recipient.token_hash = _hash(token)
+        outbox.queue(session, kind="survey.link", recipients=recipient.email,
+                     subject=f"【ご協力のお願い】{year}年度 コンソーシアム年次アンケート",
+                     body=f"{recipient.name} 様\n\n年次アンケートへのご回答をお願いします。\n{answer_url(token)}\n"
+                          "このリンクは一度だけ使えます。")
+        sent += 1
+    session.flush()
+    audit.record(session, actor, "survey.send", "survey", str(year), after={"sent": sent})
+    return sent
+
+
+def recipient_of_token(session: Session, token: str) -> SurveyRecipient:
+    recipient = session.scalar(sa.select(SurveyRecipient).where(SurveyRecipient.token_hash == _hash(token or "")))
+    if recipient is None:
+        raise NotFound("This link is not valid.", "このリンクは無効です。")
+    if recipient.answered_at is not None:
+        raise Conflict("This link was already used.", "このリンクはすでに使われています。")
+    return recipient
+
+
+def answer(session: Session, token: str, values: dict[str, list[str]]) -> SurveyRecipient:
+    """The recipient's answers, once: ``values`` maps each question's key to the chosen choices or the text."""
+    recipient = session.scalar(sa.select(SurveyRecipient).where(SurveyRecipient.token_hash == _hash(token or ""))
+                               .with_for_update())
+    if recipient is None:
+        raise NotFound("This link is not valid.", "このリンクは無効です。")
+    if recipient.answered_at is not None:
+        raise Conflict("This link was already used.", "このリンクはすでに使われています。")
+    problems, rows = [], []
+    for question in questions_of(session, recipient.fiscal_year):
+        given = [v for v in values.get(question.key, []) if v]
+        field = f"q_{question.key}"
+        if question.kind is QuestionKind.free_text:
+            text = given[0] if given else ""
+            found = text_field_problem(field, text, "Answer", "回答", ANSWER_MAX, single_line=False)
+            if found:
+                problems.append(found)
+            elif text:
+                rows.append((question, text))
+            continue
+        if any(v not in question.choice_list for v in given) or (
+                question.kind is QuestionKind.single and len(given) > 1):
+            problems.append(problem(field, "Choose from the list.", "選択肢から選んでください。"))
+            continue
+        rows.extend((question, v) for v in dict.fromkeys(given))
+    if problems:
+        raise Invalid("The answers were not sent.", "回答を送信できませんでした。", problems=problems)
+    session.add_all(SurveyAnswer(recipient_id=recipient.id, question_id=q.id, value=v) for q, v in rows)
+    recipient.answered_at = utcnow()
+    session.flush()
+    return recipient
+
+
+@dataclasses.dataclass(frozen=True)
+class Rate:
+    answered: int
+    recipients: int
+    target: Fraction = TARGET_RATE
+
+    @property
+    def rate(self) -> Fraction:
+        return Fraction(self.answered, self.recipients)
+
+    @property
+    def met(self) -> bool:
+        return self.rate >= self.target
+
+
+def response_rate(session: Session, year: int) -> Rate | None:
+    """None when the year has no recipients: nothing measured is never 0 %."""
+    recipients, answered = session.execute(sa.select(
+        sa.func.count(SurveyRecipient.id), sa.func.count(SurveyRecipient.answered_at))
+        .where(SurveyRecipient.fiscal_year == year)).one()
+    return Rate(answered, recipients) if recipients else None
+
+
+def _counts(session: Session, year: int, key: str) -> dict[str, int]:
+    rows = session.execute(sa.select(SurveyAnswer.value, sa.func.count(SurveyAnswer.id))
+                           .join(SurveyQuestion, SurveyQuestion.id == SurveyAnswer.question_id)
+                           .where(SurveyQuestion.fiscal_year == year, SurveyQuestion.key == key)
+                           .group_by(SurveyAnswer.value))
+    return dict(rows.all())
+
+
+@dataclasses.dataclass(frozen=True)
+class QuestionResult:
+    question: SurveyQuestion
+    new: bool
+    years: tuple[int, ...]  # this year first, then the previous years that asked the same key
+    counts: dict[int, dict[str, int]]  # year → choice (or text) → answers
+
+
+def results(session: Session, actor: Actor, year: int, previous: int = 2) -> list[QuestionResult]:
+    authz.authorize(actor, READ)
+    out = []
+    for question in questions_of(session, year):
+        years = tuple(y for y in range(year, year - previous - 1, -1)
+                      if y == year or session.scalar(sa.select(SurveyQuestion.id).where(
+                          SurveyQuestion.fiscal_year == y, SurveyQuestion.key == question.key)) is not None)
+        out.append(QuestionResult(question, is_new(session, question), years,
+                                  {y: _counts(session, y, question.key) for y in years}))
+    return out

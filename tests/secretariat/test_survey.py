@@ -1,0 +1,75 @@
+"""The yearly survey (issue 58 item 5): two fiscal years with the same questions, answers through one-time links
+(a link works once; a bad one is refused), the response rate against its 30 % target (no recipients: no rate),
+and each question's results with the previous year beside them."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+import pytest
+import sqlalchemy as sa
+
+from core.actor import Actor
+from core.errors import Conflict, Invalid, NotFound, NotPermitted
+from core.outbox import Notification
+from secretariat import survey
+
+DESK = Actor(issuer="urn:test", subject="desk-1", name="事務局 花子", roles=frozenset({"secretariat"}))
+NOBODY = Actor(issuer="urn:test", subject="someone", name="誰か", roles=frozenset({"data-user"}))
+
+
+def _links(db, year, count):
+    survey.send_links(db, DESK, year, lambda token: f"https://renkei.example/survey/{token}")
+    bodies = db.scalars(sa.select(Notification.body).where(Notification.kind == "survey.link")
+                        .order_by(Notification.id.desc()).limit(count))
+    return [re.search(r"/survey/(\S+)", body).group(1) for body in bodies]
+
+
+def test_two_years_same_questions_answers_by_one_time_link_rate_and_comparison(db):
+    survey.add_question(db, DESK, 2025, "usage", "single", "基盤を利用していますか", ("はい", "いいえ"))
+    survey.add_question(db, DESK, 2025, "wish", "free_text", "ご要望")
+    survey.add_recipients(db, DESK, 2025, [survey.Addressee(f"a{i}@example.jp", f"会社{i}", member=i < 2)
+                                           for i in range(4)])
+    for token, choice in zip(_links(db, 2025, 4), ("はい", "いいえ")):
+        survey.answer(db, token, {"usage": [choice]})
+
+    carried = survey.carry_questions(db, DESK, 2025, 2026)
+    assert [q.key for q in carried] == ["usage", "wish"]
+    fresh = survey.add_question(db, DESK, 2026, "areas", "multiple", "関心分野", ("観光", "防災", "交通"))
+    assert not survey.is_new(db, carried[0]) and survey.is_new(db, fresh)
+    survey.add_recipients(db, DESK, 2026, [survey.Addressee(f"b{i}@example.jp") for i in range(5)])
+    tokens = _links(db, 2026, 5)
+    survey.answer(db, tokens[0], {"usage": ["はい"], "areas": ["観光", "防災"], "wish": ["API の拡充"]})
+    survey.answer(db, tokens[1], {"usage": ["はい"]})
+    with pytest.raises(Conflict):
+        survey.answer(db, tokens[0], {"usage": ["いいえ"]})
+    with pytest.raises(NotFound):
+        survey.answer(db, "not-a-token", {})
+
+    assert survey.response_rate(db, 2025) == survey.Rate(2, 4) and survey.Rate(2, 4).met
+    rate = survey.response_rate(db, 2026)
+    assert rate.rate == Fraction(2, 5) and rate.target == Fraction(3, 10) and rate.met
+    assert survey.response_rate(db, 2027) is None  # nothing measured is no rate, never 0 %
+
+    by_key = {r.question.key: r for r in survey.results(db, DESK, 2026)}
+    assert by_key["usage"].years == (2026, 2025) and not by_key["usage"].new
+    assert by_key["usage"].counts == {2026: {"はい": 2}, 2025: {"はい": 1, "いいえ": 1}}
+    assert by_key["areas"].new and by_key["areas"].years == (2026,)
+    assert by_key["areas"].counts[2026] == {"観光": 1, "防災": 1}
+
+
+def test_hostile_or_overlong_answers_and_bad_lists_are_field_errors(db):
+    survey.add_question(db, DESK, 2026, "usage", "single", "利用", ("はい", "いいえ"))
+    survey.add_question(db, DESK, 2026, "wish", "free_text", "ご要望")
+    survey.add_recipients(db, DESK, 2026, [survey.Addressee("x@example.jp")])
+    token, = _links(db, 2026, 1)
+    with pytest.raises(Invalid) as refused:
+        survey.answer(db, token, {"usage": ["はい", "いいえ"], "wish": ["x" * 5000]})
+    assert {p["field"] for p in refused.value.problems} == {"q_usage", "q_wish"}
+    with pytest.raises(Invalid) as refused:
+        survey.add_recipients(db, DESK, 2026, [survey.Addressee("y@example.jp"), survey.Addressee("X@example.jp")])
+    assert [p["field"] for p in refused.value.problems] == ["line 2"]
+    assert db.scalar(sa.select(sa.func.count(survey.SurveyRecipient.id))) == 1  # all or nothing
+    with pytest.raises(NotPermitted):
+        survey.add_question(db, NOBODY, 2026, "z", "free_text", "?")
