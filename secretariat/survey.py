@@ -30,11 +30,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
-from core import audit, authz, outbox
+from core import audit, authz, outbox, report_document
 from core.actor import Actor
+from core.calendar import today_jst
 from core.db import enum_column, timestamp_column, utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.labelled import LabelledEnum
+from core.report_document import Section
 from core.validation import email_problem, text_field_problem
 
 READ, MANAGE = "survey.read", "survey.manage"
@@ -279,3 +281,34 @@ def results(session: Session, actor: Actor, year: int, previous: int = 2) -> lis
         out.append(QuestionResult(question, is_new(session, question), years,
                                   {y: _counts(session, y, question.key) for y in years}))
     return out
+
+
+def _percent(rate: Rate | None) -> str:
+    return "—（送付先なし）" if rate is None else f"{float(rate.rate) * 100:.1f}%（{rate.answered:,} / {rate.recipients:,}）"
+
+
+def sections(session: Session, actor: Actor, year: int, previous: int = 2) -> list[Section]:
+    """The report's sections: the rates of this year and the previous ones, then one per question, the years side
+    by side (a question not asked in a year shows nothing for it)."""
+    years = tuple(range(year, year - previous - 1, -1))
+    rates = tuple((f"{y}年度", _percent(response_rate(session, y)), f"{float(TARGET_RATE) * 100:.0f}%") for y in years)
+    out = [Section("回答率", ("年度", "回答率", "目標"), rates)]
+    for number, result in enumerate(results(session, actor, year, previous), start=1):
+        question = result.question
+        values = question.choice_list or sorted({v for counts in result.counts.values() for v in counts})
+        rows = tuple((value, *(result.counts[y].get(value, 0) if y in result.counts else None for y in years))
+                     for value in values)
+        title = f"問{number}{'（新規）' if result.new else ''}"
+        out.append(Section(title, ("回答", *(f"{y}年度" for y in years)), rows,
+                           note=f"{question.text}（{question.kind.ja}）"))
+    return out
+
+
+def to_xlsx(session: Session, actor: Actor, year: int) -> bytes:
+    return report_document.to_xlsx(f"{year}年度 年次アンケート結果", sections(session, actor, year))
+
+
+def to_pdf(session: Session, actor: Actor, year: int, issuer: str) -> bytes:
+    title = f"{year}年度 年次アンケート結果"
+    return report_document.to_pdf(report_document.to_html(title, issuer, today_jst(), sections(session, actor, year)),
+                                  "survey report", "年次アンケート結果")

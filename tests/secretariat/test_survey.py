@@ -73,3 +73,30 @@ def test_hostile_or_overlong_answers_and_bad_lists_are_field_errors(db):
     assert db.scalar(sa.select(sa.func.count(survey.SurveyRecipient.id))) == 1  # all or nothing
     with pytest.raises(NotPermitted):
         survey.add_question(db, NOBODY, 2026, "z", "free_text", "?")
+
+
+def test_the_workbook_and_the_pdf_show_the_rate_and_last_year_beside_this_year(db, tmp_path):
+    import io
+    import subprocess
+
+    from openpyxl import load_workbook
+
+    survey.add_question(db, DESK, 2025, "usage", "single", "基盤を利用していますか", ("はい", "いいえ"))
+    survey.add_recipients(db, DESK, 2025, [survey.Addressee(f"a{i}@example.jp") for i in range(2)])
+    survey.answer(db, _links(db, 2025, 2)[0], {"usage": ["いいえ"]})
+    survey.carry_questions(db, DESK, 2025, 2026)
+    survey.add_recipients(db, DESK, 2026, [survey.Addressee(f"b{i}@example.jp") for i in range(4)])
+    survey.answer(db, _links(db, 2026, 4)[0], {"usage": ["はい"]})
+
+    book = load_workbook(io.BytesIO(survey.to_xlsx(db, DESK, 2026)))
+    cells = [[c.value for c in row] for row in book["回答率"].iter_rows()]
+    assert ["2026年度", "25.0%（1 / 4）", "30%"] in cells and ["2025年度", "50.0%（1 / 2）", "30%"] in cells
+    assert ["2024年度", "—（送付先なし）", "30%"] in cells
+    rows = [[c.value for c in row] for row in book["問1"].iter_rows()]
+    assert ["回答", "2026年度", "2025年度", "2024年度"] in rows
+    assert ["はい", 1, 0, None] in rows and ["いいえ", 0, 1, None] in rows
+
+    pdf = tmp_path / "survey.pdf"
+    pdf.write_bytes(survey.to_pdf(db, DESK, 2026, "事務局"))
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "2026年度 年次アンケート結果" in text and "25.0%（1 / 4）" in text and "50.0%（1 / 2）" in text
