@@ -217,7 +217,8 @@ JOBS: tuple[Job, ...] = (
                "admin.views.advisers", "admin.views.smart_services", "admin.views.members_site"),
         blueprints=("admin.views.mailings:public",  # /mail/unsubscribe/<token>: a member stops announcements
                     "admin.views.inquiries:public",  # /inquiry: the public inquiry form, no sign-in
-                    "admin.views.events:public"),  # /events: registration for open events, no sign-in
+                    "admin.views.events:public",  # /events: registration for open events, no sign-in
+                    "admin.views.survey:public"),  # /survey/<token>: the yearly survey's one-time answer page
         commands=(Command("inquiries", "admin.commands.inquiries:group", "Inquiries to the secretariat (問合せ窓口)."),
                   Command("events", "admin.commands.events:group",
                           "Events, seminars, community meetings and training (イベント・セミナー・研修)."),

@@ -100,3 +100,24 @@ def test_the_workbook_and_the_pdf_show_the_rate_and_last_year_beside_this_year(d
     pdf.write_bytes(survey.to_pdf(db, DESK, 2026, "事務局"))
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     assert "2026年度 年次アンケート結果" in text and "25.0%（1 / 4）" in text and "50.0%（1 / 2）" in text
+
+
+def test_the_public_page_takes_a_link_once_without_sign_in_and_never_fails_on_bad_input(app, db):
+    survey.add_question(db, DESK, 2026, "usage", "single", "基盤を利用していますか", ("はい", "いいえ"))
+    survey.add_question(db, DESK, 2026, "wish", "free_text", "ご要望")
+    survey.add_recipients(db, DESK, 2026, [survey.Addressee("x@example.jp")])
+    token, = _links(db, 2026, 1)
+    public = app.test_client()
+    db.commit()  # the page's refusals roll back the request's session
+    assert public.get("/survey/not-a-token").status_code == 404
+    shown = public.get(f"/survey/{token}")
+    assert shown.status_code == 200 and "基盤を利用していますか" in shown.get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', shown.get_data(as_text=True)).group(1)
+    refused = public.post(f"/survey/{token}", data={"csrf_token": csrf, "q_usage": "<script>", "q_wish": "x" * 5000})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "選択肢から選んでください" in page and "<script>" not in page.split("<form")[0]
+    done = public.post(f"/survey/{token}", data={"csrf_token": csrf, "q_usage": "はい", "q_wish": "API の拡充"})
+    assert done.status_code == 200 and 'id="answered"' in done.get_data(as_text=True)
+    again = public.post(f"/survey/{token}", data={"csrf_token": csrf, "q_usage": "いいえ"})
+    assert again.status_code == 409 and "このリンクは使えません" in again.get_data(as_text=True)
+    assert survey.response_rate(db, 2026) == survey.Rate(1, 1)
