@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
-from core import audit, authz, outbox, report_document
+from core import audit, authz, csvfile, outbox, report_document
 from core.actor import Actor
 from core.calendar import today_jst
 from core.db import enum_column, timestamp_column, utcnow
@@ -146,12 +146,33 @@ class Addressee:
     member: bool = False
 
 
+RECIPIENT_COLUMNS = csvfile.Columns(
+    {"email": "email", "メールアドレス": "email", "メール": "email", "name": "name", "名称": "name", "団体名": "name"},
+    required=("email",), labels_ja={"email": "メールアドレス", "name": "名称"}, max_rows=MAX_RECIPIENTS)
+
+
+def import_recipients(session: Session, actor: Actor, year: int, source: bytes) -> list[SurveyRecipient]:
+    """Non-member addresses from a CSV (UTF-8 or CP932) or an .xlsx, all or nothing, problems named by file line."""
+    authz.authorize(actor, MANAGE)
+    rows = list(csvfile.source_rows(source, RECIPIENT_COLUMNS))
+    shape = [p for row in rows for p in row.problems]
+    if shape:
+        raise Invalid("No recipient was added.", "送付先を追加しませんでした。", problems=shape)
+    return _add(session, actor, year, [(row.line, Addressee(row.values.get("email", ""), row.values.get("name", "")))
+                                       for row in rows])
+
+
 def add_recipients(session: Session, actor: Actor, year: int, addressees: list[Addressee]) -> list[SurveyRecipient]:
     """All or nothing: a bad or repeated address refuses the whole list, naming its line (1-based)."""
     authz.authorize(actor, MANAGE)
+    return _add(session, actor, year, list(enumerate(addressees, start=1)))
+
+
+def _add(session: Session, actor: Actor, year: int, lines: list[tuple[int, Addressee]]) -> list[SurveyRecipient]:
+    addressees = [who for _line, who in lines]
     known = set(session.scalars(sa.select(SurveyRecipient.email).where(SurveyRecipient.fiscal_year == year)))
     problems, seen = [], set()
-    for line, who in enumerate(addressees, start=1):
+    for line, who in lines:
         email = who.email.strip().lower()
         found = email_problem(f"line {line}", email) or text_field_problem(f"line {line}", who.name, "Name", "名称", 200)
         if found is None and (email in seen or email in known):

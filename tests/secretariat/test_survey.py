@@ -121,3 +121,13 @@ def test_the_public_page_takes_a_link_once_without_sign_in_and_never_fails_on_ba
     again = public.post(f"/survey/{token}", data={"csrf_token": csrf, "q_usage": "いいえ"})
     assert again.status_code == 409 and "このリンクは使えません" in again.get_data(as_text=True)
     assert survey.response_rate(db, 2026) == survey.Rate(1, 1)
+
+
+def test_non_member_addresses_come_from_a_cp932_csv_all_or_nothing_naming_the_line(db):
+    good = "メールアドレス,団体名\r\ninfo@kaisha.jp,株式会社熊本\r\nsoumu@dantai.jp,一般社団法人 阿蘇\r\n".encode("cp932")
+    assert [r.name for r in survey.import_recipients(db, DESK, 2026, good)] == ["株式会社熊本", "一般社団法人 阿蘇"]
+    repeated = "メールアドレス,団体名\r\nnew@kaisha.jp,新\r\ninfo@kaisha.jp,重複\r\n".encode("cp932")
+    with pytest.raises(Invalid) as refused:
+        survey.import_recipients(db, DESK, 2026, repeated)
+    assert [p["field"] for p in refused.value.problems] == ["line 3"]
+    assert survey.response_rate(db, 2026) == survey.Rate(0, 2)  # nothing of the refused file was added
