@@ -1,16 +1,16 @@
 """The consortium's yearly survey (issue 58 item 5): survey_question (a fiscal year's question, its key kept
 year to year), survey_recipient (an address, its one-time token's hash, when it answered) and survey_answer.
 
-Revision ID: 0124
-Revises: 0123
+Revision ID: 0125
+Revises: 0124
 Create Date: 2026-11-28 17:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0124'
-down_revision = '0123'
+revision = '0125'
+down_revision = '0124'
 branch_labels = None
 depends_on = None
 
