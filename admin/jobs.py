@@ -214,7 +214,8 @@ JOBS: tuple[Job, ...] = (
         api=("admin.api.inquiries", "admin.api.events", "admin.api.progress", "admin.api.advisers",
              "admin.api.mailings", "admin.api.smart_services", "admin.api.solutions"),
         views=("admin.views.inquiries", "admin.views.mailings", "admin.views.events", "admin.views.progress",
-               "admin.views.advisers", "admin.views.smart_services", "admin.views.members_site"),
+               "admin.views.advisers", "admin.views.smart_services", "admin.views.members_site",
+               "admin.views.survey"),
         blueprints=("admin.views.mailings:public",  # /mail/unsubscribe/<token>: a member stops announcements
                     "admin.views.inquiries:public",  # /inquiry: the public inquiry form, no sign-in
                     "admin.views.events:public",  # /events: registration for open events, no sign-in
@@ -224,8 +225,8 @@ JOBS: tuple[Job, ...] = (
                           "Events, seminars, community meetings and training (イベント・セミナー・研修)."),
                   Command("progress", "admin.commands.progress:group",
                           "The secretariat's schedule, progress and issues (年間予定・進捗・課題) and the monthly report.")),
-        menu=(("members", ("inquiries", "mailings", "events", "my_events", "progress", "advisers", "smart_services",
-                           "municipal_needs", "members_site", "member_directory", "event_archive")),)),
+        menu=(("members", ("inquiries", "mailings", "events", "my_events", "progress", "advisers", "survey_desk",
+                           "smart_services", "municipal_needs", "members_site", "member_directory", "event_archive")),)),
     Job("competition", "企画コンペ", "The project competition",
         operations=("competition.operations",),
         models=("competition.models", "competition.review", "competition.selection", "competition.contracts"),

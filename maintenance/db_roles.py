@@ -182,7 +182,7 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "smartcity_service_idea": ("DELETE",),
     "smartcity_service_target": ("UPDATE (target, set_by, set_at)",),
     # the yearly survey (secretariat/survey.py): a link sent anew replaces the recipient's token; an answer marks it used
-    "survey_recipient": ("UPDATE (token_hash, answered_at)",),
+    "survey_recipient": ("UPDATE (token_hash, sent_at, answered_at)",),
     # the members' solution register (secretariat/solutions.py): a member changes or withdraws its own solution (never
     # deleted); its categories and needs are written again whole
     "member_solution": ("UPDATE (title, description, contact_name, contact_email, status, status_reason, search_text, "

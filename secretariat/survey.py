@@ -6,8 +6,8 @@ Rules:
   multiple choice, free text), its text and, for the choices, one choice a line. A question carried from a
   previous year (:func:`carry_questions`) keeps its ``key``: answers to the same key compare year by year. A
   question whose key was not asked the year before is new (新規, :func:`is_new`).
-* A **recipient** (:class:`SurveyRecipient`) is an address the year's survey goes to: a member or a non-member
-  the desk imported; at most :data:`MAX_RECIPIENTS` a year, one per address.
+* A **recipient** (:class:`SurveyRecipient`) is an address the year's survey goes to: a member (every approved
+  member's contact address, :func:`members_as_recipients`) or a non-member the desk imported; at most :data:`MAX_RECIPIENTS` a year, one per address.
 * Each recipient has a **one-time token**; only its SHA-256 is stored. :func:`answer` takes the token once: a
   bad or used token is refused with :class:`NotFound` / :class:`Conflict`, an over-long or hostile value with
   :class:`Invalid` naming the field.
@@ -32,12 +32,13 @@ from sqlmodel import Field, SQLModel
 
 from core import audit, authz, csvfile, outbox, report_document
 from core.actor import Actor
-from core.calendar import today_jst
+from core.calendar import fiscal_year_ja, today_jst
 from core.db import enum_column, timestamp_column, utcnow
 from core.errors import Conflict, Invalid, NotFound, problem
 from core.labelled import LabelledEnum
 from core.report_document import Section
 from core.validation import email_problem, text_field_problem
+from tenancy.members.models import MemberStatus, Organisation
 
 READ, MANAGE = "survey.read", "survey.manage"
 MAX_RECIPIENTS = 1500
@@ -78,6 +79,7 @@ class SurveyRecipient(SQLModel, table=True):
     name: str = Field(default="", max_length=200)
     member: bool = False
     token_hash: str = Field(max_length=64, unique=True)
+    sent_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
     answered_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
 
 
@@ -200,15 +202,56 @@ def send_links(session: Session, actor: Actor, year: int, answer_url) -> int:
     for recipient in session.scalars(sa.select(SurveyRecipient).where(SurveyRecipient.fiscal_year == year,
                                                                        SurveyRecipient.answered_at.is_(None))):
         token = secrets.token_urlsafe(24)
-        recipient.token_hash = _hash(token)
+        recipient.token_hash, recipient.sent_at = _hash(token), utcnow()
         outbox.queue(session, kind="survey.link", recipients=recipient.email,
-                     subject=f"【ご協力のお願い】{year}年度 コンソーシアム年次アンケート",
+                     subject=f"【ご協力のお願い】{fiscal_year_ja(year)} コンソーシアム年次アンケート",
                      body=f"{recipient.name} 様\n\n年次アンケートへのご回答をお願いします。\n{answer_url(token)}\n"
                           "このリンクは一度だけ使えます。")
         sent += 1
     session.flush()
     audit.record(session, actor, "survey.send", "survey", str(year), after={"sent": sent})
     return sent
+
+
+def members_as_recipients(session: Session, actor: Actor, year: int) -> list[SurveyRecipient]:
+    """Every approved member with a contact address, as the year's recipients (those already on the list, by
+    address, left as they are): all or nothing, as :func:`add_recipients`."""
+    authz.authorize(actor, MANAGE)
+    known = set(session.scalars(sa.select(SurveyRecipient.email).where(SurveyRecipient.fiscal_year == year)))
+    rows = session.execute(sa.select(Organisation.contact_email, Organisation.name)
+                           .where(Organisation.status == MemberStatus.approved, Organisation.contact_email != "")
+                           .order_by(Organisation.corporate_number)).all()
+    chosen: dict[str, Addressee] = {}
+    for email, name in rows:
+        address = (email or "").strip().lower()
+        if address and address not in known and address not in chosen:
+            chosen[address] = Addressee(address, name[:200], member=True)
+    return _add(session, actor, year, list(enumerate(chosen.values(), start=1))) if chosen else []
+
+
+@dataclasses.dataclass(frozen=True)
+class Overview:
+    """A year's survey as the desk's page shows it."""
+
+    year: int
+    questions: list[tuple[SurveyQuestion, bool]]  # each question and whether it is new (新規)
+    members: int
+    others: int
+    sent: int
+    answered: int
+    rate: Rate | None
+    previous_questions: int  # the year before's questions, to carry over
+
+
+def overview(session: Session, actor: Actor, year: int) -> Overview:
+    authz.authorize(actor, READ)
+    members, others, sent = session.execute(sa.select(
+        sa.func.count(SurveyRecipient.id).filter(SurveyRecipient.member.is_(True)),
+        sa.func.count(SurveyRecipient.id).filter(SurveyRecipient.member.is_(False)),
+        sa.func.count(SurveyRecipient.sent_at)).where(SurveyRecipient.fiscal_year == year)).one()
+    rate = response_rate(session, year)
+    return Overview(year, [(q, is_new(session, q)) for q in questions_of(session, year)], members, others, sent,
+                    rate.answered if rate else 0, rate, len(questions_of(session, year - 1)))
 
 
 def recipient_of_token(session: Session, token: str) -> SurveyRecipient:
@@ -312,7 +355,7 @@ def sections(session: Session, actor: Actor, year: int, previous: int = 2) -> li
     """The report's sections: the rates of this year and the previous ones, then one per question, the years side
     by side (a question not asked in a year shows nothing for it)."""
     years = tuple(range(year, year - previous - 1, -1))
-    rates = tuple((f"{y}年度", _percent(response_rate(session, y)), f"{float(TARGET_RATE) * 100:.0f}%") for y in years)
+    rates = tuple((fiscal_year_ja(y), _percent(response_rate(session, y)), f"{float(TARGET_RATE) * 100:.0f}%") for y in years)
     out = [Section("回答率", ("年度", "回答率", "目標"), rates)]
     for number, result in enumerate(results(session, actor, year, previous), start=1):
         question = result.question
@@ -320,16 +363,16 @@ def sections(session: Session, actor: Actor, year: int, previous: int = 2) -> li
         rows = tuple((value, *(result.counts[y].get(value, 0) if y in result.counts else None for y in years))
                      for value in values)
         title = f"問{number}{'（新規）' if result.new else ''}"
-        out.append(Section(title, ("回答", *(f"{y}年度" for y in years)), rows,
+        out.append(Section(title, ("回答", *(fiscal_year_ja(y) for y in years)), rows,
                            note=f"{question.text}（{question.kind.ja}）"))
     return out
 
 
 def to_xlsx(session: Session, actor: Actor, year: int) -> bytes:
-    return report_document.to_xlsx(f"{year}年度 年次アンケート結果", sections(session, actor, year))
+    return report_document.to_xlsx(f"{fiscal_year_ja(year)} 年次アンケート結果", sections(session, actor, year))
 
 
 def to_pdf(session: Session, actor: Actor, year: int, issuer: str) -> bytes:
-    title = f"{year}年度 年次アンケート結果"
+    title = f"{fiscal_year_ja(year)} 年次アンケート結果"
     return report_document.to_pdf(report_document.to_html(title, issuer, today_jst(), sections(session, actor, year)),
                                   "survey report", "年次アンケート結果")

@@ -90,16 +90,16 @@ def test_the_workbook_and_the_pdf_show_the_rate_and_last_year_beside_this_year(d
 
     book = load_workbook(io.BytesIO(survey.to_xlsx(db, DESK, 2026)))
     cells = [[c.value for c in row] for row in book["回答率"].iter_rows()]
-    assert ["2026年度", "25.0%（1 / 4）", "30%"] in cells and ["2025年度", "50.0%（1 / 2）", "30%"] in cells
-    assert ["2024年度", "—（送付先なし）", "30%"] in cells
+    assert ["令和8年度", "25.0%（1 / 4）", "30%"] in cells and ["令和7年度", "50.0%（1 / 2）", "30%"] in cells
+    assert ["令和6年度", "—（送付先なし）", "30%"] in cells
     rows = [[c.value for c in row] for row in book["問1"].iter_rows()]
-    assert ["回答", "2026年度", "2025年度", "2024年度"] in rows
+    assert ["回答", "令和8年度", "令和7年度", "令和6年度"] in rows
     assert ["はい", 1, 0, None] in rows and ["いいえ", 0, 1, None] in rows
 
     pdf = tmp_path / "survey.pdf"
     pdf.write_bytes(survey.to_pdf(db, DESK, 2026, "事務局"))
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-    assert "2026年度 年次アンケート結果" in text and "25.0%（1 / 4）" in text and "50.0%（1 / 2）" in text
+    assert "令和8年度 年次アンケート結果" in text and "25.0%（1 / 4）" in text and "50.0%（1 / 2）" in text
 
 
 def test_the_public_page_takes_a_link_once_without_sign_in_and_never_fails_on_bad_input(app, db):

@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column('name', sa.String(length=200), nullable=False),
         sa.Column('member', sa.Boolean(), nullable=False),
         sa.Column('token_hash', sa.String(length=64), nullable=False),
+        sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_survey_recipient')),
         sa.UniqueConstraint('fiscal_year', 'email', name=op.f('uq_survey_recipient_fiscal_year')),
