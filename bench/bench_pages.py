@@ -261,7 +261,8 @@ NOT_IN_DATA_SET = {
 }
 # the formats a download route serves, where not xlsx and csv (by endpoint)
 FORMATS = {"member_report.download": ("pdf", "xlsx"), "progress.download": ("pdf", "xlsx"),
-           "annual_reports.download": ("pdf", "xlsx"), "billing.accounts_file": ("pdf", "xlsx"), "kpis.download": ("pdf", "xlsx")}
+           "annual_reports.download": ("pdf", "xlsx"), "billing.accounts_file": ("pdf", "xlsx"), "kpis.download": ("pdf", "xlsx"),
+           "survey_desk.results": ("pdf", "xlsx")}
 
 
 class UnfilledRoute(LookupError):

@@ -210,7 +210,8 @@ def urls(app, arguments: dict) -> dict[str, str]:
                "dataset_coverage.export": ["csv", "xlsx"], "consent_history.export": ["csv", "xlsx"],
                "billing.accounts_file": ["xlsx", "pdf"], "annual_reports.download": ["xlsx", "pdf"], "kpis.download": ["xlsx", "pdf"],
                "member_import.template": ["xlsx", "csv"], "member_report.download": ["xlsx", "pdf"],
-               "progress.download": ["xlsx", "pdf"], "service_monthly_reports.download": ["pdf", "xlsx"]}
+               "progress.download": ["xlsx", "pdf"], "service_monthly_reports.download": ["pdf", "xlsx"],
+               "survey_desk.results": ["xlsx", "pdf"]}
     result = {}
     with app.test_request_context():
         for rule in app.url_map.iter_rules():
