@@ -8,7 +8,9 @@ Everything goes through the real operations, so the audit log, the figures and t
   operation (:func:`tenancy.members.operations.apply`, then the address confirmed);
 * inquiries open, answered and overdue (recorded with earlier receipt times, so one is past its due day);
 * a member seminar with registrations and a waiting list;
-* a council meeting whose minutes are written and await another person's approval.
+* a council meeting whose minutes are written and await another person's approval;
+* last fiscal year's survey, partly answered through its one-time links, and this year's questions carried
+  from it with one new (:func:`load_sample_survey`).
 
 Every name carries 「（サンプル）」. The members' names are made up and their corporate numbers use
 the registry office code 9999, which no 法務局 has, with a correct check digit.
@@ -148,3 +150,43 @@ def load_sample_desk(session: Session, actor: Actor) -> SampleDesk:
         "議事録（サンプル）\n\n1. 次年度予算案について: 事務局から説明し、意見交換を行った。\n"
         "2. 公募型企画コンペの審査状況: 一次審査が進行中であることを報告した。"))
     return SampleDesk(len(INQUIRIES), event.id, registered, meeting.id)
+
+
+# the yearly survey's sample questionnaire: (key, kind, question, choices); the same keys year after year
+_SURVEY = (("usage", "single", "連携基盤のデータを業務で利用していますか", ("利用している", "検討中", "利用していない")),
+           ("areas", "multiple", "関心のある分野（複数選択可）", ("観光", "防災", "交通", "子育て", "農業")),
+           ("wish", "free_text", "事務局へのご要望", ()))
+_SURVEY_ANSWERS = (("利用している", ("観光", "防災")), ("検討中", ("交通",)), ("利用している", ("観光",)),
+                   ("利用していない", ()), ("検討中", ("子育て", "農業")), ("利用している", ("防災", "交通")))
+SURVEY_OTHERS = 20  # non-member organisations asked last year
+
+
+@dataclasses.dataclass(frozen=True)
+class SampleSurvey:
+    last_year_recipients: int
+    last_year_answers: int
+    questions: int
+
+
+def load_sample_survey(session: Session, actor: Actor, fiscal_year: int) -> SampleSurvey:
+    """Last fiscal year's survey, asked of sample organisations and partly answered through their one-time links, and
+    this year's questionnaire carried from it with one new question (recipients and links left to the desk);
+    nothing when any survey question exists."""
+    from secretariat import survey
+
+    if session.scalar(sa.select(survey.SurveyQuestion.id).limit(1)) is not None:
+        return SampleSurvey(0, 0, 0)
+    last = fiscal_year - 1
+    for key, kind, text, choices in _SURVEY:
+        survey.add_question(session, actor, last, key, kind, f"{text}{SAMPLE}", choices)
+    survey.add_recipients(session, actor, last, [
+        survey.Addressee(f"survey{n}@example.jp", f"株式会社{_WORDS[n % 10]}{_TRADES[n % 10]}{n}{SAMPLE}")
+        for n in range(1, SURVEY_OTHERS + 1)])
+    tokens: list[str] = []
+    survey.send_links(session, actor, last, lambda token: tokens.append(token) or f"/survey/{token}")
+    for token, (usage, areas) in zip(tokens, _SURVEY_ANSWERS):
+        survey.answer(session, token, {"usage": [usage], "areas": list(areas), "wish": ["サンプルの回答です。"]})
+    carried = survey.carry_questions(session, actor, last, fiscal_year)
+    survey.add_question(session, actor, fiscal_year, "generative_ai", "single", f"生成AIを業務で利用していますか{SAMPLE}",
+                        ("利用している", "検討中", "利用していない"))
+    return SampleSurvey(SURVEY_OTHERS, len(_SURVEY_ANSWERS), len(carried) + 1)

@@ -287,10 +287,12 @@ def load_desk_samples(session, loader) -> list[str]:
     from billing.sample import load_sample_next_year
     from competition.sample import load_sample_call
     from residents.sample import load_sample_residents
-    from secretariat.sample import load_sample_desk, load_sample_members, sample_corporate_number
+    from core.calendar import fiscal_year_of, today_jst
+    from secretariat.sample import load_sample_desk, load_sample_members, load_sample_survey, sample_corporate_number
 
     members = load_sample_members(session, loader)
     desk = load_sample_desk(session, loader)
+    poll = load_sample_survey(session, loader, fiscal_year_of(today_jst()))
     call = load_sample_call(session, loader, tuple(sample_corporate_number(n) for n in range(1, 7)))
     people = load_sample_residents(session, loader, keyring())
     next_year = load_sample_next_year(session, console_actor(DEMO_LOADER, {authz.FINANCE}))
@@ -299,7 +301,8 @@ def load_desk_samples(session, loader) -> list[str]:
 
         propose_sample_budget(session, loader, next_year.budget_id, next_year.fiscal_year)
     return [f"sample desk: {members} member(s) added; {desk.inquiries} inquiry(ies), {desk.registrations} event "
-            f"registration(s), minutes awaiting approval; call in review with {call.proposals} proposal(s); "
+            f"registration(s), minutes awaiting approval; last year's survey {poll.last_year_answers} of "
+            f"{poll.last_year_recipients} answered, {poll.questions} question(s) this year; call in review with {call.proposals} proposal(s); "
             f"{people.services} service(s), {people.residents} resident(s), {people.links} link(s), "
             f"{people.consents} consent(s); FY{next_year.fiscal_year} budget draft put to the council's vote and "
             f"{next_year.estimates} estimate(s)"]

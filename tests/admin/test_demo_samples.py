@@ -80,11 +80,22 @@ def test_every_desk_has_its_samples_marked_and_audited_and_a_second_load_adds_no
     assert [(row["service"], row["items"], row["result"], row["reason"]) for row in received] == [
         ("子育て支援ナビ（サンプル）", ["生年月日"], "許可", "本人の同意に基づき許可")], received
 
+    # last year's survey answered in part through its links, this year's questions carried with one new
+    from core.calendar import fiscal_year_of, today_jst
+    from secretariat import survey
+
+    year = fiscal_year_of(today_jst())
+    last = survey.response_rate(db, year - 1)
+    assert last.recipients == 20 and 0 < last.answered < 20 and survey.response_rate(db, year) is None
+    asked = survey.questions_of(db, year)
+    assert [survey.is_new(db, q) for q in asked] == [False, False, False, True]
+    assert all(SAMPLE in q.text for q in asked)
+
     assert db.scalars(sa.select(Budget).where(Budget.fiscal_year == 2026)).one().status.value == "draft"
     assert db.scalar(sa.select(sa.func.count()).select_from(EstimateLetter)) >= 5
     audited = set(db.scalars(sa.select(AuditRecord.action)))
     assert {"member.import", "member.apply", "inquiry.record", "inquiry.reply", "event.register", "meeting.minutes",
-            "competition.propose", "consent.service.register", "billing.budget.draft"} <= audited
+            "competition.propose", "consent.service.register", "billing.budget.draft", "survey.send"} <= audited
 
     before = db.scalar(sa.select(sa.func.count()).select_from(AuditRecord))
     load_desk_samples(db, console_actor(DEMO_LOADER, {authz.OPERATOR}))
