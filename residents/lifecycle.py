@@ -10,7 +10,8 @@ the surviving one becomes ``merged``; a recovery is ``proposed``, then ``approve
 by a second person of the desk, or ``cancelled`` by its proposer, each with a reason.
 
 A resident who leaves in the portal (:mod:`residents.portal_records`) becomes ``left``; there is no way back
-(they enrol anew at the desk).
+(they enrol anew at the desk). One who moves to another municipality or out of the area (:mod:`residents.moves`)
+becomes ``moved``; a move into another of the portal's municipalities goes on under that municipality's common ID.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ RESIDENTS = Lifecycle("住民", "resident", R, labels(R), (
     Move("merge", frozenset({R.active}), R.merged, "統合", "merge into the surviving common ID", reason_required=True,
          grant="resident.recover"),
     Move("leave", frozenset({R.active, R.review}), R.left, "退会", "leave (the resident, in the portal)"),
+    Move("move", frozenset({R.active}), R.moved, "転出", "move out (the resident, in the portal)"),
 ), initial=(R.active, R.review))
 
 REVIEWS = Lifecycle("同一人物の確認", "duplicate review", V, labels(V), (

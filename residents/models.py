@@ -57,6 +57,9 @@ class ResidentStatus(LabelledEnum):
     merged = "merged", "統合済み（存続する共通IDへ）", "Merged (into the surviving common ID)"
     # the resident left in the portal: links ended, consents withdrawn (residents.portal_records)
     left = "left", "退会済み", "Left"
+    # the resident moved to another municipality or out of the platform's area (residents.moves): links ended (or
+    # carried to the new municipality's common ID), consents withdrawn, kept to the retention as one who left
+    moved = "moved", "転出済み", "Moved out"
 
 
 class VerificationMethod(LabelledEnum):
@@ -104,6 +107,11 @@ class Resident(SQLModel, table=True):
     merged_into_id: int | None = Field(default=None, foreign_key="resident.id")  # set when status is merged
     # the resident left (status left) and, after the retention, when the key material was erased
     left_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    # a move between municipalities (residents.moves): on the old row, when and where to ("" outside the area);
+    # on the new municipality's row, where from
+    moved_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
+    moved_to: str | None = Field(default=None, max_length=6)
+    moved_from: str | None = Field(default=None, max_length=6)
     erased_at: dt.datetime | None = Field(default=None, sa_column=timestamp_column(nullable=True))
 
     __table_args__ = (sa.Index("ix_resident_tenant_person", "tenant_code", "person_hash"),
@@ -167,6 +175,8 @@ class LinkMethod(LabelledEnum):
     portal_code = "portal_code", "ポータル（ワンタイムコード）", "Portal (one-time code)"
     # the service's API with the resident present
     service_api = "service_api", "サービスのAPI（本人立会い）", "The service's API (resident present)"
+    # carried over by the resident from the municipality they moved from (residents.moves)
+    moved = "moved", "転入時の引継ぎ（本人）", "Carried over on moving (the resident)"
 
 
 class ServiceLink(SQLModel, table=True):

@@ -469,6 +469,7 @@ def resident_view(session: Session, resident: Resident, keys: Keyring) -> dict[s
             **personal_items(resident, keys), "verification": resident.verification.value,
             "assurance_level": resident.assurance_level, "enrolled_at": resident.enrolled_at,
             "enrolled_by": resident.enrolled_by, "merged_from": merged_from,
+            "moved_to": resident.moved_to, "moved_from": resident.moved_from, "moved_at": resident.moved_at,
             "links": [{"id": link.id, "service_id": link.service_id, "service_user_id": link.service_user_id,
                        "method": link.method.value, "assurance_level": link.assurance_level, "linked_at": link.linked_at,
                        "verification": link.verification.value if link.verification else None,

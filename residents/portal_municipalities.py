@@ -106,13 +106,13 @@ def opted_in(session: Session) -> list[str]:
 
 def choices(session: Session, address: str, issuer: str, subject: str) -> list[str]:
     """The portal's municipalities a card sign-in may be under: those where the provider's identifier of the person
-    is already enrolled (and not left), then the address's (if it takes part). The first is where a sign-in goes
+    is already enrolled (and has not left or moved away), then the address's (if it takes part). The first is where a sign-in goes
     unless the resident chose: a person already enrolled is never enrolled anew elsewhere without choosing it."""
     taking_part = set(opted_in(session))
     enrolled = session.scalars(sa.select(ResidentIdentity.tenant_code).join(
         Resident, Resident.id == ResidentIdentity.resident_id).where(
         ResidentIdentity.issuer == issuer, ResidentIdentity.subject == subject,
-        Resident.status != ResidentStatus.left).order_by(ResidentIdentity.id))
+        Resident.status.notin_((ResidentStatus.left, ResidentStatus.moved))).order_by(ResidentIdentity.id))
     found = [code for code in dict.fromkeys(enrolled) if code in taking_part]
     home = municipality_of_address(session, address)
     if home in taking_part and home not in found:

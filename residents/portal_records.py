@@ -415,16 +415,23 @@ LEFT = ("You left the residents' portal, so you cannot sign in. To use it again,
         "あなたは住民ポータルを退会しているため、サインインできません。再び利用するには、市町村の住民窓口で改めて登録してください。")
 
 
+MOVED = ("You moved away from this municipality, so you cannot sign in as its resident. Sign in as a resident of "
+         "the municipality you live in.",
+         "あなたはこの市町村から転出しているため、この市町村の住民としてはサインインできません。"
+         "お住まいの市町村の住民としてサインインしてください。")
+
+
 def refuse_if_left(session: Session, tenant_code: str, issuer: str, subject: str) -> None:
     """A left resident signing in again with their identifier is told so (never re-activated). The status is
     that person's only: a new identifier whose 基本4情報 match a person who left is not refused here (it may
     be a namesake who never enrolled); its enrolment waits for the desk's review
     (:func:`residents.operations.sign_in_person`, ``left_person``)."""
-    by_identity = sa.select(Resident.id).join(ResidentIdentity, ResidentIdentity.resident_id == Resident.id).where(
+    by_identity = sa.select(Resident.status).join(ResidentIdentity, ResidentIdentity.resident_id == Resident.id).where(
         ResidentIdentity.tenant_code == tenant_code, ResidentIdentity.issuer == issuer,
-        ResidentIdentity.subject == subject, Resident.status == ResidentStatus.left)
-    if session.scalar(by_identity.limit(1)) is not None:
-        raise Conflict(*LEFT)
+        ResidentIdentity.subject == subject, Resident.status.in_((ResidentStatus.left, ResidentStatus.moved)))
+    status = session.scalar(by_identity.limit(1))
+    if status is not None:
+        raise Conflict(*(LEFT if status is ResidentStatus.left else MOVED))
 
 
 def erase_left(session: Session, actor: Actor, *, days: int = DEFAULT_RETENTION_DAYS,
@@ -438,7 +445,7 @@ def erase_left(session: Session, actor: Actor, *, days: int = DEFAULT_RETENTION_
     cutoff = now - dt.timedelta(days=days)
     # never sooner than the linkage records they explain are kept (core.retention: a setting below is refused)
     retention.refuse_before("left_residents", cutoff, now)
-    due = list(session.scalars(sa.select(Resident).where(Resident.status == ResidentStatus.left,
+    due = list(session.scalars(sa.select(Resident).where(Resident.status.in_((ResidentStatus.left, ResidentStatus.moved)),
                                                          Resident.erased_at.is_(None), Resident.left_at <= cutoff)
                                .order_by(Resident.id)))
     if due and delete_accounts is not None:

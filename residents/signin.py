@@ -102,10 +102,22 @@ def erase_realm_attributes(session: Session, actor: Actor, master, settings: Rea
     return erased
 
 
+_ENDED = (ResidentStatus.left, ResidentStatus.moved)
+
+
+def _still_signing_in(session: Session, issuer: str, subject: str) -> bool:
+    """The person still signs in with this identifier elsewhere (enrolled with another municipality, or moved
+    there): the realm's account is the person's, not one municipality's, and is kept."""
+    return session.scalar(sa.select(ResidentIdentity.id).join(Resident, Resident.id == ResidentIdentity.resident_id)
+                          .where(ResidentIdentity.issuer == issuer, ResidentIdentity.subject == subject,
+                                 Resident.status.notin_(_ENDED)).limit(1)) is not None
+
+
 def delete_realm_accounts(session: Session, actor: Actor, master, settings: RealmSettings,
                           residents: list | None = None) -> int:
-    """The accounts of the residents' realm of residents who left (``residents``, else every left resident
-    whose providers' identifiers renkei still holds) deleted: the ones linked to those identifiers at the
+    """The accounts of the residents' realm of residents who left or moved away (``residents``, else every such
+    resident whose providers' identifiers renkei still holds) deleted, save an identifier the person still signs in
+    with elsewhere (:func:`_still_signing_in`): the ones linked to those identifiers at the
     providers with their issuer. Audited per resident whose accounts were deleted
     (``resident.realm.accounts.delete``); the number of accounts deleted. ``renkei residents
     delete-left-accounts`` and the ``resident-retention`` job (before it erases the identifiers)."""
@@ -114,7 +126,7 @@ def delete_realm_accounts(session: Session, actor: Actor, master, settings: Real
     authz.authorize(actor, "resident.signin.configure")
     if residents is None:
         residents = list(session.scalars(
-            sa.select(Resident).where(Resident.status == ResidentStatus.left, Resident.id.in_(
+            sa.select(Resident).where(Resident.status.in_(_ENDED), Resident.id.in_(
                 sa.select(ResidentIdentity.resident_id))).order_by(Resident.id)))
     aliases: dict[str, list[str]] = {}
     for provider in session.scalars(sa.select(ResidentProvider)):
@@ -123,6 +135,7 @@ def delete_realm_accounts(session: Session, actor: Actor, master, settings: Real
     for resident in residents:
         pairs = [(alias, identity.subject) for identity in session.scalars(
             sa.select(ResidentIdentity).where(ResidentIdentity.resident_id == resident.id))
+            if not _still_signing_in(session, identity.issuer, identity.subject)
             for alias in aliases.get(identity.issuer, [])]
         deleted = delete_provider_accounts(master, settings.realm, pairs) if pairs else 0
         if deleted:

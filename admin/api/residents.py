@@ -283,6 +283,10 @@ class ResidentOut(BaseModel):
     enrolled_at: dt.datetime
     enrolled_by: str
     merged_from: list[str] = Field(description="Common IDs merged into this one (they resolve to it)")
+    moved_to: str | None = Field(None, description="Moved out (status moved): the municipality's code, \"\" for "
+                                                   "outside the platform's area")
+    moved_from: str | None = Field(None, description="Moved in: the code of the municipality moved from")
+    moved_at: dt.datetime | None = Field(None, description="When the resident moved out")
     links: list[ResidentLinkOut]
     consents: list[ConsentOut] = Field(description="The consents of the current links, each with its origin")
 

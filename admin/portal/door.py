@@ -26,7 +26,7 @@ from core.errors import DomainError, Unavailable
 from residents.consent.models import AssuranceLevel
 from residents import operations, signin
 from residents import portal as resident_portal
-from residents import portal_municipalities
+from residents import moves as resident_moves, portal_municipalities
 from residents.models import Resident, ResidentProvider, ResidentStatus
 
 bp = portal_blueprint.bp
@@ -87,6 +87,9 @@ def _page(status: int = 200, error: DomainError | None = None):
         context.update(todo=[{"kind": item.kind, "name": item.service_name,
                               "url": url_for("portal.service", service_id=item.service_id) if item.kind == "consent"
                               else url_for("portal.services")} for item in todo])
+        if row is not None and row.status is ResidentStatus.active and resident.representative_id is None:
+            context.update(move_to=resident_moves.destination(db.session, keyring(), row))
+        context.update(moved_in=request.args.get("moved") == "1" and row is not None and bool(row.moved_from))
         context.update(municipality=_municipality_name(resident.tenant_code, ja),
                        welcome=portal_municipalities.welcome(db.session, resident.tenant_code, ja),
                        others=[(code, _municipality_name(code, ja)) for code in resident.municipalities
@@ -201,7 +204,7 @@ def logout():
 
 
 def init_app(app: Flask) -> None:
-    from admin.portal import inquiries, representation, services  # noqa: F401  (their routes, on this blueprint)
+    from admin.portal import inquiries, moves, representation, services  # noqa: F401  (their routes, on this blueprint)
 
     app.register_blueprint(bp)
 

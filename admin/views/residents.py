@@ -17,7 +17,7 @@ from core.calendar import jst_text
 from core.errors import Conflict, DomainError, Invalid
 from residents.consent.models import AssuranceLevel, ConsentEvent
 from core.validation import whole_number
-from residents import figures, operations as residents, recovery
+from residents import figures, moves, operations as residents, recovery
 from residents.models import LinkMethod, MatchReason, RecoveryKind, RecoveryStatus, Sex, VerificationMethod
 
 ENROL_FIELDS = ("full_name", "address", "birth_date", "sex", "verification", "assurance_level")
@@ -72,7 +72,9 @@ class ResidentsView(SecureView):
                                                     label=row.label_ja if ja or not row.label_en else row.label_en))
                                  for row in db.session.scalars(sa.select(AssuranceLevel).order_by(AssuranceLevel.level))]}
         if found:
-            found = {**found, "sex_label": _label(found["sex"], Sex),
+            move = moves.described(db.session, moved_to=found.get("moved_to"), moved_from=found.get("moved_from"),
+                                   moved_at=found.get("moved_at"))
+            found = {**found, "sex_label": _label(found["sex"], Sex), "move_label": (move[0] if ja else move[1]) if move else "",
                      "consents": [{**consent, "event": _label(consent["event"], ConsentEvent),
                                    "service_name": names.get(consent["service_id"], consent["service_id"]),
                                    "occurred_at": jst_text(consent['occurred_at'])}

@@ -22,6 +22,17 @@ from residents.models import ResidentDisclosure, ResidentLinkCode, ServiceLink
 from tenancy.identity.models import ApiClient
 from tests.residents.conftest import KUMAMOTO, YATSUSHIRO, api_client, desk, person
 
+
+@pytest.fixture
+def keys(app):
+    """The app's own key ring (not the suite's test ring): these tests open the portal's pages, which read the
+    residents' items with it, as production does."""
+    from admin.resident_keys import keyring
+
+    with app.app_context():
+        return keyring()
+
+
 TEXT = {"title": "くらしナビへの情報提供の同意", "body_ja": "氏名・住所を案内に利用します。", "body_en": "We use your name and address.",
         "purposes": ["行政サービスの案内"], "optional_purposes": ["イベントのお知らせ"],
         "items": {"氏名": {}, "住所": {}, "世帯構成": {}}}

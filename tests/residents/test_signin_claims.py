@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from core.audit import AuditRecord
@@ -16,6 +17,17 @@ from residents import signin
 from residents.models import Resident, ResidentReview, ResidentStatus
 from tests.residents.conftest import KUMAMOTO, desk, person
 from tests.residents.test_signin_rules import card, claims  # noqa: F401  (the fixture)
+
+
+@pytest.fixture
+def keys(app):
+    """The app's own key ring (not the suite's test ring): these tests open the portal's pages, which read the
+    residents' items with it, as production does."""
+    from admin.resident_keys import keyring
+
+    with app.app_context():
+        return keyring()
+
 
 MOVED = "熊本県熊本市東区東町4丁目1-1"
 
