@@ -152,3 +152,79 @@ def test_a_resident_links_two_services_consents_per_item_sees_what_was_sent_with
     assert _ask(app, db, health, users[health.id], ["氏名"])["reason"] == "not_linked"
     page.goto(live_server("/portal/"))
     assert page.locator("#sign-in").count() == 1  # signed out
+
+
+@pytest.fixture
+def one_portal(app, portal, monkeypatch):  # noqa: F811
+    """The card sign-in with no RENKEI_PORTAL_TENANT: the one portal of every municipality taking part."""
+    monkeypatch.setitem(app.config, "RENKEI_PORTAL_TENANT", "")
+    return portal
+
+
+def test_a_resident_who_moved_to_koshi_carries_the_link_they_tick_and_goes_on_under_koshi(
+        app, db, page, live_server, one_portal, consent_setup, tenant_factory):  # noqa: F811
+    """Issue 56 item 2 in Chromium: a resident of 熊本市 linked to two services signs in after the card's address
+    became 合志市; the portal says so, the move page offers the one service 合志市 also runs, and the move goes on
+    under 合志市's common ID. Each page passes axe at 375 px and 1366 px."""
+    from residents import operations, portal_municipalities as pm
+    from residents.consent import operations as consent
+    from tests.conftest import OPERATOR
+    from tests.consent.conftest import clerk
+    from tests.residents.conftest import KUMAMOTO, desk
+
+    koshi = "432164"
+    tenant_factory(koshi)
+    pm.set_portal(db, OPERATOR, KUMAMOTO, opted_in=True)
+    pm.set_portal(db, OPERATOR, koshi, opted_in=True)
+    db.commit()
+    app_run = "株式会社くまもとアプリ"  # one app run for both cities
+    navi = consent_setup(name="くらしナビ", text=TEXT, provider=app_run, required_level=2)
+    library = consent_setup(name="図書館アプリ", text=TEXT, provider="熊本市立図書館", required_level=2)
+    koshi_navi = consent_setup(koshi, name="くらしナビ", text=TEXT, provider=app_run, required_level=2, controller="合志市長")
+    one_portal.person("mover", TARO)
+
+    def sign_in():
+        page.goto(live_server("/portal/"))
+        page.click("#sign-in")
+        page.fill("#username", "mover")
+        page.fill("#password", PASSWORD)
+        page.click("#kc-login")
+        page.wait_for_url(lambda url: url.startswith(live_server.url + "/portal/"))
+
+    sign_in()
+    old = db.scalar(sa.select(Resident))
+    for service, user_id in ((navi, "navi-user-0001"), (library, "lib-user-0001")):
+        operations.link_service(db, desk(KUMAMOTO), KUMAMOTO, old.common_id, {
+            "service_id": service.id, "service_user_id": user_id, "method": "counter",
+            "verification": "my_number_card", "assurance_level": 3})
+    consent.give_consent(db, clerk(KUMAMOTO), {
+        "service_id": navi.id, "tenant_code": KUMAMOTO, "subject_id": "navi-user-0001", "method": "paper",
+        "content_hash": consent.current_text(db, navi).content_hash, "assurance_level": 3})
+    db.commit()
+    assert page.locator("#move-notice").count() == 0  # living where enrolled: nothing to tell
+
+    page.context.clear_cookies()  # signed out; the card's holder moved to 合志市
+    one_portal.person("mover", {**TARO, "address": "熊本県合志市竹迫2140"})
+    sign_in()
+    notice = page.locator("#move-notice")
+    assert "合志市" in notice.inner_text()
+    _passes_axe(page, "the portal telling the move")
+    notice.get_by_role("link").click()
+    page.wait_for_selector("#move-form")
+    links = page.inner_text("#move-links")
+    assert "くらしナビを合志市に引き継ぐ" in links and "合志市では、このサービスは提供されていません" in links
+    assert page.is_checked(f"#carry-{navi.id}")
+    _passes_axe(page, "the move page")
+    page.click("#move-confirm")
+    page.wait_for_selector("#moved-in")
+    assert "合志市の住民として" in page.inner_text("#moved-in")
+    _passes_axe(page, "the portal after the move")
+
+    db.expire_all()
+    new = db.scalar(sa.select(Resident).where(Resident.tenant_code == koshi))
+    assert page.inner_text("#common-id") == new.common_id != old.common_id
+    assert db.get(Resident, old.id).status is ResidentStatus.moved and new.moved_from == KUMAMOTO
+    [carried] = db.scalars(sa.select(ServiceLink).where(ServiceLink.resident_id == new.id)).all()
+    assert (carried.service_id, carried.service_user_id) == (koshi_navi.id, "navi-user-0001")
+    page.click("#services-link")
+    assert "くらしナビ" in page.inner_text("#services") and "図書館アプリ" not in page.inner_text("#services")
