@@ -153,9 +153,9 @@ def load_sample_desk(session: Session, actor: Actor) -> SampleDesk:
 
 
 # the yearly survey's sample questionnaire: (key, kind, question, choices); the same keys year after year
-_SURVEY = (("usage", "single", "連携基盤のデータを業務で利用していますか", ("利用している", "検討中", "利用していない")),
-           ("areas", "multiple", "関心のある分野（複数選択可）", ("観光", "防災", "交通", "子育て", "農業")),
-           ("wish", "free_text", "事務局へのご要望", ()))
+_SURVEY = (("利用状況", "single", "連携基盤のデータを業務で利用していますか", ("利用している", "検討中", "利用していない")),
+           ("関心分野", "multiple", "関心のある分野（複数選択可）", ("観光", "防災", "交通", "子育て", "農業")),
+           ("要望", "free_text", "事務局へのご要望", ()))
 _SURVEY_ANSWERS = (("利用している", ("観光", "防災")), ("検討中", ("交通",)), ("利用している", ("観光",)),
                    ("利用していない", ()), ("検討中", ("子育て", "農業")), ("利用している", ("防災", "交通")))
 SURVEY_OTHERS = 20  # non-member organisations asked last year
@@ -185,8 +185,8 @@ def load_sample_survey(session: Session, actor: Actor, fiscal_year: int) -> Samp
     tokens: list[str] = []
     survey.send_links(session, actor, last, lambda token: tokens.append(token) or f"/survey/{token}")
     for token, (usage, areas) in zip(tokens, _SURVEY_ANSWERS):
-        survey.answer(session, token, {"usage": [usage], "areas": list(areas), "wish": ["サンプルの回答です。"]})
+        survey.answer(session, token, {"利用状況": [usage], "関心分野": list(areas), "要望": ["サンプルの回答です。"]})
     carried = survey.carry_questions(session, actor, last, fiscal_year)
-    survey.add_question(session, actor, fiscal_year, "generative_ai", "single", f"生成AIを業務で利用していますか{SAMPLE}",
+    survey.add_question(session, actor, fiscal_year, "生成AI", "single", f"生成AIを業務で利用していますか{SAMPLE}",
                         ("利用している", "検討中", "利用していない"))
     return SampleSurvey(SURVEY_OTHERS, len(_SURVEY_ANSWERS), len(carried) + 1)
