@@ -195,9 +195,10 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     # the residents' side (residents/, issue 42): a review decided issues the ID or marks the duplicate, and
     # the key rotation writes every item and hash again; the provider's identifier moves to the person it is
     # recovery (residents.recovery): a merged resident points at the survivor, its links move there, a wrong
-    # link is ended (never deleted), a proposal is decided once; the name's blind index is written again too
+    # link is ended (never deleted), a proposal is decided once; the name's blind index is written again too; a move
+    # (residents.moves) marks the old record moved and the new one where from
     "resident": ("UPDATE (status, common_id, full_name, address, birth_date, sex, key_id, person_hash, address_hash, "
-                 "name_hash, merged_into_id, left_at, erased_at)",),
+                 "name_hash, merged_into_id, left_at, erased_at, moved_at, moved_to, moved_from)",),
     # a resident leaves in the portal; after the retention their key material is erased: the items and hashes
     # blanked, the providers' identifiers removed and the sign-ins' identifiers blanked; a notice is read once
     "resident_sign_in": ("UPDATE (subject)",),
