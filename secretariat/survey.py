@@ -254,8 +254,11 @@ def overview(session: Session, actor: Actor, year: int) -> Overview:
                     rate.answered if rate else 0, rate, len(questions_of(session, year - 1)))
 
 
-def recipient_of_token(session: Session, token: str) -> SurveyRecipient:
-    recipient = session.scalar(sa.select(SurveyRecipient).where(SurveyRecipient.token_hash == _hash(token or "")))
+def recipient_of_token(session: Session, token: str, *, lock: bool = False) -> SurveyRecipient:
+    """The recipient a one-time link names (locked for the answer when ``lock``): a bad link is not found, a used
+    one a conflict."""
+    query = sa.select(SurveyRecipient).where(SurveyRecipient.token_hash == _hash(token or ""))
+    recipient = session.scalar(query.with_for_update() if lock else query)
     if recipient is None:
         raise NotFound("This link is not valid.", "このリンクは無効です。")
     if recipient.answered_at is not None:
@@ -265,12 +268,7 @@ def recipient_of_token(session: Session, token: str) -> SurveyRecipient:
 
 def answer(session: Session, token: str, values: dict[str, list[str]]) -> SurveyRecipient:
     """The recipient's answers, once: ``values`` maps each question's key to the chosen choices or the text."""
-    recipient = session.scalar(sa.select(SurveyRecipient).where(SurveyRecipient.token_hash == _hash(token or ""))
-                               .with_for_update())
-    if recipient is None:
-        raise NotFound("This link is not valid.", "このリンクは無効です。")
-    if recipient.answered_at is not None:
-        raise Conflict("This link was already used.", "このリンクはすでに使われています。")
+    recipient = recipient_of_token(session, token, lock=True)
     problems, rows = [], []
     for question in questions_of(session, recipient.fiscal_year):
         given = [v for v in values.get(question.key, []) if v]

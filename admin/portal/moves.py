@@ -71,11 +71,12 @@ def move_confirmed():
         sign_out_resident()
         return redirect(url_for("portal.moved_away"))
     new = moved.new
+    taking_part = set(portal_municipalities.opted_in(db.session))
     sign_in_resident(PortalSignIn(
         resident_id=new.id, tenant_code=new.tenant_code, common_id=new.common_id, status=new.status.value, how="moved",
         provider=signed.provider, assurance_level=signed.assurance_level, signed_in_at=signed.signed_in_at,
         municipalities=tuple(code for code in dict.fromkeys((new.tenant_code, *signed.municipalities))
-                             if code != resident.tenant_code and code in portal_municipalities.opted_in(db.session))))
+                             if code != resident.tenant_code and code in taking_part)))
     return redirect(url_for("portal.index", moved=1))
 
 
