@@ -203,10 +203,16 @@ def _published_before(end: dt.datetime):
     return sa.and_(Dataset.published_at.is_not(None), Dataset.published_at < end)
 
 
-def published_by(session: Session, end: dt.datetime) -> list[Dataset]:
+PUBLISHED_COLUMNS = (Dataset.provider_code, Dataset.name, Dataset.title_ja, Dataset.status, Dataset.standard_kind,
+                     Dataset.conformant, Dataset.problem_count, Dataset.frequency, Dataset.last_updated_on)
+
+
+def published_by(session: Session, end: dt.datetime) -> list[sa.Row]:
     """Every dataset published before ``end`` (whatever its state now), by provider and name: what the annual
-    report lists; :func:`published_count` counts the same."""
-    return list(session.scalars(sa.select(Dataset).where(_published_before(end))
+    report lists; :func:`published_count` counts the same. Rows of :data:`PUBLISHED_COLUMNS` only (what the report
+    shows and :func:`catalogue.conformance.conformance_state` reads), not whole datasets: at national size the
+    52,000 datasets loaded whole took 7 s."""
+    return list(session.execute(sa.select(*PUBLISHED_COLUMNS).where(_published_before(end))
                                 .order_by(Dataset.provider_code, Dataset.name)))
 
 

@@ -38,11 +38,14 @@ def _cell_value(value: Any) -> Any:
 
 
 def to_xlsx(title: str, sections: list[Section], *, font: str = SHEET_FONT, yen_format: str = YEN_FORMAT) -> bytes:
-    """One sheet per section, A4 portrait, one page wide; yen cells as numbers formatted ``#,##0"円"``."""
+    """One sheet per section, A4 portrait, one page wide; yen cells as numbers formatted ``#,##0"円"``.
+
+    Written in openpyxl's write-only mode, each row streamed out as it is appended: a national report's
+    sheets of 1,741 municipalities or 52,000 datasets are written in a fraction of the time a workbook
+    kept whole in memory takes (and only the cells styled are made cell objects)."""
     from openpyxl import Workbook
 
-    book = Workbook()
-    book.remove(book.active)
+    book = Workbook(write_only=True)
     for section in sections:
         _add_sheet(book, title, section, font, yen_format)
     buffer = io.BytesIO()
@@ -51,33 +54,34 @@ def to_xlsx(title: str, sections: list[Section], *, font: str = SHEET_FONT, yen_
 
 
 def _add_sheet(book: Any, title: str, section: Section, font: str, yen_format: str) -> None:
-    """The section's sheet: its title, note and headers, its rows (yen cells formatted), printed A4 one page wide."""
+    """The section's sheet: its title, note and headers, its rows (yen cells formatted), printed A4 one page wide.
+    Its layout is set before its rows: a write-only sheet writes it ahead of them."""
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.worksheet import Worksheet
 
     sheet = book.create_sheet(section.title[:31])
-    sheet.append([_cell_value(f"{title}　{section.title}")])
-    sheet["A1"].font = Font(name=font, size=13, bold=True)
-    sheet.append([_cell_value(section.note)] if section.note else [])
-    sheet.append([_cell_value(header) for header in section.headers])
-    for cell in sheet[3]:
-        cell.font = Font(name=font, bold=True)
-    _append_rows(sheet, section, yen_format)
     for index in range(len(section.headers)):
         sheet.column_dimensions[get_column_letter(index + 1)].width = 40 if index in (1, 2) else 18
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     sheet.page_setup.orientation = "portrait"
     sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
 
+    def styled(value: Any, **style: Any) -> Any:
+        cell = WriteOnlyCell(sheet, _cell_value(value))
+        for name, setting in style.items():
+            setattr(cell, name, setting)
+        return cell
 
-def _append_rows(sheet: Any, section: Section, yen_format: str) -> None:
-    """The section's rows (its words for none when empty), yen cells formatted as amounts."""
+    sheet.append([styled(f"{title}　{section.title}", font=Font(name=font, size=13, bold=True))])
+    sheet.append([_cell_value(section.note)] if section.note else [])
+    bold = Font(name=font, bold=True)
+    sheet.append([styled(header, font=bold) for header in section.headers])
     for values in section.rows or ((section.empty,),):
-        sheet.append([_cell_value(value) for value in values])
-        for index in section.yen:
-            if index < len(values):
-                sheet.cell(row=sheet.max_row, column=index + 1).number_format = yen_format
+        sheet.append([styled(value, number_format=yen_format) if index in section.yen else _cell_value(value)
+                      for index, value in enumerate(values)])
 
 
 STYLE = """
@@ -87,6 +91,7 @@ h1 { font-size: 15pt; text-align: center; margin: 0 0 2mm; }
 .issuer { text-align: right; margin: 0 0 4mm; }
 h2 { font-size: 11pt; margin: 5mm 0 1.5mm; border-bottom: 0.8px solid #000; }
 table { border-collapse: collapse; width: 100%; }
+table.fixed { table-layout: fixed; }
 th, td { border: 0.6px solid #000; padding: 0.8mm 1.5mm; text-align: left; vertical-align: top; }
 thead th { background: #eee; }
 td.yen { text-align: right; white-space: nowrap; }
@@ -104,7 +109,10 @@ def _cell_html(value: Any, is_yen: bool) -> str:
     return f"<td>{html.escape(str(value))}</td>"
 
 
-def section_html(section: Section) -> str:
+def section_html(section: Section, *, fixed_layout: bool = False) -> str:
+    """The section's title, note and table; with ``fixed_layout`` the table's columns share its width evenly
+    (CSS ``table-layout: fixed``: WeasyPrint then lays the table out without measuring every cell first, in
+    about two thirds of the time)."""
     e = html.escape
     head = "".join(f'<th scope="col">{e(header)}</th>' for header in section.headers)
     if section.rows:
@@ -113,15 +121,17 @@ def section_html(section: Section) -> str:
     else:
         body = f'<tr><td colspan="{len(section.headers)}">{e(section.empty)}</td></tr>'
     note = f'<p class="note">{e(section.note)}</p>' if section.note else ""
-    return f"<h2>{e(section.title)}</h2>{note}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    table = '<table class="fixed">' if fixed_layout else "<table>"
+    return f"<h2>{e(section.title)}</h2>{note}{table}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def to_html(title: str, issuer: str, day: dt.date, sections: list[Section]) -> str:
+def to_html(title: str, issuer: str, day: dt.date, sections: list[Section], *, fixed_layout: bool = False) -> str:
+    """The document: its title, issuer and day, then each section (``fixed_layout``: :func:`section_html`'s)."""
     e = html.escape
     return (f'<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8"><title>{e(title)}</title>'
             f"<style>{STYLE}</style></head><body><h1>{e(title)}</h1>"
             f'<p class="issuer">{e(issuer)}<br>{e(date_ja(day))}</p>'
-            + "".join(section_html(section) for section in sections) + "</body></html>")
+            + "".join(section_html(section, fixed_layout=fixed_layout) for section in sections) + "</body></html>")
 
 
 def to_pdf(document: str, what_en: str, what_ja: str) -> bytes:

@@ -51,19 +51,62 @@ def _sheet_rows(sheet) -> list[list]:
     return [[cell.value for cell in row] for row in sheet.iter_rows(min_row=4)]
 
 
-def test_the_pdf_is_a4_with_the_era_year_the_municipalities_and_their_burden(db, finance, fy2025, tmp_path):
+def _kind_labels(db) -> dict[str, str]:
+    """Every tenant's kind, in Japanese, by code (read from the register, not from the report)."""
+    from tenancy.registry.models import Tenant, TenantKind
+
+    return {tenant.code: TenantKind(tenant.kind).ja for tenant in db.scalars(sa.select(Tenant))}
+
+
+def _section_lines(text: str, title: str) -> list[str]:
+    """The PDF text's lines from the section titled ``title`` to the next blank-line-separated title."""
+    lines = text.splitlines()
+    start = next(index for index, line in enumerate(lines) if line.strip() == title)
+    end = next((index for index in range(start + 2, len(lines) - 1) if not lines[index].strip()
+                and lines[index + 1].strip() and not lines[index + 1].startswith(" ")), len(lines))
+    return lines[start:end]
+
+
+def _line_of(lines: list[str], label: str) -> str:
+    return next(line for line in lines if line.split() and line.split()[0] == label)
+
+
+def test_the_pdf_is_a4_with_the_era_year_and_the_burden_by_kind_of_municipality(db, finance, fy2025, tmp_path):
+    """The PDF sums the 負担金 of the municipalities by kind (the workbook lists each, test_the_workbook_...):
+    each kind's charge, payments, balance and how many still owe, as the statements give them."""
     summary = statements.build_summary(db, finance, 2025)
+    kinds = _kind_labels(db)
     pdf = annual_report.generate(db, finance, 2025, "pdf")
     assert pdf.startswith(b"%PDF")
     assert "(A4)" in pdf_page_size(pdf, tmp_path)
     text = pdf_text(pdf, tmp_path)
     assert "令和7年度 連携基盤共同利用事業 年度報告書" in text
-    for row in summary.rows:  # every municipality with the 負担金 its statement gives
-        assert row.tenant_name in text
-        line = next(line for line in text.splitlines() if row.tenant_code in line and f"{row.charged:,}円" in line)
-        assert f"{row.balance:,}円" in line, line
-    assert "人吉市" in text and "令和7年10月15日" in text  # joined during the year, on the day it was activated
+    burdens = _section_lines(text, "負担金（種別ごと）")
+    assert len({kinds[row.tenant_code] for row in summary.rows}) > 1  # the year's tenants are of several kinds
+    for kind in {kinds[row.tenant_code] for row in summary.rows}:
+        rows = [row for row in summary.rows if kinds[row.tenant_code] == kind]
+        line = _line_of(burdens, kind)
+        assert line.split()[1:] == [f"{len(rows):,}", f"{sum(r.charged for r in rows):,}円",
+                                    f"{sum(r.paid for r in rows):,}円", f"{sum(r.balance for r in rows):,}円",
+                                    f"{sum(1 for r in rows if r.balance > 0):,}"], line
+    assert _line_of(burdens, "合計").split()[1:5] == [f"{len(summary.rows):,}", f"{summary.charged:,}円",
+                                                    f"{summary.paid:,}円", f"{summary.balance:,}円"]
+    assert "「負担金（団体別）」シート" in "".join(burdens)
+    assert not any(row.tenant_code in line for row in summary.rows for line in burdens)  # no municipality's own row
+    moves = "\n".join(_section_lines(text, "年度中の参加・脱退"))
+    assert "人吉市" in moves and "令和7年10月15日" in moves  # joined during the year, on the day it was activated
     assert "障害の台帳" in text and "no incident register yet" not in text
+
+
+def test_a_long_list_of_the_years_events_is_counted_in_the_pdf_and_listed_in_the_workbook(db, finance, fy2025,
+                                                                                          monkeypatch):
+    monkeypatch.setattr(annual_report, "PRINTED_ROWS", 0)
+    report = annual_report.build_annual_report(db, finance, 2025)
+    moved = [p for p in report.participants if p.joined_on or p.left_on]
+    printed = {section.title: section for section in annual_report.printed_sections(report)}["年度中の参加・脱退"]
+    assert printed.rows == () and printed.empty == f"{len(moved):,} 件。一覧は xlsx 版の「参加団体」シートにあります。"
+    sheet = _sheet_rows(load_workbook(io.BytesIO(annual_report.to_xlsx(report)))["参加団体"])
+    assert {row[1] for row in sheet if row[4] or row[5]} == {p.name for p in moved} == {"人吉市"}
 
 
 def test_the_workbook_has_the_ledgers_totals(db, finance, fy2025):
@@ -122,6 +165,13 @@ def test_datasets_council_and_incidents_of_the_year(db, operator, finance, resol
     report = annual_report.build_annual_report(db, operator, year)
     [line] = report.datasets
     assert line.conformance == conformance_state(dataset).verdict_label[0] and line.conformance.startswith("不適合")
+    # the PDF counts the datasets by standard kind (providers, published, 準拠, 不適合, 未確認); the workbook lists each
+    from catalogue import standards
+
+    printed = {section.title: section for section in annual_report.printed_sections(report)}
+    assert "データセット" not in printed
+    kind = standards.kind_of(dataset.standard_kind).title_ja
+    assert printed["データセット（標準データセット別）"].rows == ((kind, 1, 1, 0, 1, 0), ("合計", 1, 1, 0, 1, 0))
     assert [d.label_ja for d in report.decisions] == [resolution.label_ja]
     book = load_workbook(io.BytesIO(annual_report.to_xlsx(report)))
     assert _sheet_rows(book["協議会の議決"])[0][:2] == [resolution.label_ja, "定例議案"]
@@ -230,5 +280,18 @@ def test_usage_of_the_year_by_tenant_and_by_dataset(db, operator, october):
     by_dataset = {name: calls for name, _, _, calls in report.calls_by_dataset}
     assert by_dataset[october["aed"]] == october_only[october["aed"]] + 40
     assert by_dataset[october["shelters"]] == october_only[october["shelters"]]
-    rows = _sheet_rows(load_workbook(io.BytesIO(annual_report.to_xlsx(report)))["利用実績（データセット別）"])
+    book = load_workbook(io.BytesIO(annual_report.to_xlsx(report)))
+    rows = _sheet_rows(book["利用実績（データセット別）"])
     assert rows[0][0] == october["aed"] and rows[-1] == ["合計", None, None, sum(by_dataset.values())]
+    # the PDF: the year's calls by kind of tenant, and the most used tenants and datasets
+    totals, kinds = metering.usage_totals(db, "api_calls", 2026), _kind_labels(db)
+    by_kind: dict[str, list[int]] = {}
+    for code, calls in totals.items():
+        by_kind.setdefault(kinds[code], []).append(calls)
+    printed = {section.title: section for section in annual_report.printed_sections(report)}
+    assert {row[0]: row[1:] for row in printed["利用実績（種別ごと）"].rows} == {
+        **{kind: (len(calls), sum(calls)) for kind, calls in by_kind.items()}, "合計": (len(totals), sum(totals.values()))}
+    top = printed[f"利用実績（上位{annual_report.TOP}団体）"].rows
+    assert [calls for *_, calls in top] == sorted(totals.values(), reverse=True)[:annual_report.TOP]
+    assert printed[f"利用実績（上位{annual_report.TOP}データセット）"].rows[0][0] == october["aed"]
+    assert _sheet_rows(book["利用実績（種別ごと）"]) == [list(row) for row in printed["利用実績（種別ごと）"].rows]
