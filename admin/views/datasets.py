@@ -22,7 +22,8 @@ from core import authz
 from core.calendar import jst_text
 from core.errors import DomainError
 from core.labelled import labels
-from core.spreadsheet import CSV_MIMETYPE, csv_bytes, safe_row
+from core.spreadsheet import CSV_MIMETYPE, XLSX_MIMETYPE, csv_bytes, safe_row
+from core.xlsxstream import BOLD, PLAIN, StreamedWorkbook
 from core.validation import whole_number
 from catalogue import catalogue, conformance, coverage, file_checks, importing, lists, operations, standards, terms
 from catalogue.models import RESPONSIBILITY, Access, DatasetStatus, Frequency, PersonalInfo
@@ -398,16 +399,14 @@ class CoverageView(SecureView):
         name = f"dataset-coverage-{dt.date.today():%Y%m%d}.{fmt}"
         if fmt == "csv":
             data, mimetype = csv_bytes(table), CSV_MIMETYPE
-        else:
-            from openpyxl import Workbook
-
-            book = Workbook(write_only=True)
-            sheet = book.create_sheet("標準データセットの整備状況")
-            for row in table:
-                sheet.append(row)
+        else:  # streamed (core.xlsxstream): openpyxl's cells cost 0.6 s for the 1,741 municipalities x 10 kinds
             out = io.BytesIO()
-            book.save(out)
-            data, mimetype = out.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            book = StreamedWorkbook(out)
+            sheet = book.sheet("標準データセットの整備状況", freeze="C2")
+            for number, row in enumerate(table):
+                sheet.append(row, style=BOLD if number == 0 else PLAIN)
+            book.close()
+            data, mimetype = out.getvalue(), XLSX_MIMETYPE
         return Response(data, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename={name}"})
 
 
