@@ -512,8 +512,7 @@ def printed_sections(report: AnnualReport) -> list[Section]:
 
 def to_xlsx(report: AnnualReport) -> bytes:
     """One sheet per section (:func:`core.report_document.to_xlsx`)."""
-    return report_document.to_xlsx(report.title, sections(report), font=statements.SHEET_FONT,
-                                   yen_format=statements.YEN_FORMAT)
+    return report_document.to_xlsx(report.title, sections(report), font=statements.SHEET_FONT)
 
 
 # --- the PDF -----------------------------------------------------------------------------------------------

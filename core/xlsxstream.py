@@ -4,7 +4,8 @@ For reports of thousands of rows, where openpyxl (even in write-only mode) spend
 time building cell objects: here a row becomes its XML text at once. Strings are written inline
 (no shared-strings table to hold in memory), every value passes through
 :func:`core.spreadsheet.safe_cell` (formulas and illegal characters neutralised), and a few fixed
-styles cover what the reports need: bold, a title, wrapped header text and ``#,##0`` numbers.
+styles cover what the reports need: bold, a title, wrapped header text, ``#,##0`` numbers and amounts in
+yen (``#,##0"円"``), in one font for the workbook; a sheet may be set to print on A4 one page wide.
 Excel, LibreOffice and openpyxl read the result.
 """
 
@@ -18,22 +19,24 @@ from xml.sax.saxutils import escape, quoteattr
 from core.spreadsheet import safe_cell
 
 # style ids (cellXfs below)
-PLAIN, BOLD, NUMBER, BOLD_NUMBER, TITLE, HEADER = 0, 1, 2, 3, 4, 5
+PLAIN, BOLD, NUMBER, BOLD_NUMBER, TITLE, HEADER, YEN = 0, 1, 2, 3, 4, 5, 6
+YEN_FORMAT = '#,##0"円"'
 
 _STYLES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">
-<numFmts count="1"><numFmt numFmtId="164" formatCode="#,##0"/></numFmts>
-<fonts count="3"><font><sz val="11"/><name val="Calibri"/></font><font><b/><sz val="11"/><name val="Calibri"/></font><font><b/><sz val="14"/><name val="Calibri"/></font></fonts>
+<numFmts count="2"><numFmt numFmtId="164" formatCode="#,##0"/><numFmt numFmtId="165" formatCode={yen}/></numFmts>
+<fonts count="3"><font><sz val="11"/><name val={font}/></font><font><b/><sz val="11"/><name val={font}/></font><font><b/><sz val="14"/><name val={font}/></font></fonts>
 <fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>
 <borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>
 <cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>
-<cellXfs count="6">
+<cellXfs count="7">
 <xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>
 <xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>
 <xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>
 <xf numFmtId="164" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1" applyNumberFormat="1"/>
 <xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1"/>
 <xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1" applyAlignment="1"><alignment wrapText="1" vertical="top"/></xf>
+<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>
 </cellXfs>
 <cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>
 </styleSheet>"""
@@ -56,10 +59,12 @@ _BATCH = 500  # rows per write into the zip stream (one write per row cost more 
 
 
 class Sheet:
-    def __init__(self, stream: BinaryIO, freeze: str | None, widths: dict[int, float]) -> None:
-        self._stream, self._row = stream, 0
+    def __init__(self, stream: BinaryIO, freeze: str | None, widths: dict[int, float], a4: bool = False) -> None:
+        self._stream, self._row, self._a4 = stream, 0, a4
         self._pending: list[str] = []  # rows not yet written: the zip stream gets them in batches
         head = [f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}">']
+        if a4:
+            head.append('<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>')
         if freeze:
             column = len(freeze.rstrip("0123456789"))
             letters, row = freeze[:column], int(freeze[column:])
@@ -87,8 +92,10 @@ class Sheet:
             self._stream.write("".join(self._pending).encode("utf-8"))
             self._pending = []
 
-    def append(self, values: Iterable[Any], style: int = PLAIN, number_from: int | None = None) -> None:
-        """One row; ``number_from``: integers from this column (1-based) on get ``#,##0``."""
+    def append(self, values: Iterable[Any], style: int = PLAIN, number_from: int | None = None,
+               yen: frozenset[int] = frozenset()) -> None:
+        """One row; ``number_from``: integers from this column (1-based) on get ``#,##0``; ``yen``: integers in
+        these columns (0-based) get ``#,##0"円"``."""
         self._row += 1
         row = self._row
         cells: list[str] = []
@@ -99,7 +106,8 @@ class Sheet:
         for index, value in enumerate(values):
             kind = type(value)
             if kind is int:  # the common cases first, written as the general path below would
-                add(f'<c r="{_LETTERS[index]}{row}"{number if index >= first_number else plain}><v>{value}</v></c>')
+                shown = _s(YEN) if index in yen else number if index >= first_number else plain
+                add(f'<c r="{_LETTERS[index]}{row}"{shown}><v>{value}</v></c>')
                 continue
             value = safe_cell(value)
             if kind is str:
@@ -121,7 +129,9 @@ class Sheet:
         self._write(f'<row r="{row}">{"".join(cells)}</row>' if cells else f'<row r="{row}"/>')
 
     def close(self) -> None:
-        self._write("</sheetData></worksheet>")
+        self._write("</sheetData>" + ('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>'
+                                      '<pageSetup paperSize="9" orientation="portrait" fitToWidth="1" fitToHeight="0"/>'
+                                      if self._a4 else "") + "</worksheet>")
         self._flush()
         self._stream.close()
 
@@ -134,17 +144,20 @@ class StreamedWorkbook:
     """``book = StreamedWorkbook(out); sheet = book.sheet("名前", freeze="D5", widths={3: 18}); sheet.append([...]); ...; book.close()``.
     One sheet is open at a time: opening the next closes the previous."""
 
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: BinaryIO, *, font: str = "Calibri") -> None:
+        self._font = font
         self._zip = zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1)
         self._names: list[str] = []
         self._open: Sheet | None = None
 
-    def sheet(self, name: str, *, freeze: str | None = None, widths: dict[int, float] | None = None) -> Sheet:
+    def sheet(self, name: str, *, freeze: str | None = None, widths: dict[int, float] | None = None,
+              a4: bool = False) -> Sheet:
+        """The next sheet (``a4``: printed on A4 portrait, one page wide)."""
         if self._open is not None:
             self._open.close()
         self._names.append(name)
         stream = self._zip.open(f"xl/worksheets/sheet{len(self._names)}.xml", "w", force_zip64=True)
-        self._open = Sheet(stream, freeze, widths or {})
+        self._open = Sheet(stream, freeze, widths or {}, a4)
         return self._open
 
     def close(self) -> None:
@@ -178,5 +191,5 @@ class StreamedWorkbook:
                            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
                            f'{rels}<Relationship Id="rId{count + 1}" Type="{_REL}/styles" Target="styles.xml"/></Relationships>')
-        self._zip.writestr("xl/styles.xml", _STYLES)
+        self._zip.writestr("xl/styles.xml", _STYLES.format(font=quoteattr(self._font), yen=quoteattr(YEN_FORMAT)))
         self._zip.close()

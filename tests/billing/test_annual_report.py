@@ -126,6 +126,9 @@ def test_the_workbook_has_the_ledgers_totals(db, finance, fy2025):
     grant_rows = _sheet_rows(book["交付金"])
     assert grant_rows[0][0] == "新しい地方経済・生活環境創生交付金" and grant_rows[-1][-1] == funding.grant_total
     assert book["収支決算"]["C4"].number_format == statements.YEN_FORMAT
+    for sheet in book.worksheets:  # each sheet printed on A4 one page wide, in the Japanese Gothic of the PDF
+        assert int(sheet.page_setup.paperSize) == 9 and sheet.page_setup.fitToWidth == 1
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage and sheet["A1"].font.name == statements.SHEET_FONT
 
 
 def test_generating_is_audited_with_the_files_hash(db, finance, fy2025):
