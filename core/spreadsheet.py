@@ -44,6 +44,12 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
+def is_safe_text(value: str) -> bool:
+    """:func:`safe_cell` would give ``value`` back unchanged (no illegal character, not starting like a formula):
+    asked without building the neutralised copy."""
+    return not _ILLEGAL.search(value) and not value.startswith(FORMULA_START)
+
+
 def safe_row(values: Iterable[Any]) -> list[Any]:
     """Every value of a row through :func:`safe_cell`."""
     return [safe_cell(value) for value in values]

@@ -34,7 +34,7 @@ from core.audit import AUDIT_CHAIN, AuditRecord, timestamp_text
 from core.calendar import day_start_utc
 from core.chain import ChainBreak
 from core.errors import Invalid, problem
-from core.spreadsheet import BOM, FORMULA_START, csv_text, safe_cell
+from core.spreadsheet import BOM, FORMULA_START, csv_text, is_safe_text
 from governance.audit import RECORD_FIELDS, _COLUMNS, _JSON, record_dict
 from governance.errors import ChainBroken
 
@@ -156,8 +156,8 @@ def _safe_column(values: Sequence[Any]) -> bool:
         return True
     if not kinds <= {str}:
         return False
-    joined = "\n".join(values)
-    return safe_cell(joined) == joined and not _FORMULA_AFTER_JOIN.search(joined)
+    joined = "\n".join(values)  # searched, not neutralised and compared: no copy of the group's text
+    return is_safe_text(joined) and not _FORMULA_AFTER_JOIN.search(joined)
 
 
 # What makes csv.writer (QUOTE_MINIMAL, doublequote, "," and '"', lineterminator "\r\n") quote a field.
@@ -171,7 +171,9 @@ def _csv_cells(values: Sequence[Any]) -> Sequence[str]:
         return list(map(str, values))
     if not _CSV_QUOTED.search("".join(values)):
         return values
-    return ['"' + value.replace('"', '""') + '"' if _CSV_QUOTED.search(value) else value for value in values]
+    # str's own searches, not the pattern's, value by value (a JSON column's values all hold a quote: the first test)
+    return ['"' + value.replace('"', '""') + '"' if '"' in value or "," in value or "\n" in value or "\r" in value
+            else value for value in values]
 
 
 def _csv_text(columns: list[Sequence[Any]]) -> str:

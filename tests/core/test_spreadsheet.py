@@ -5,7 +5,7 @@ import io
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from core.spreadsheet import safe_cell, safe_row
+from core.spreadsheet import is_safe_text, safe_cell, safe_row
 
 
 @pytest.mark.parametrize("text", ['=HYPERLINK("http://example.invalid","x")', "+81-96", "-1+2", "@SUM(A1)", "\tx", "\rx"])
@@ -20,6 +20,11 @@ def test_control_characters_and_lone_surrogates_become_a_replacement_character()
 
 def test_numbers_and_plain_text_pass_unchanged():
     assert safe_row(["熊本市", 1200, None, -5, "改行\nあり"]) == ["熊本市", 1200, None, -5, "改行\nあり"]
+
+
+@pytest.mark.parametrize("text", ["熊本市", "改行\nあり", "", "1+2", "=1", "\tx", "八代\x07市", "ev-\ud800", "a\x7f"])
+def test_is_safe_text_says_whether_safe_cell_would_change_the_text(text):
+    assert is_safe_text(text) == (safe_cell(text) == text)
 
 
 def test_a_neutralised_control_character_no_longer_breaks_an_xlsx():
