@@ -580,7 +580,9 @@ def trial_balance(session: Session, *, as_of: dt.date | None = None, fiscal_year
     """Every account with its debit or credit balance (試算表), ordered by code."""
     sums = dict(session.execute(_posted_postings(as_of, fiscal_year)).all())
     rows = []
-    for account in session.scalars(sa.select(Account).order_by(Account.code)):
+    # the columns shown, not whole rows: an account per tenant
+    for account in session.execute(sa.select(Account.id, Account.code, Account.name_ja, Account.name_en, Account.type)
+                                   .order_by(Account.code)):
         raw = int(sums.get(account.id, 0) or 0)
         rows.append(TrialBalanceRow(account.code, account.name_ja, account.name_en, AccountType(account.type),
                                     debit=max(raw, 0), credit=max(-raw, 0)))

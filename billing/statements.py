@@ -23,7 +23,6 @@ import datetime as dt
 import html
 import io
 import json
-from collections import defaultdict
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -31,7 +30,8 @@ from sqlalchemy.orm import Session
 
 from billing import ledger
 from billing.ledger_errors import BillingNotFound, StatementMismatch
-from billing.models import AllocationRun, AllocationRunLine, EntryKind, EstimateLetter, RunKind, RunStatus
+from billing.models import (Account, AllocationRun, AllocationRunLine, EntryKind, EntryStatus, EstimateLetter, JournalEntry,
+                            Posting, RunKind, RunStatus)
 from billing.allocation_policies import basis_label_ja, metric_label_ja, resolution_text
 from billing.run_snapshot import RunSnapshot
 from billing.operations import require_all_tenants
@@ -466,36 +466,39 @@ class Summary:
 
 
 def build_summary(session: Session, actor: Actor, fiscal_year: int) -> Summary:
-    """Every tenant with a receivable posting in the year: charged, paid, balance (from the ledger)."""
+    """Every tenant with a receivable posting in the year: charged, paid, balance (from the ledger),
+    summed in the database (one row per tenant, not one per posting): the balance is every posted
+    receivable posting, charged the charges no posted reversal undoes, paid the payments."""
     require_all_tenants(actor)
-    views = [view for view in ledger.postings(session, fiscal_year=fiscal_year)
-             if view.account.startswith(ledger.RECEIVABLE_PREFIX)]
-    reversed_ids = ledger.reversed_entry_ids(session, [view.entry_id for view in views if view.kind == EntryKind.charge])
-    charged: dict[str, int] = defaultdict(int)
-    paid: dict[str, int] = defaultdict(int)
-    balance: dict[str, int] = defaultdict(int)
-    run_ids = set()
-    for view in views:
-        code = view.account[len(ledger.RECEIVABLE_PREFIX):]
-        balance[code] += view.amount
-        if view.kind == EntryKind.charge and view.entry_id not in reversed_ids:
-            charged[code] += view.amount
-            run_ids.add(view.run_id)
-        elif view.kind == EntryKind.payment:
-            paid[code] -= view.amount
+    prefix = ledger.RECEIVABLE_PREFIX
+    reversal = sa.orm.aliased(JournalEntry)
+    reversed_ids = sa.select(reversal.reverses_id).where(reversal.reverses_id.is_not(None),
+                                                        reversal.status == EntryStatus.posted)
+    standing_charge = sa.and_(JournalEntry.kind == EntryKind.charge, JournalEntry.id.not_in(reversed_ids))
+    receivable = (sa.select().select_from(JournalEntry)
+                  .join(Posting, Posting.entry_id == JournalEntry.id).join(Account, Account.id == Posting.account_id)
+                  .where(JournalEntry.status == EntryStatus.posted, JournalEntry.fiscal_year == fiscal_year,
+                         sa.func.substr(Account.code, 1, len(prefix)) == prefix))
+    code = sa.func.substr(Account.code, len(prefix) + 1)
+    sums = session.execute(receivable.add_columns(
+        code, sa.func.sum(Posting.amount),
+        sa.func.sum(sa.case((standing_charge, Posting.amount), else_=0)),
+        sa.func.sum(sa.case((JournalEntry.kind == EntryKind.payment, -Posting.amount), else_=0)),
+    ).group_by(Account.code)).all()
+    run_ids = set(session.scalars(receivable.add_columns(JournalEntry.run_id).where(standing_charge).distinct()))
     primary = set(session.scalars(sa.select(AllocationRun.id).where(AllocationRun.id.in_(run_ids),
                                                                   AllocationRun.kind != RunKind.settlement)))
     run_id = next(iter(primary)) if len(primary) == 1 else None
-    lines = {}
-    if run_id is not None:
-        lines = {line.tenant_code: line for line in session.scalars(
-            sa.select(AllocationRunLine).where(AllocationRunLine.run_id == run_id))}
-    names = dict(session.execute(sa.select(Tenant.code, Tenant.name_ja).where(Tenant.code.in_(list(balance)))).all())
-    rows = tuple(
-        SummaryRow(code, names.get(code, ""), lines[code].months if code in lines and not lines[code].is_prefecture else None,
-                   charged[code], paid[code], balance[code])
-        for code in sorted(balance)
-    )
+    months = {}
+    if run_id is not None:  # the lines' months only, not their whole rows
+        months = {line_code: line_months for line_code, line_months, is_prefecture in session.execute(
+            sa.select(AllocationRunLine.tenant_code, AllocationRunLine.months, AllocationRunLine.is_prefecture)
+            .where(AllocationRunLine.run_id == run_id)) if not is_prefecture}
+    names = dict(session.execute(sa.select(Tenant.code, Tenant.name_ja).where(
+        Tenant.code.in_([row[0] for row in sums]))).all())
+    rows = tuple(SummaryRow(code, names.get(code, ""), months.get(code), int(charged or 0), int(paid or 0),
+                            int(balance or 0))
+                 for code, balance, charged, paid in sorted(sums, key=lambda row: row[0]))
     return Summary(fiscal_year, run_id, rows)
 
 
