@@ -66,17 +66,18 @@ def _alerts_query(codes: Sequence[str] | None, month: dt.date) -> sa.Subquery:
     usage = UsageAggregate.__table__
     monthly = usage.c.granularity == Granularity.month.value
     counters = [m.name for m in METRICS.values() if m.kind is MetricKind.counter]
-    counter = (sa.select(usage.c.total).where(usage.c.tenant_code == t.c.code, usage.c.metric == metrics.c.metric,
-                                              monthly, usage.c.period_start == month).scalar_subquery())
-    gauge = (sa.select(usage.c.last_value)
-             .where(usage.c.tenant_code == t.c.code, usage.c.metric == metrics.c.metric, monthly,
-                    usage.c.period_start <= month)
-             .order_by(usage.c.period_start.desc()).limit(1).scalar_subquery())
+    # the month's own row, joined (one index lookup, cheaper than a subquery per row): a counter's total, and a
+    # gauge's level when it was read this month; only a gauge not read this month looks for its latest earlier row
+    this_month = usage.alias("this_month")
+    earlier = (sa.select(usage.c.last_value)
+               .where(usage.c.tenant_code == t.c.code, usage.c.metric == metrics.c.metric, monthly,
+                      usage.c.period_start < month)
+               .order_by(usage.c.period_start.desc()).limit(1).scalar_subquery())
     clients = (sa.select(sa.func.count()).select_from(ApiClient)
                .where(ApiClient.tenant_code == t.c.code, ApiClient.status != "revoked").scalar_subquery())
     used = sa.case((metrics.c.metric == "api_clients", clients),
-                   (metrics.c.metric.in_(counters), sa.func.coalesce(counter, 0)),
-                   else_=sa.func.coalesce(gauge, 0))
+                   (metrics.c.metric.in_(counters), sa.func.coalesce(this_month.c.total, 0)),
+                   else_=sa.func.coalesce(this_month.c.last_value, earlier, 0))
     registry = sa.and_(metrics.c.metric == "user_seats", t.c.user_seat_limit.isnot(None))
     source = sa.case((override.c.id.isnot(None), "override"), (registry, "registry"),
                      (limit_row.c.id.isnot(None), "plan"), else_=None)
@@ -90,7 +91,11 @@ def _alerts_query(codes: Sequence[str] | None, month: dt.date) -> sa.Subquery:
                          .outerjoin(override, sa.and_(override.c.tenant_code == t.c.code,
                                                       override.c.metric == metrics.c.metric))
                          .outerjoin(limit_row, sa.and_(limit_row.c.plan_id == t.c.plan_id,
-                                                       limit_row.c.metric == metrics.c.metric)))
+                                                       limit_row.c.metric == metrics.c.metric))
+                         .outerjoin(this_month, sa.and_(this_month.c.tenant_code == t.c.code,
+                                                        this_month.c.metric == metrics.c.metric,
+                                                        this_month.c.granularity == Granularity.month.value,
+                                                        this_month.c.period_start == month)))
             .subquery("levels"))
     return (sa.select(rows).where(rows.c.limit_value.isnot(None), rows.c.used >= rows.c.limit_value)
             .subquery("alerts"))

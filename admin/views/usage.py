@@ -56,8 +56,10 @@ class UsageView(SecureView):
         """A page of paging.PAGE_SIZE tenants at a time (code order), searchable by code or name."""
         month, metric = self._month(), self._metric()
         search, number = paging.search_text(), paging.page_number()
+        # the page shows the month only (the fiscal year's trend is the chart's and the Excel download's)
         report = usage_reports.build_report(db.session, g.actor, month, search=search or None,
-                                            offset=(number - 1) * paging.PAGE_SIZE, limit=paging.PAGE_SIZE)
+                                            offset=(number - 1) * paging.PAGE_SIZE, limit=paging.PAGE_SIZE,
+                                            with_trend=False)
         page = paging.Page.of(report.tenants, number, report.count)
         ja = _locale() == "ja"
         metrics = [{"name": m.name, "label": m.label_ja if ja else m.label_en, "gauge": m.kind.value == "gauge"}
