@@ -407,6 +407,7 @@ def allocate(
     amounts = round_preserving_total([share for _, share, _ in payers], total)
 
     by_code = {municipality.code: index for index, municipality in enumerate(municipalities)}
+    bases = policy.bases  # a tuple built on each call: once here, not twice per line
     lines = []
     for (code, exact, is_prefecture), amount in zip(payers, amounts):
         if is_prefecture:
@@ -431,8 +432,8 @@ def allocate(
                 code=code,
                 amount=amount,
                 exact=exact,
-                components=dict(zip(policy.bases, rounded_parts)),
-                exact_components=dict(zip(policy.bases, exact_parts)),
+                components=dict(zip(bases, rounded_parts)),
+                exact_components=dict(zip(bases, exact_parts)),
                 formula=formula[index],
                 months=municipalities[index].months,
                 bound=bounds[index],
