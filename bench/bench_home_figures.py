@@ -10,7 +10,7 @@ records; on SQLite kept in /tmp and reused). For each role the home page is fetc
 followed to its list (bench/home_figures.py, the walk tests/admin/test_home_figures.py makes on a
 small seeded database) and compared with the count the list shows. Printed: each figure beside its
 list's count, and the home page's server time (p50/p95 over ``--rounds``) beside the LIMIT measured
-in the same run (the layout page with no content) and the pages' goal (p95 < 300 ms). Exit 1 when a
+in the same run (the layout page with no content) and the pages' goal (p95 < 150 ms). Exit 1 when a
 figure disagrees with its list or a page is not answered 200.
 """
 
