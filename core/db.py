@@ -209,6 +209,7 @@ if not sa.event.contains(sa.pool.Pool, "checkout", _server_hung_up):
 # --- SQLite: wait for the lock; write ahead, durably ----------------------------------------------
 
 SQLITE_BUSY_SECONDS = 30.0  # how long a SQLite connection waits for another's write lock (RENKEI_SQLITE_BUSY_SECONDS)
+SQLITE_CACHE_KIB = 65_536  # each connection's page cache, at most (SQLite's default is 2,000 KiB)
 
 
 def _sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
@@ -228,6 +229,10 @@ def _sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
       copy the database with SQLite's backup API (``renkei backup`` does), never the file alone, and
       remove the three together (:func:`sqlite_files`). The files must be on a local file system
       (WAL's shared memory). An in-memory database keeps its ``memory`` journal.
+    * keeps up to :data:`SQLITE_CACHE_KIB` of the database's pages in memory (``cache_size``), filled only
+      as pages are read: at national size (1,741 tenants) the pages the admin pages read again and again
+      (a year's usage aggregates, the ledger) no longer fit SQLite's default 2 MB, and reading them back
+      from the file made the home page's usage chart five times slower (bench/bench_pages.py).
 
     Other drivers are left alone."""
     import sqlite3
@@ -236,6 +241,7 @@ def _sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_SECONDS * 1000)}")
         dbapi_connection.execute("PRAGMA journal_mode = WAL")
         dbapi_connection.execute("PRAGMA synchronous = FULL")
+        dbapi_connection.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")  # negative: in KiB, not pages
 
 
 if not sa.event.contains(sa.pool.Pool, "connect", _sqlite_connection):

@@ -30,6 +30,13 @@ def test_every_connection_commits_through_the_write_ahead_log_synced_at_each_com
         assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL: NORMAL loses commits on power loss
 
 
+def test_every_connection_keeps_more_pages_in_memory_than_sqlites_default(db, sqlite_only):
+    from core.db import SQLITE_CACHE_KIB
+
+    with db.get_bind().connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -SQLITE_CACHE_KIB  # KiB; the default is -2000
+
+
 def test_a_database_made_with_the_rollback_journal_is_switched_on_its_first_connection(db, tmp_path):
     older = tmp_path / "older.db"
     with contextlib.closing(sqlite3.connect(older)) as made:  # as an older renkei left it
