@@ -605,17 +605,32 @@ class PostingView:
 
 
 def postings(session: Session, *, account_code: str | None = None, fiscal_year: int | None = None,
-             tenant_code: str | None = None, run_id: int | None = None) -> list[PostingView]:
-    """Posted postings with their entries, in entry order (the journal, 仕訳帳)."""
-    query = (
+             tenant_code: str | None = None, run_id: int | None = None,
+             offset: int = 0, limit: int | None = None) -> list[PostingView]:
+    """Posted postings with their entries, in entry order (the journal, 仕訳帳); with ``limit``, that many
+    from ``offset`` in that order (a page of them: :func:`count_postings` counts them all)."""
+    query = _postings_query(
         sa.select(JournalEntry.id, JournalEntry.idempotency_key, JournalEntry.kind, JournalEntry.fiscal_year,
                   JournalEntry.occurred_on, JournalEntry.description, JournalEntry.tenant_code, JournalEntry.run_id,
-                  JournalEntry.reverses_id, Account.code, Posting.amount)
-        .join(Posting, Posting.entry_id == JournalEntry.id)
-        .join(Account, Account.id == Posting.account_id)
-        .where(JournalEntry.status == EntryStatus.posted)
-        .order_by(JournalEntry.occurred_on, JournalEntry.id, Posting.id)
-    )
+                  JournalEntry.reverses_id, Account.code, Posting.amount),
+        account_code, fiscal_year, tenant_code, run_id).order_by(JournalEntry.occurred_on, JournalEntry.id, Posting.id)
+    if limit is not None:
+        query = query.offset(offset).limit(limit)
+    return [PostingView(*row[:2], EntryKind(row[2]), *row[3:]) for row in session.execute(query)]
+
+
+def count_postings(session: Session, *, account_code: str | None = None, fiscal_year: int | None = None,
+                   tenant_code: str | None = None, run_id: int | None = None) -> int:
+    """How many postings :func:`postings` gives for the same filters."""
+    return int(session.scalar(_postings_query(sa.select(sa.func.count()).select_from(JournalEntry),
+                                              account_code, fiscal_year, tenant_code, run_id)) or 0)
+
+
+def _postings_query(query, account_code: str | None, fiscal_year: int | None, tenant_code: str | None,
+                    run_id: int | None):
+    query = (query.join(Posting, Posting.entry_id == JournalEntry.id)
+             .join(Account, Account.id == Posting.account_id)
+             .where(JournalEntry.status == EntryStatus.posted))
     if account_code is not None:
         query = query.where(Account.code == account_code)
     if fiscal_year is not None:
@@ -624,7 +639,7 @@ def postings(session: Session, *, account_code: str | None = None, fiscal_year: 
         query = query.where(JournalEntry.tenant_code == tenant_code)
     if run_id is not None:
         query = query.where(JournalEntry.run_id == run_id)
-    return [PostingView(*row[:2], EntryKind(row[2]), *row[3:]) for row in session.execute(query)]
+    return query
 
 
 def reversed_entry_ids(session: Session, entry_ids: Sequence[int] | None = None) -> set[int]:

@@ -257,7 +257,6 @@ class BillingView(BudgetPages, GrantPages, YearClosePages, EstimatePages, Secure
         run = allocation_runs.read_run(db.session, g.actor, run_id)
         lines = allocation_runs.run_lines(db.session, run)
         snapshot = json.loads(run.snapshot_json)
-        entries = ledger.postings(db.session, run_id=run.id)
         moves = allocation_runs.allowed_run_actions(run)
         four_eyes = _four_eyes()
         refusals = allocation_runs.four_eyes_refusals(run, g.actor) if four_eyes else {}
@@ -278,8 +277,14 @@ class BillingView(BudgetPages, GrantPages, YearClosePages, EstimatePages, Secure
                                            if entry.account.startswith(ledger.RECEIVABLE_PREFIX) else None)
             return tenant is not None and paging.matches(search, tenant, names.get(tenant))
 
-        shown_entries = paging.paginate(entries, paging.page_number("entries_page"),
-                                        keep=entry_matches if search else None)
+        if search:  # searched by the tenant's name too: every posting looked at
+            shown_entries = paging.paginate(ledger.postings(db.session, run_id=run.id),
+                                            paging.page_number("entries_page"), keep=entry_matches)
+        else:  # the page's postings only (two in each of the run's 1,741 charges at national size)
+            count = ledger.count_postings(db.session, run_id=run.id)
+            number = min(paging.page_number("entries_page"), paging.pages_for(count))
+            shown_entries = paging.Page.of(ledger.postings(db.session, run_id=run.id, limit=paging.PAGE_SIZE,
+                                                           offset=(number - 1) * paging.PAGE_SIZE), number, count)
         args = {key: value for key, value in request.args.items() if key in ("q", "page", "entries_page", "others_page")}
         return self.render("renkei/billing_run.html", run=run, lines=shown_lines.items, snapshot=snapshot,
                            entries=shown_entries.items, shown_lines=shown_lines, shown_entries=shown_entries,
