@@ -27,6 +27,7 @@ import dataclasses
 import datetime as dt
 import re
 from collections import defaultdict
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -167,33 +168,37 @@ class Candidate:
 
 
 def open_statements(session: Session) -> list[OpenStatement]:
-    """Every tenant's fiscal year whose receivable is above 0 (two queries)."""
+    """Every tenant's fiscal year whose receivable is above 0 (three queries, of the columns shown)."""
     balances = ledger.receivable_balances().subquery()
     rows = session.execute(
         sa.select(balances.c.tenant_code, balances.c.fiscal_year, balances.c.balance).where(balances.c.balance > 0)
         .order_by(balances.c.tenant_code, balances.c.fiscal_year)).all()
     if not rows:
         return []
-    tenants = {tenant.code: tenant for tenant in session.scalars(sa.select(Tenant).where(
-        Tenant.code.in_({row[0] for row in rows})))}
+    names = {code: (name_ja, name_kana) for code, name_ja, name_kana in session.execute(
+        sa.select(Tenant.code, Tenant.name_ja, Tenant.name_kana).where(Tenant.code.in_({row[0] for row in rows})))}
     letters = _letters_by_year(session)
-    return [_open_statement(code, tenants.get(code), year, int(owed), letters.get((code, year), []))
+    return [_open_statement(code, names.get(code), year, int(owed), letters.get((code, year), []))
             for code, year, owed in rows]
 
 
-def _letters_by_year(session: Session) -> dict[tuple[str, int], list[StatementDocument]]:
-    """The statement letters issued, by (tenant, fiscal year), in the order they were issued."""
-    letters: dict[tuple[str, int], list[StatementDocument]] = defaultdict(list)
-    for document in session.scalars(sa.select(StatementDocument).order_by(StatementDocument.id)):
-        letters[(document.tenant_code, document.fiscal_year)].append(document)
+def _letters_by_year(session: Session) -> dict[tuple[str, int], list[tuple[str, int]]]:
+    """The statement letters issued, as (number, sequence) by (tenant, fiscal year), in the order they were issued."""
+    letters: dict[tuple[str, int], list[tuple[str, int]]] = defaultdict(list)
+    for code, year, number, sequence in session.execute(
+            sa.select(StatementDocument.tenant_code, StatementDocument.fiscal_year, StatementDocument.number,
+                      StatementDocument.sequence).order_by(StatementDocument.id)):
+        letters[(code, year)].append((number, sequence))
     return letters
 
 
-def _open_statement(code: str, tenant: Tenant | None, year: int, owed: int,
-                    documents: list[StatementDocument]) -> OpenStatement:
-    """A year's open statement with its tenant's names (the code when the tenant is gone) and its letters."""
-    return OpenStatement(code, tenant.name_ja if tenant else code, (tenant.name_kana or "") if tenant else "",
-                         year, owed, tuple(d.number for d in documents), frozenset(d.sequence for d in documents))
+def _open_statement(code: str, names: tuple[str, str | None] | None, year: int, owed: int,
+                    documents: list[tuple[str, int]]) -> OpenStatement:
+    """A year's open statement with its tenant's names (the code when the tenant is gone) and its letters
+    (number, sequence)."""
+    name_ja, name_kana = names if names else (code, "")
+    return OpenStatement(code, name_ja, name_kana or "", year, owed, tuple(number for number, _ in documents),
+                         frozenset(sequence for _, sequence in documents))
 
 
 def _numbers(*texts: str) -> set[int]:
@@ -226,21 +231,27 @@ class LineView:
         return self.payment is not None
 
 
-def bank_lines(session: Session, actor: Actor, *, open_only: bool = False, file_id: int | None = None) -> list[LineView]:
-    """The imported credits, newest first, each with its payment or its match and suggestions."""
+def bank_lines(session: Session, actor: Actor, *, open_only: bool = False, file_id: int | None = None,
+               statements: Callable[[], list[OpenStatement]] | None = None) -> list[LineView]:
+    """The imported credits, newest first, each with its payment or its match and suggestions.
+    ``statements`` gives :func:`open_statements` (a caller that shows them too passes its cached call, so that
+    they are read once); it is called only when a line is still open."""
     operations.require_all_tenants(actor)
     query = sa.select(BankLine).order_by(BankLine.booked_on.desc(), BankLine.id.desc())
     if file_id is not None:
         query = query.where(BankLine.file_id == file_id)
     lines = list(session.scalars(query))
+    if not lines:
+        return []
     payments = {payment.bank_line_id: payment for payment in session.scalars(sa.select(BankPayment))}
-    statements = open_statements(session)
+    # only when a line is still open: a confirmed line needs none
+    opened = (statements or (lambda: open_statements(session)))() if any(line.id not in payments for line in lines) else []
     views = []
     for line in lines:
         payment = payments.get(line.id)
         if payment is not None and open_only:
             continue
-        found = () if payment is not None else tuple(candidates(line, statements))
+        found = () if payment is not None else tuple(candidates(line, opened))
         exact = [c for c in found if c.matches]
         views.append(LineView(line, payment, exact[0] if len(exact) == 1 else None, found))
     return views

@@ -4,6 +4,8 @@ The rules, the matching and the audit records are :mod:`billing.bank_reconciliat
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 from flask import flash, g, redirect, request, url_for
 from flask_admin import expose
@@ -52,16 +54,17 @@ class BankView(SecureView):
     required_action = "billing.manage"
 
     def _page(self, *, upload=None, manual=None, status: int = 200):
-        views = bank.bank_lines(db.session, g.actor)
-        statements = bank.open_statements(db.session)
+        statements = functools.cache(lambda: bank.open_statements(db.session))  # read once, and only for an open line
+        views = bank.bank_lines(db.session, g.actor, statements=statements)
+        open_views = [view for view in views if not view.confirmed]
+        # the pickers' list of every open statement, built once for all the pickers
+        choices = [(_statement_value(s), s.label) for s in statements()] if open_views else []
         pickers = {}
-        for view in views:
-            if view.confirmed:
-                continue
+        for view in open_views:
             form = ConfirmForm(prefix=f"line{view.line.id}")
             suggested = [(_statement_value(c), f"{c.statement.label}（{c.reasons_ja}）") for c in view.suggestions]
-            others = [(_statement_value(s), s.label) for s in statements
-                      if _statement_value(s) not in {value for value, _label in suggested}]
+            taken = {value for value, _label in suggested}
+            others = [(value, label) for value, label in choices if value not in taken]
             form.statement.choices = [("", _("Choose the statement"))] + suggested + others
             form.statement.data = _statement_value(view.match) if view.match else (suggested[0][0] if suggested else "")
             pickers[view.line.id] = form
