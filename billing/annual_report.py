@@ -196,10 +196,25 @@ def participants(session: Session, fiscal_year: int) -> tuple[Participant, ...]:
     return tuple(found)
 
 
+def _municipality_taking_part(code: str, months: int) -> bool:
+    """The one rule of a municipality counted as taking part: a month or more of the year, the prefecture left out."""
+    return bool(months) and not is_prefecture(code)
+
+
 def municipalities_taking_part(found: tuple[Participant, ...]) -> tuple[Participant, ...]:
     """The municipalities among ``found`` (the prefecture left out) that took part in a month or more of the year:
-    the annual report's count and the results report's (service.kpis)."""
-    return tuple(participant for participant in found if participant.months and not is_prefecture(participant.code))
+    the annual report's count (:func:`municipalities_taking_part_count` counts the same)."""
+    return tuple(participant for participant in found if _municipality_taking_part(participant.code, participant.months))
+
+
+def municipalities_taking_part_count(session: Session, fiscal_year: int) -> int:
+    """How many municipalities :func:`municipalities_taking_part` finds among the year's :func:`participants`: the
+    results report's (service.kpis) figure. Only the months are worked out (from the columns the history reads),
+    not each participant's names, kind and moves of the year: at national size (1,741 tenants) that took 50 ms."""
+    tenants = session.execute(sa.select(Tenant.id, Tenant.code, Tenant.status, Tenant.wave_fiscal_year)).all()
+    moves = histories(session, tenants)
+    return sum(1 for tenant in tenants
+               if _municipality_taking_part(tenant.code, participation_months(session, tenant, fiscal_year, moves[tenant.id])))
 
 
 def _member_moves(session: Session, fiscal_year: int) -> tuple[tuple[MemberMove, ...], int]:

@@ -6,7 +6,7 @@ a target that year has none (「未設定」), never a rate of 0 %. The actual f
 function each page uses** (:data:`MEASURES`), never counted a second time here:
 
 * 参加市町村数: the municipalities (the prefecture left out) that took part in a month or more of the year, from
-  their status history (:func:`billing.annual_report.municipalities_taking_part`, the annual report's count);
+  their status history (:func:`billing.annual_report.municipalities_taking_part_count`, the annual report's count);
 * データ利用サービス数: the data services (住民の同意でデータを受け取るサービス) registered by the year's end and approved
   now (:func:`residents.consent.operations.services_in_use`; renkei has no other register of services);
 * 公開データセット数: the datasets published by the year's end (:func:`catalogue.operations.published_count`, the
@@ -35,7 +35,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from billing.annual_report import municipalities_taking_part, participants
+from billing.annual_report import municipalities_taking_part_count
 from billing.documents import issuer_line
 from billing.grants import year_grants
 from catalogue.operations import published_count
@@ -76,7 +76,7 @@ def _last_day(until: dt.datetime) -> dt.date:
 
 MEASURES: dict[Kpi, Measure] = {
     Kpi.municipalities: Measure(("団体", "municipalities"), "年度中に1か月以上参加した市町村（県を除く）。参加団体の状態の履歴から。",
-                                lambda s, year, until: len(municipalities_taking_part(participants(s, year)))),
+                                lambda s, year, until: municipalities_taking_part_count(s, year)),
     Kpi.services: Measure(("件", "services"), "住民の同意でデータを受け取るデータ利用サービスのうち、年度末までに登録され、"
                                              "現在承認済み（利用可）のもの。",
                           lambda s, year, until: services_in_use(s, until)),
