@@ -401,25 +401,34 @@ def usage_total(session: Session, tenant_code: str, metric: str, fiscal_year: in
     return int(total)
 
 
-def usage_totals(session: Session, metric: str, fiscal_year: int) -> dict[str, int]:
-    """tenant → its :func:`usage_total` of ``metric`` over the fiscal year, for every tenant with
-    usage, in one grouped query."""
+def _year_of_metric(metric: str, fiscal_year: int):
+    """The fiscal year's monthly rows of ``metric`` (what :func:`usage_totals` and :func:`usage_grand_total` add up)."""
     if metric not in METRICS:
         raise UnknownMetric(metric)
     table = UsageAggregate.__table__
     months = fiscal_months(fiscal_year)
+    return sa.and_(table.c.metric == metric, table.c.granularity == Granularity.month.value,
+                   table.c.period_start >= months[0], table.c.period_start <= months[-1])
+
+
+def usage_totals(session: Session, metric: str, fiscal_year: int) -> dict[str, int]:
+    """tenant → its :func:`usage_total` of ``metric`` over the fiscal year, for every tenant with
+    usage, in one grouped query."""
+    condition = _year_of_metric(metric, fiscal_year)  # first: an unknown metric is refused as such
+    table = UsageAggregate.__table__
     rows = session.execute(
-        sa.select(table.c.tenant_code, sa.func.coalesce(sa.func.sum(_value_column(metric)), 0)).where(
-            table.c.metric == metric, table.c.granularity == Granularity.month.value,
-            table.c.period_start >= months[0], table.c.period_start <= months[-1])
-        .group_by(table.c.tenant_code))
+        sa.select(table.c.tenant_code, sa.func.coalesce(sa.func.sum(_value_column(metric)), 0))
+        .where(condition).group_by(table.c.tenant_code))
     return {code: int(total) for code, total in rows}
 
 
 def usage_grand_total(session: Session, metric: str, fiscal_year: int) -> int:
-    """Every tenant's :func:`usage_total` of ``metric`` over the fiscal year, added up: the sum of the usage page's
-    monthly total rows, and the results report's (service.kpis) API calls."""
-    return sum(usage_totals(session, metric, fiscal_year).values())
+    """Every tenant's :func:`usage_total` of ``metric`` over the fiscal year, added up by the database (the
+    :func:`usage_totals` rows, not grouped by tenant): the sum of the usage page's monthly total rows, and the
+    results report's (service.kpis) API calls."""
+    condition = _year_of_metric(metric, fiscal_year)
+    return int(session.execute(sa.select(sa.func.coalesce(sa.func.sum(_value_column(metric)), 0)).where(condition))
+               .scalar_one())
 
 
 def monthly_values(session: Session, months: Sequence[dt.date], tenant_codes: Sequence[str] | None = None,
