@@ -27,8 +27,8 @@ class PortalForm(forms.RenkeiForm):
 class PortalMunicipalitiesView(SecureView):
     required_action = pm.CONFIGURE
 
-    def _page(self, code: str = "", form: PortalForm | None = None, status: int = 200):
-        rows = pm.settings_for(db.session, g.actor)
+    def _page(self, code: str = "", form: PortalForm | None = None, status: int = 200, rows: list | None = None):
+        rows = pm.settings_for(db.session, g.actor) if rows is None else rows
         chosen = next((row for row in rows if row.tenant_code == code), None)
         if code and chosen is None:
             abort(404)
@@ -43,7 +43,7 @@ class PortalMunicipalitiesView(SecureView):
     def index(self):
         rows = pm.settings_for(db.session, g.actor)
         code = (request.args.get("tenant") or "").strip()[:6] or (rows[0].tenant_code if len(rows) == 1 else "")
-        return self._page(code)
+        return self._page(code, rows=rows)  # read once: 1,390 active municipalities at national size
 
     @expose("/<code>", methods=("POST",))
     def save(self, code: str):
