@@ -642,13 +642,17 @@ def _postings_query(query, account_code: str | None, fiscal_year: int | None, te
     return query
 
 
+def reversed_ids_query() -> sa.Select:
+    """The ids of the entries a posted reversal undoes (the one rule, for a query that filters by it)."""
+    reversal = sa.orm.aliased(JournalEntry)
+    return sa.select(reversal.reverses_id).where(reversal.reverses_id.is_not(None), reversal.status == EntryStatus.posted)
+
+
 def reversed_entry_ids(session: Session, entry_ids: Sequence[int] | None = None) -> set[int]:
     """Ids (among ``entry_ids``, or all) of posted entries that a posted reversal undoes."""
-    query = sa.select(JournalEntry.reverses_id).where(
-        JournalEntry.reverses_id.is_not(None), JournalEntry.status == EntryStatus.posted
-    )
+    query = reversed_ids_query()
     if entry_ids is not None:
-        query = query.where(JournalEntry.reverses_id.in_(list(entry_ids)))
+        query = query.where(query.selected_columns[0].in_(list(entry_ids)))
     return set(session.scalars(query))
 
 

@@ -471,10 +471,7 @@ def build_summary(session: Session, actor: Actor, fiscal_year: int) -> Summary:
     receivable posting, charged the charges no posted reversal undoes, paid the payments."""
     require_all_tenants(actor)
     prefix = ledger.RECEIVABLE_PREFIX
-    reversal = sa.orm.aliased(JournalEntry)
-    reversed_ids = sa.select(reversal.reverses_id).where(reversal.reverses_id.is_not(None),
-                                                        reversal.status == EntryStatus.posted)
-    standing_charge = sa.and_(JournalEntry.kind == EntryKind.charge, JournalEntry.id.not_in(reversed_ids))
+    standing_charge = sa.and_(JournalEntry.kind == EntryKind.charge, JournalEntry.id.not_in(ledger.reversed_ids_query()))
     receivable = (sa.select().select_from(JournalEntry)
                   .join(Posting, Posting.entry_id == JournalEntry.id).join(Account, Account.id == Posting.account_id)
                   .where(JournalEntry.status == EntryStatus.posted, JournalEntry.fiscal_year == fiscal_year,
