@@ -154,7 +154,7 @@ class SubmissionVersion(SQLModel, table=True):
     submitted_by_name: str = Field(default="", max_length=200)
     on_time: bool = True
     inspection: Inspection = Field(default=Inspection.none,
-                                   sa_column=enum_column(Inspection, length=16, checked=True, server_default=""))
+                                   sa_column=enum_column(Inspection, length=16, checked=True, server_default="none"))
     reason: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False, server_default=""))
     inspected_at: Optional[dt.datetime] = Field(default=None, sa_column=timestamp_column(nullable=True))
     inspected_by: str = Field(default="", max_length=200)
