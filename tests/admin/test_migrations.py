@@ -1,6 +1,7 @@
 """The Alembic migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
 
 import os
+import re
 import uuid
 
 import pytest
@@ -37,11 +38,38 @@ def triggers(connection) -> set[str]:
     return {row[0] for row in rows}
 
 
-def check_constraints(connection) -> set[tuple[str, str]]:
-    """(table, name) of every CHECK constraint (compare_metadata does not compare them)."""
+LITERAL = re.compile(r"'((?:[^']|'')*)'")
+
+
+def check_constraints(connection) -> dict[tuple[str, str], frozenset[str]]:
+    """(table, name) of every CHECK constraint, with the string literals it names (compare_metadata compares
+    neither): an enum's check lists the names the app writes, and a migration that lists other words refuses
+    every row the app then writes (migration 0123 checked '' where the model writes 'none')."""
     inspector = sa.inspect(connection)
-    return {(table, check["name"]) for table in inspector.get_table_names()
-            if not partitions.is_partition_name(table) for check in inspector.get_check_constraints(table)}
+    return {(table, check["name"]): frozenset(LITERAL.findall(check["sqltext"]))
+            for table in inspector.get_table_names() if not partitions.is_partition_name(table)
+            for check in inspector.get_check_constraints(table)}
+
+
+def enum_defaults(connection) -> dict[tuple[str, str], str]:
+    """Each enum column's server default in the database, where it has one, as the bare string."""
+    inspector = sa.inspect(connection)
+    defaults = {}
+    for table in metadata.tables.values():
+        enums = {column.name for column in table.columns if isinstance(column.type, sa.Enum)}
+        if not enums:
+            continue
+        for column in inspector.get_columns(table.name):
+            if column["name"] in enums and column.get("default") is not None:
+                found = LITERAL.search(column["default"])
+                defaults[(table.name, column["name"])] = found.group(1) if found else column["default"]
+    return defaults
+
+
+def not_enum_names(defaults: dict[tuple[str, str], str]) -> dict[tuple[str, str], str]:
+    """The defaults that are no name of their column's enum (the app stores an enum's names)."""
+    return {(table, column): value for (table, column), value in defaults.items()
+            if value not in metadata.tables[table].columns[column].type.enums}
 
 
 def declared_checks() -> set[tuple[str, str]]:
@@ -71,15 +99,32 @@ def _migrate(url, tmp_path):
             tables = set(sa.inspect(connection).get_table_names())
             migrated_triggers = triggers(connection)
             migrated_checks = check_constraints(connection)
+            assert not_enum_names(enum_defaults(connection)) == {}
         engine.dispose()
     return differences, tables, migrated_triggers, migrated_checks
+
+
+def _created_checks(tmp_path) -> dict[tuple[str, str], frozenset[str]]:
+    """The CHECK constraints of a SQLite database the models create (create_all)."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'created.db'}")
+    try:
+        metadata.create_all(engine)
+        with engine.connect() as connection:
+            return check_constraints(connection)
+    finally:
+        engine.dispose()
 
 
 def test_sqlite_migrations_match_the_models(app, db, tmp_path):
     differences, tables, migrated_triggers, migrated_checks = _migrate(f"sqlite:///{tmp_path / 'migrated.db'}", tmp_path)
     assert differences == []
-    assert migrated_checks == declared_checks()
-    assert ("api_client", "ck_api_client_clientstatus") in migrated_checks  # a status is an enum in the database
+    assert set(migrated_checks) == declared_checks()
+    assert migrated_checks == _created_checks(tmp_path)  # each check allows the very words the models' allows
+    # a status is an enum in the database, checked against the names the app writes
+    assert migrated_checks[("api_client", "ck_api_client_clientstatus")] == {
+        "pending", "active", "disabled", "revoked", "rejected"}
+    assert migrated_checks[("submission_version", "ck_submission_version_inspection")] == {
+        "none", "approved", "returned"}
     assert set(metadata.tables) <= tables
     if db.get_bind().dialect.name == "sqlite":  # the test database was built by create_all
         with db.get_bind().connect() as connection:
@@ -97,7 +142,7 @@ def test_postgresql_migrations_match_the_models(app, tmp_path):
         url = sa.make_url(OWNER_URL).update_query_dict({"options": f"-csearch_path={schema}"})
         differences, tables, migrated_triggers, migrated_checks = _migrate(url.render_as_string(hide_password=False), tmp_path)
         assert differences == []
-        assert migrated_checks == declared_checks()
+        assert set(migrated_checks) == declared_checks()
         assert set(metadata.tables) <= tables
         migrated_engine = sa.create_engine(url)
         with migrated_engine.connect() as connection:
@@ -106,6 +151,7 @@ def test_postgresql_migrations_match_the_models(app, tmp_path):
         migrated_engine.dispose()
         with admin_engine.connect() as connection:  # the test database (public schema), built by create_all
             assert migrated_triggers == triggers(connection)
+            assert migrated_checks == check_constraints(connection)  # each allows the words the models' allows
             # compare_metadata does not see storage parameters: room for in-place updates of the aggregates
             assert migrated_options == storage_options(connection)
             assert migrated_options["usage_aggregate"] == ["fillfactor=70"]
