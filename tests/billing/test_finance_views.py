@@ -233,6 +233,42 @@ def test_what_if_compares_current_members_with_members_including_applicants(clie
     assert '<svg' in page and 'role="img"' in page and "<title" in page and "<desc" in page
 
 
+
+def test_what_if_shows_each_payers_shares_to_the_yen_as_worked_out_by_hand(client, db, finance, kumamoto,
+                                                                          adopted_policy, tenant_factory):
+    """12,000,000 yen in FY2025, the prefecture bears 1/2, the municipalities split 6,000,000 half equally
+    (by months) and half by population × months.
+
+    A (members that took part): 熊本市 12 months, 八代市 12, 人吉市 6 (from October): 30 months, and
+    population × months 6,000,000 + 2,400,000 + 1,200,000 = 9,600,000. 熊本市 3,000,000 × 12/30
+    + 3,000,000 × 6,000,000/9,600,000 = 1,200,000 + 1,875,000 = 3,075,000; 八代市 1,200,000 + 750,000
+    = 1,950,000; 人吉市 600,000 + 375,000 = 975,000: whole yen, nothing to round.
+
+    B (with 荒尾市, applying, population 100,000, as if all year): 42 months, population × months
+    10,800,000. Exact shares over 21: 熊本市 6,000,000/7 + 5,000,000/3 = 53,000,000/21 = 2,523,809 + 11/21;
+    八代市 6,000,000/7 + 2,000,000/3 = 32,000,000/21 = 1,523,809 + 11/21; 人吉市 3,000,000/7 + 1,000,000/3
+    = 16,000,000/21 = 761,904 + 16/21; 荒尾市 6,000,000/7 + 1,000,000/3 = 25,000,000/21 = 1,190,476 + 4/21.
+    Rounded down they add up to 5,999,998: the 2 missing yen go to the largest remainders, 人吉市 (16/21)
+    and, of the two at 11/21, the smaller code 熊本市 (431001 before 432024)."""
+    tenant_factory("432041", population=100_000, status="applied")  # 荒尾市, applying
+    operations.create_cost_item(db, finance, cost_data(amount=12_000_000))
+    db.commit()
+    as_finance(client)
+    page = client.get("/admin/billing/what-if?fy=2025").get_data(as_text=True)
+    table = re.search(r'<table class="table table-sm" id="comparison">(.*?)</table>', page, re.S).group(1)
+    rows = {}
+    for head, cells in re.findall(r'<tr><th scope="row">(.*?)</th>(.*?)</tr>', table, re.S):
+        code = re.search(r"（(\d{6})）", head)
+        rows[code.group(1) if code else head] = [cell.strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", cells, re.S)]
+    assert rows["430005"] == ["6,000,000円", "6,000,000円", "0円"]
+    assert rows["431001"] == ["3,075,000円", "2,523,810円", "-551,190円"]
+    assert rows["432024"] == ["1,950,000円", "1,523,809円", "-426,191円"]
+    assert rows["432032"] == ["975,000円", "761,905円", "-213,095円"]
+    assert rows["432041"][1:] == ["1,190,476円", "+1,190,476円"] and "円" not in rows["432041"][0]  # not in A
+    assert list(rows.values())[-1] == ["12,000,000円", "12,000,000円", "0円"]  # the total row
+    assert "A: 3 " in page and "B: 4 " in page  # municipalities in each
+
+
 # --- adopting, or sending to the council -----------------------------------------------------------
 
 def test_the_drafter_alone_is_refused_beside_the_picker_and_another_officer_adopts_after_confirming(client, db, finance):
