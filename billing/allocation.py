@@ -48,7 +48,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
@@ -347,22 +347,39 @@ def round_preserving_total(exact_parts: Sequence[Fraction], total: int) -> list[
     rounded up).
     """
     rounded = [part.numerator // part.denominator for part in exact_parts]  # floor, for int and Fraction
-    missing_yen = total - sum(rounded)
-    if not 0 <= missing_yen <= len(rounded):
-        raise AssertionError(f"cannot round {exact_parts} to {total}: {missing_yen} yen to place")
-    if missing_yen:
+
+    def remainders() -> Sequence[int | Fraction]:
         # Fractional parts compared exactly as integers over their common denominator (the same
         # order as comparing the Fractions, much faster for 1,741 lines); Fractions beyond a size
         # where that stops paying off are compared as they are.
         common = math.lcm(*{part.denominator for part in exact_parts})
         if common.bit_length() <= _COMMON_DENOMINATOR_BITS:
-            remainders = [(part.numerator % part.denominator) * (common // part.denominator) for part in exact_parts]
-            by_remainder = sorted(range(len(rounded)), key=lambda index: (-remainders[index], index))
-        else:
-            by_remainder = sorted(
-                range(len(rounded)), key=lambda index: (rounded[index] - exact_parts[index], index)
-            )
-        for index in by_remainder[:missing_yen]:
+            return [(part.numerator % part.denominator) * (common // part.denominator) for part in exact_parts]
+        return [part - whole for part, whole in zip(exact_parts, rounded)]
+
+    return _largest_remainder(rounded, total, remainders, lambda: list(exact_parts))
+
+
+def _round_over(numerators: Sequence[int], denominator: int, total: int) -> list[int]:
+    """:func:`round_preserving_total` of the parts ``numerator / denominator`` (one common
+    denominator > 0), in integers: the same rule and the same result, without a Fraction."""
+    rounded = [numerator // denominator for numerator in numerators]
+    return _largest_remainder(rounded, total, lambda: [numerator % denominator for numerator in numerators],
+                              lambda: [Fraction(numerator, denominator) for numerator in numerators])
+
+
+def _largest_remainder(rounded: list[int], total: int, remainders: Callable[[], Sequence[int | Fraction]],
+                       parts: Callable[[], list[Fraction]]) -> list[int]:
+    """The largest remainder rule, the one home of it: ``rounded`` (each part rounded down) gets
+    the yen missing to ``total``, one each to the parts whose ``remainders()`` (their fractional
+    parts, or the same scaled by one positive factor) are the largest, ties to the earlier part.
+    ``parts()``: the exact parts, named when the yen to place cannot be placed (a bug)."""
+    missing_yen = total - sum(rounded)
+    if not 0 <= missing_yen <= len(rounded):
+        raise AssertionError(f"cannot round {parts()} to {total}: {missing_yen} yen to place")
+    if missing_yen:
+        keys = remainders()
+        for index in sorted(range(len(rounded)), key=lambda index: (-keys[index], index))[:missing_yen]:
             rounded[index] += 1
     return rounded
 
@@ -388,8 +405,9 @@ def allocate(
     prefecture_exact = total * policy.prefecture_share if policy.prefecture_share is not None else None
     municipal_total = _municipal_total(total, policy.prefecture_share)
 
-    formula_components = _formula_components(municipalities, policy, municipal_total)
-    formula = [sum(parts[1:], parts[0]) if parts else Fraction(0) for parts in formula_components]
+    denominator, numerators = _formula_numerators(municipalities, policy, municipal_total)
+    formula_components = _formula_components(numerators, denominator)
+    formula = [Fraction(sum(parts), denominator) for parts in numerators]
     infeasible = infeasible_bounds(
         municipalities, total, prefecture_share=policy.prefecture_share, components=policy.components,
         floor=policy.floor, cap=policy.cap,
@@ -425,8 +443,12 @@ def allocate(
             )
             continue
         index = by_code[code]
-        exact_parts = _scaled_components(formula_components[index], formula[index], exact, policy)
-        rounded_parts = round_preserving_total(exact_parts, amount)
+        if exact is formula[index] or exact == formula[index]:  # no bound or λ moved the line: most lines
+            exact_parts = formula_components[index]
+            rounded_parts = _round_over(numerators[index], denominator, amount)
+        else:
+            exact_parts = _scaled_components(formula_components[index], formula[index], exact, policy)
+            rounded_parts = round_preserving_total(exact_parts, amount)
         lines.append(
             AllocationLine(
                 code=code,
@@ -666,7 +688,8 @@ def infeasible_bounds(
     municipal_total = _municipal_total(total, prefecture_share)
     taking_part = [participant for participant in participants if participant.months > 0]
     participating = len(taking_part) + unknown_participants
-    stuck_at_floor = sum(1 for participant in taking_part if not _has_formula_share(participant, components))
+    stuck_at_floor = 0 if cap is None else \
+        sum(1 for participant in taking_part if not _has_formula_share(participant, components))
     problems = []
     if floor is not None and participating * floor > municipal_total:
         problems.append(InfeasibleBounds("floor", floor, participating, municipal_total))
@@ -676,15 +699,21 @@ def infeasible_bounds(
     return problems
 
 
-def _formula_components(
+def _formula_numerators(
     municipalities: Sequence[Participant], policy: Policy, municipal_total: Fraction
-) -> list[list[Fraction]]:
-    per_component: list[list[Fraction]] = []
+) -> tuple[int, list[tuple[int, ...]]]:
+    """Each municipality's formula parts (``R × w_c × b_c,i / Σ_j b_c,j`` per component, in
+    policy order) exactly, as integer numerators over one common denominator: ``(denominator,
+    numerators per municipality)``. Integers add, compare and round much faster than Fractions
+    for 1,741 municipalities, and give the same values."""
+    per_units: list[Fraction | None] = []
+    per_component: list[list[int]] = []
     for component in policy.components:
         values = [basis_value(municipality, component.basis) for municipality in municipalities]
         basis_total = sum(values)
         if component.weight == 0:
-            per_component.append([Fraction(0)] * len(municipalities))
+            per_units.append(None)
+            per_component.append(values)
             continue
         if basis_total == 0:
             raise AllocationError(
@@ -694,12 +723,22 @@ def _formula_components(
             )
         # One division per component, not per municipality: this is what keeps 1,741 tenants
         # well under a second.
-        per_unit = municipal_total * component.weight / basis_total
-        # one product per distinct basis value (the equal basis has at most 12: the months)
-        products: dict[int, Fraction] = {}
-        per_component.append([products[value] if value in products else products.setdefault(value, per_unit * value)
-                              for value in values])
-    return [list(parts) for parts in zip(*per_component)] if municipalities else []
+        per_units.append(municipal_total * component.weight / basis_total)
+        per_component.append(values)
+    denominator = math.lcm(*(per_unit.denominator for per_unit in per_units if per_unit is not None))
+    scaled: list[list[int]] = []
+    for per_unit, values in zip(per_units, per_component):
+        factor = 0 if per_unit is None else per_unit.numerator * (denominator // per_unit.denominator)
+        scaled.append([factor * value for value in values])
+    return denominator, list(zip(*scaled)) if municipalities else []
+
+
+def _formula_components(numerators: Sequence[Sequence[int]], denominator: int) -> list[list[Fraction]]:
+    """The formula parts of :func:`_formula_numerators` as Fractions, per municipality (one
+    Fraction per distinct part and component: the equal basis has at most 12)."""
+    made: list[dict[int, Fraction]] = [{} for _ in numerators[0]] if numerators else []
+    return [[known[numerator] if numerator in known else known.setdefault(numerator, Fraction(numerator, denominator))
+             for known, numerator in zip(made, parts)] for parts in numerators]
 
 
 def _apply_floor_and_cap(
@@ -713,6 +752,9 @@ def _apply_floor_and_cap(
     The bounds are feasible (:func:`infeasible_bounds` has been asked)."""
     cap = policy.cap
     lowest = policy.floor or 0
+    if lowest == 0 and cap is None:
+        # No bound to meet (a formula share is never negative): λ = 1, without comparing each line.
+        return Fraction(1), list(formula), [None] * len(formula)
     taking_part = [municipality.months > 0 for municipality in municipalities]
 
     within_bounds = all(
