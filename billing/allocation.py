@@ -364,6 +364,8 @@ def _round_over(numerators: Sequence[int], denominator: int, total: int) -> list
     """:func:`round_preserving_total` of the parts ``numerator / denominator`` (one common
     denominator > 0), in integers: the same rule and the same result, without a Fraction."""
     rounded = [numerator // denominator for numerator in numerators]
+    if sum(rounded) == total:  # no yen to place (and no remainders to work out)
+        return rounded
     return _largest_remainder(rounded, total, lambda: [numerator % denominator for numerator in numerators],
                               lambda: [Fraction(numerator, denominator) for numerator in numerators])
 
@@ -378,8 +380,8 @@ def _largest_remainder(rounded: list[int], total: int, remainders: Callable[[], 
     if not 0 <= missing_yen <= len(rounded):
         raise AssertionError(f"cannot round {parts()} to {total}: {missing_yen} yen to place")
     if missing_yen:
-        keys = remainders()
-        for index in sorted(range(len(rounded)), key=lambda index: (-keys[index], index))[:missing_yen]:
+        # largest first; a stable sort keeps equal remainders in their order (reverse included)
+        for index in sorted(range(len(rounded)), key=remainders().__getitem__, reverse=True)[:missing_yen]:
             rounded[index] += 1
     return rounded
 
