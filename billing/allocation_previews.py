@@ -59,12 +59,14 @@ def _usage(session: Session, tenant_code: str, metric: str, fiscal_year: int,
 class _YearMembers:
     """What every allocation of a year reads about the municipalities, worked out once when one
     request compares several (the what-if page): the candidates, their histories, their months
-    of participation, and the metrics' totals read so far."""
+    of participation, the metrics' totals read so far, and the participants made so far (a
+    participant is a frozen value: the two sides of a what-if share the members they have in common)."""
 
     candidates: list[sa.Row]
     transitions: dict[int, list]
     months: dict[int, int]
     totals: dict[str, dict[str, int]]
+    participants: dict[tuple[str, int, tuple[str, ...]], allocation.Participant] = dataclasses.field(default_factory=dict)
 
 
 # What an allocation reads of a municipality (a run's snapshot and an estimate too): read as plain
@@ -77,8 +79,18 @@ def _year_members(session: Session, fiscal_year: int) -> _YearMembers:
     candidates = list(session.execute(sa.select(*_MEMBER_COLUMNS).where(Tenant.kind != TenantKind.prefecture)
                                       .order_by(Tenant.code)))
     transitions = histories(session, candidates)  # one query, not one per tenant
-    months = {tenant.id: participation_months(session, tenant, fiscal_year, transitions[tenant.id])
-              for tenant in candidates}
+    months, without_moves = {}, {}
+    for tenant in candidates:
+        moves = transitions[tenant.id]
+        if moves:
+            months[tenant.id] = participation_months(session, tenant, fiscal_year, moves)
+            continue
+        # no recorded move (most tenants): the months follow from the status and the wave alone,
+        # worked out once for each of those
+        key = (tenant.status, tenant.wave_fiscal_year)
+        if key not in without_moves:
+            without_moves[key] = participation_months(session, tenant, fiscal_year, moves)
+        months[tenant.id] = without_moves[key]
     return _YearMembers(candidates, transitions, months, {})
 
 
@@ -106,6 +118,7 @@ def _snapshot_inputs(session: Session, fiscal_year: int, policy: AllocationPolic
         totals = {metric: known.totals[metric] for metric in metrics}
     else:
         totals = {}
+    metric_names = tuple(metrics)
     for tenant in known.candidates:
         months = known.months[tenant.id]
         if months == 0:
@@ -113,9 +126,13 @@ def _snapshot_inputs(session: Session, fiscal_year: int, policy: AllocationPolic
                                                                                 TenantStatus.suspended):
                 continue
             months = allocation.MONTHS_IN_YEAR
-        usage = {metric: _usage(session, tenant.code, metric, fiscal_year, totals.get(metric)) for metric in metrics}
-        participants.append(allocation.Participant(code=tenant.code, population=tenant.population, months=months,
-                                                   usage=usage))
+        key = (tenant.code, months, metric_names)
+        participant = known.participants.get(key)
+        if participant is None:
+            usage = {metric: _usage(session, tenant.code, metric, fiscal_year, totals.get(metric)) for metric in metrics}
+            participant = known.participants[key] = allocation.Participant(
+                code=tenant.code, population=tenant.population, months=months, usage=usage)
+        participants.append(participant)
         tenants[tenant.code] = tenant
     return value, prefecture, participants, tenants
 
