@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Callable, Collection, Sequence
 
 import sqlalchemy as sa
@@ -168,7 +169,7 @@ class Preview:
     members: str
     not_sharing: tuple[NotSharing, ...]
 
-    @property
+    @functools.cached_property  # the page asks more than once; the lines do not change
     def municipalities(self) -> int:
         return sum(1 for line in self.result.lines if not line.is_prefecture)
 
