@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Callable, Collection, Sequence
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -63,22 +64,33 @@ class _YearMembers:
     of participation, the metrics' totals read so far, and the participants made so far (a
     participant is a frozen value: the two sides of a what-if share the members they have in common)."""
 
-    candidates: list[sa.Row]
+    candidates: list[_Member]
     transitions: dict[int, list]
     months: dict[int, int]
     totals: dict[str, dict[str, int]]
     participants: dict[tuple[str, int, tuple[str, ...]], allocation.Participant] = dataclasses.field(default_factory=dict)
 
 
-# What an allocation reads of a municipality (a run's snapshot and an estimate too): read as plain
-# rows, not as Tenant objects, since building 1,741 mapped objects cost more than the allocation
-_MEMBER_COLUMNS = (Tenant.id, Tenant.code, Tenant.name_ja, Tenant.population, Tenant.population_source, Tenant.status,
-                   Tenant.wave_fiscal_year)
+class _Member(NamedTuple):
+    """What an allocation reads of a municipality (a run's snapshot and an estimate too), read as a
+    plain row: building 1,741 mapped Tenant objects cost more than the allocation, and a row's
+    fields are read several times for each municipality."""
+
+    id: int
+    code: str
+    name_ja: str
+    population: int
+    population_source: str
+    status: TenantStatus
+    wave_fiscal_year: int | None
+
+
+_MEMBER_COLUMNS = tuple(getattr(Tenant, name) for name in _Member._fields)
 
 
 def _year_members(session: Session, fiscal_year: int) -> _YearMembers:
-    candidates = list(session.execute(sa.select(*_MEMBER_COLUMNS).where(Tenant.kind != TenantKind.prefecture)
-                                      .order_by(Tenant.code)))
+    candidates = list(map(_Member._make, session.execute(
+        sa.select(*_MEMBER_COLUMNS).where(Tenant.kind != TenantKind.prefecture).order_by(Tenant.code))))
     transitions = histories(session, candidates)  # one query, not one per tenant
     months, without_moves = {}, {}
     for tenant in candidates:
