@@ -122,7 +122,7 @@ class DiskFlush:
         os.close(self.fd)
 
 
-def start_folder(app) -> subprocess.Popen:
+def start_folder(app) -> subprocess.Popen | common.Forked:
     """``renkei gateway fold`` on the app's database and call log, a process of its own (as systemd runs
     it beside gunicorn); returns once it holds the folder lock."""
     from usage import call_log
@@ -133,8 +133,8 @@ def start_folder(app) -> subprocess.Popen:
            "RENKEI_GATEWAY_CALL_LOG_DIR": config["RENKEI_GATEWAY_CALL_LOG_DIR"], "RENKEI_REQUEST_LOG": "off",
            "RENKEI_GATEWAY_FOLD_SECONDS": str(config["RENKEI_GATEWAY_FOLD_SECONDS"]),
            "RENKEI_ADMIN_EVENTS_INTERVAL": "0"}
-    folder = subprocess.Popen([sys.executable, "-c", "from admin.cli import main; main()", "gateway", "fold"],
-                              cwd=HERE.parent, env=env, stdout=subprocess.DEVNULL)
+    folder = common.start_python(["-c", "from admin.cli import main; main()", "gateway", "fold"], cwd=str(HERE.parent),
+                                 env=env)
     deadline = time.monotonic() + 120
     while not call_log.folder_running(config["RENKEI_GATEWAY_CALL_LOG_DIR"]):
         if folder.poll() is not None or time.monotonic() > deadline:
@@ -143,7 +143,7 @@ def start_folder(app) -> subprocess.Popen:
     return folder
 
 
-def stop_folder(folder: subprocess.Popen | None) -> None:
+def stop_folder(folder: subprocess.Popen | common.Forked | None) -> None:
     if folder is not None and folder.poll() is None:
         folder.send_signal(signal.SIGTERM)  # ends between two folds
         folder.wait(timeout=60)
@@ -163,7 +163,8 @@ def main() -> None:
                              "how much of the counted p99 the fold's thread costs")
     parser.add_argument("--fold-in-process", action="store_true",
                         help="no folder process: the request process's thread folds (the fallback when none runs)")
-    common.add_smoke_option(parser, f"{common.SMOKE_CALLS} calls, one round, with the folder process")
+    common.add_smoke_option(parser, f"{common.SMOKE_CALLS} calls, one round, with the folder process",
+                            processes=1)  # the folder
     common.add_database_option(parser)
     args = parser.parse_args()
     if args.smoke:

@@ -152,9 +152,12 @@ def counted_in_database(app) -> int:
     return int(count)
 
 
-def frozen_keycloak(issuer, port: int, headers: dict, seconds: float, concurrency: int = 8) -> int:
-    """The same load with Keycloak answering, then frozen (token endpoint and JWKS): the calls answered."""
-    unfrozen = loadgen.run(port, ["/v2/entities?type=Shelter"], seconds=seconds, concurrency=concurrency, headers=headers)
+def frozen_keycloak(issuer, port: int, headers: dict, seconds: float, concurrency: int = 8,
+                    answering_seconds: float | None = None) -> int:
+    """The same load with Keycloak answering (``answering_seconds``, default as long), then frozen (token endpoint
+    and JWKS, ``seconds``): the calls answered."""
+    unfrozen = loadgen.run(port, ["/v2/entities?type=Shelter"], seconds=answering_seconds or seconds,
+                           concurrency=concurrency, headers=headers)
     issuer.freeze(keys=True)
     try:
         frozen = loadgen.run(port, ["/v2/entities?type=Shelter"], seconds=seconds, concurrency=concurrency, headers=headers)
@@ -178,7 +181,8 @@ def main() -> None:
     parser.add_argument("--call-log-sync", choices=("each", "interval"), default="interval")
     parser.add_argument("--freeze-seconds", type=float, default=30.0,
                         help="seconds of load with Keycloak frozen, and as many unfrozen just before (0: none)")
-    common.add_smoke_option(parser, "0.5 s per side at 2 clients, no warm-up run, one gunicorn worker, Keycloak frozen 2 s")
+    common.add_smoke_option(parser, "0.5 s per side at 2 clients, no warm-up run, one gunicorn worker, Keycloak "
+                                    "answering 0.5 s then frozen 2 s", processes=1)  # renkei's gunicorn
     common.add_database_option(parser)
     args = parser.parse_args()
     if args.smoke:
@@ -210,10 +214,10 @@ def main() -> None:
 
     renkei_port, upstream_port, gateway_port = free_port(), free_port(), free_port()
     env = {**os.environ, "RENKEI_BENCH_SETTINGS": json.dumps(settings), "PYTHONPATH": f"{HERE.parent}:{HERE}"}
-    renkei = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--worker-class", "gthread", "--threads", "8",
+    renkei = common.start_python(
+        ["-m", "gunicorn", "--workers", str(args.workers), "--worker-class", "gthread", "--threads", "8",
          "--bind", f"127.0.0.1:{renkei_port}", "--log-level", "warning", "--keep-alive", "30", "--graceful-timeout", "5",
-         "bench_gateway_nginx:renkei_app()"], env=env, cwd=str(HERE), stdout=subprocess.DEVNULL)
+         "bench_gateway_nginx:renkei_app()"], env=env, cwd=str(HERE))
     server = None
     try:
         wait_port(renkei_port, renkei, "renkei (gunicorn)")
@@ -250,7 +254,10 @@ def main() -> None:
             common.report(f"{concurrency:>2} clients p99 gateway vs upstream alone", through.percentile(0.99),
                           alone.percentile(0.99), None, "ms", higher_is_better=False)
         if args.freeze_seconds > 0:
-            passed += frozen_keycloak(issuer, gateway_port, headers, args.freeze_seconds)
+            # the smoke form: answering as long as its other runs (the same path as "through the gateway"); frozen
+            # longer than the credential's and the keys' lifetimes, so that they are renewed during the freeze
+            passed += frozen_keycloak(issuer, gateway_port, headers, args.freeze_seconds,
+                                      answering_seconds=args.seconds if args.smoke else None)
         deadline = time.monotonic() + 60
         stored = counted_in_database(app)
         while stored < passed and time.monotonic() < deadline:  # the workers fold every 0.5 s

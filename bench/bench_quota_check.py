@@ -110,14 +110,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def serve(factory: str, url: str) -> tuple[subprocess.Popen, int]:
+def serve(factory: str, url: str) -> tuple[subprocess.Popen | common.Forked, int]:
     port = free_port()
     env = {**os.environ, "RENKEI_BENCH_DATABASE_URL": url, "PYTHONPATH": f"{HERE.parent}:{HERE}"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "1", "--worker-class", "gthread", "--threads", "8",
+    process = common.start_python(
+        ["-m", "gunicorn", "--workers", "1", "--worker-class", "gthread", "--threads", "8",
          "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "--keep-alive", "30", f"bench_quota_check:{factory}()"],
         # renkei writes its request log line (stdout) as in production; into /dev/null, not this terminal
-        env=env, cwd=str(HERE), stdout=subprocess.DEVNULL)
+        env=env, cwd=str(HERE))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -221,7 +221,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="2,000 requests")
     parser.add_argument("--in-process-only", action="store_true", help="skip the HTTP part (gunicorn and load)")
-    common.add_smoke_option(parser, f"{common.SMOKE_CALLS} requests, 2 client threads, one round, in process and over HTTP")
+    common.add_smoke_option(parser, f"{common.SMOKE_CALLS} requests, 2 client threads, one round, in process and over HTTP",
+                            processes=2)  # the two gunicorns
     common.add_database_option(parser, DEFAULT_URL)
     args = parser.parse_args()
     if args.smoke:

@@ -97,11 +97,11 @@ def load_tenants(database_url: str, var: Path, token_settings: dict) -> tuple[li
     return codes, app
 
 
-def serve(target: str, port: int, env: dict, workers: int = 2) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread", "--threads", "4", "-b", f"127.0.0.1:{port}",
+def serve(target: str, port: int, env: dict, workers: int = 2) -> subprocess.Popen | common.Forked:
+    return common.start_python(
+        ["-m", "gunicorn", "-w", str(workers), "-k", "gthread", "--threads", "4", "-b", f"127.0.0.1:{port}",
          "--log-level", "warning", target],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+        cwd=str(ROOT), env={**os.environ, **env},
     )
 
 
@@ -197,7 +197,8 @@ def main() -> None:
     parser.add_argument("--frozen-seconds", type=float, default=8.0,
                         help="seconds per round with Keycloak answering and frozen (at least the two 3 s timeouts)")
     common.add_smoke_option(parser, "50 calls in process, then over HTTP 0.5 s per side, 2 client processes, one round, "
-                                    "no warm-up, Keycloak frozen 0.5 s (shorter than the timeouts: the path, not the figure)")
+                                    "no warm-up, Keycloak frozen 0.5 s (shorter than the timeouts: the path, not the figure)",
+                            processes=2)  # the two gunicorns
     common.add_database_option(parser, None)
     args = parser.parse_args()
     if args.smoke:

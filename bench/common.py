@@ -18,6 +18,7 @@ import math
 import os
 import random
 import statistics
+import sys
 import tempfile
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
@@ -75,21 +76,166 @@ SMOKE = False  # set when a benchmark's --smoke is parsed: the shared helpers (b
 
 
 class _SmokeAction(argparse.Action):
-    """``--smoke`` as ``store_true``, which also sets :data:`SMOKE` for the helpers a benchmark calls."""
+    """``--smoke`` as ``store_true``, which also sets :data:`SMOKE` for the helpers a benchmark calls, and forks the
+    spare processes the benchmark will start its servers in (:func:`start_python`)."""
 
-    def __init__(self, option_strings, dest, **kwargs):
+    def __init__(self, option_strings, dest, processes: int = 0, **kwargs):
+        self.processes = processes
         super().__init__(option_strings, dest, nargs=0, default=False, **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None):
         global SMOKE
         SMOKE = True
         setattr(namespace, self.dest, True)
+        _Spare.make(self.processes)
 
 
-def add_smoke_option(parser: argparse.ArgumentParser, what: str) -> None:
+def add_smoke_option(parser: argparse.ArgumentParser, what: str, *, processes: int = 0) -> None:
     """``--smoke``: the benchmark's smallest form (``what``: its size in words), which fails on an error, never on a
-    figure. Parsed, it sets :data:`SMOKE`: no warm-up calls (:func:`warm_up_calls`), the figures are not judged."""
-    parser.add_argument("--smoke", action=_SmokeAction, help=f"{SMOKE_HELP}: {what}")
+    figure. Parsed, it sets :data:`SMOKE`: no warm-up calls (:func:`warm_up_calls`), the figures are not judged.
+    ``processes``: how many Python processes the benchmark starts with :func:`start_python` (its servers): in the
+    smoke form each is a fork of this process, made now, before the benchmark has started any thread."""
+    parser.add_argument("--smoke", action=_SmokeAction, processes=processes, help=f"{SMOKE_HELP}: {what}")
+
+
+class _Spare:
+    """A fork of the benchmark's process made while it runs no thread but its main one (a fork copies the locks the
+    others hold), waiting on a pipe for the one command it will run (:func:`start_python`): ``python -m MODULE ...``
+    or ``python -c CODE ...`` as a new interpreter would run it, without spending the seconds of CPU a new interpreter
+    spends importing renkei before it serves (the process this one is forked from has them imported: the smoke test
+    forks the benchmark from such a process, tests/bench_preload.py). At the end of the benchmark's process (the
+    pipe's end) an unused one exits."""
+
+    waiting: list["_Spare"] = []
+
+    def __init__(self, pid: int, pipe: int) -> None:
+        self.pid, self.pipe = pid, pipe
+
+    @classmethod
+    def make(cls, count: int) -> None:
+        import threading
+
+        if count == 0 or cls.waiting or threading.active_count() != 1:  # a thread running: new interpreters instead
+            return
+        for _ in range(count):
+            read, write = os.pipe()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:
+                os.close(write)
+                _run_spare(read)
+            os.close(read)
+            cls.waiting.append(cls(pid, write))
+
+
+def _run_spare(pipe: int) -> None:
+    """In the spare: the command it is given, then its exit with the command's code; never returns."""
+    import json
+    import runpy
+    import traceback
+
+    code = 1
+    try:
+        with os.fdopen(pipe, "rb") as commands:
+            line = commands.readline()
+        if not line:  # the benchmark ended without it
+            os._exit(0)
+        request = json.loads(line)
+        args, cwd, env = request["args"], request["cwd"], request["env"]
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(env)
+        if request["devnull"]:
+            target = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(target, 1)
+            os.close(target)
+        # as a new interpreter's path begins: the script's place (the working directory for -m and -c), PYTHONPATH
+        sys.path[:0] = [cwd, *[part for part in env.get("PYTHONPATH", "").split(os.pathsep) if part]]
+        try:
+            if args[0] == "-m":
+                sys.argv = [args[1], *args[2:]]
+                runpy.run_module(args[1], run_name="__main__", alter_sys=True)
+            elif args[0] == "-c":
+                sys.argv = ["-c", *args[2:]]
+                exec(compile(args[1], "<string>", "exec"), {"__name__": "__main__"})
+            else:
+                sys.argv = list(args)
+                runpy.run_path(args[0], run_name="__main__")
+            code = 0
+        except SystemExit as done:
+            if done.code is None or isinstance(done.code, int):
+                code = done.code or 0
+            else:
+                print(done.code, file=sys.stderr)
+    except BaseException:  # noqa: BLE001  (the command's failure: its traceback, as Python prints it)
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+class Forked:
+    """A command run in a :class:`_Spare`, as :class:`subprocess.Popen` is used by the benchmarks (a child of this
+    process: its pid, ``poll``, ``wait``, ``send_signal``, ``terminate``, ``kill``, ``returncode``)."""
+
+    def __init__(self, pid: int, args: list[str]) -> None:
+        self.pid, self.args, self.returncode = pid, args, None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        import subprocess
+        import time
+
+        if timeout is None:
+            if self.returncode is None:
+                self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+            return self.returncode
+        deadline = time.monotonic() + timeout
+        while self.poll() is None:
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(self.args, timeout)
+            time.sleep(0.01)  # polling the child's exit, with a deadline
+        return self.returncode
+
+    def send_signal(self, number: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, number)
+
+    def terminate(self) -> None:
+        import signal
+
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        import signal
+
+        self.send_signal(signal.SIGKILL)
+
+
+def start_python(args: list[str], *, env: dict[str, str], cwd: str, devnull: bool = True):
+    """``python ARGS`` (``-m MODULE ...``, ``-c CODE ...``) started in ``cwd`` with ``env`` (its stdout into /dev/null
+    when ``devnull``): a new interpreter (:class:`subprocess.Popen`); in the smoke form, one of the spares forked when
+    ``--smoke`` was parsed while there is one (:class:`_Spare`, :class:`Forked`), as the same command."""
+    import json
+    import subprocess
+
+    if not (SMOKE and _Spare.waiting):
+        return subprocess.Popen([sys.executable, *args], cwd=cwd, env=env,
+                                stdout=subprocess.DEVNULL if devnull else None)
+    spare = _Spare.waiting.pop(0)
+    with os.fdopen(spare.pipe, "wb") as pipe:
+        pipe.write((json.dumps({"args": args, "cwd": str(cwd), "env": env, "devnull": devnull}) + "\n").encode())
+    return Forked(spare.pid, [sys.executable, *args])
 
 
 def warm_up_calls(count: int, most: int = 200) -> int:
