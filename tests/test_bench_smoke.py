@@ -16,6 +16,8 @@ A benchmark added to bench/ is run here without a word; one that needs a service
 Each runs as a command would, forked from a process of the test worker's that has imported renkei and built an
 app once (tests/bench_preload.py, as gunicorn's ``--preload``): the seconds every benchmark would spend on that
 before its own code are spent once. ``RENKEI_BENCH_SMOKE_FRESH=1`` starts each as a new Python process instead.
+A benchmark's own servers (its gunicorns, the gateway's folder) start likewise in its smoke form: each in a fork of the
+benchmark made when ``--smoke`` is parsed, before it starts a thread (bench/common.py ``start_python``).
 
 Marked ``bench`` (pyproject.toml): ``-m bench`` runs only these, ``-m "not bench"`` leaves them out.
 """
@@ -136,6 +138,32 @@ def test_a_preloaded_command_gives_its_output_its_exit_code_and_its_failures(tmp
     assert code == 1 and "ValueError: broken benchmark" in stderr
     assert Preloaded.run([str(script), "exit"], env, ROOT)[0] == 3
     assert Preloaded.run([str(script), "ok"], {**env, "PROBE": "again"}, ROOT)[1] == "args ['ok'] again True\n"
+
+
+def test_a_smoke_forms_server_runs_as_its_command_and_answers_as_a_process(tmp_path):
+    """What the smoke forms' servers rely on of ``common.start_python``: the command runs in a spare forked when
+    ``--smoke`` was parsed, with its arguments, environment and working directory; its exit code, a termination as
+    the signal's, and once the spares are used up a new interpreter, as in the full run."""
+    script = tmp_path / "bench_probe.py"
+    script.write_text(
+        "import argparse, os, sys\n"
+        "from bench import common\n"
+        "parser = argparse.ArgumentParser()\n"
+        "common.add_smoke_option(parser, 'probe', processes=2)\n"
+        "parser.parse_args(['--smoke'])\n"
+        "out = sys.argv[1]\n"
+        "code = \"import os, sys; open(sys.argv[1], 'w').write(' '.join([os.getcwd(), os.environ['PROBE'], *sys.argv[2:]])); "
+        "raise SystemExit(3)\"\n"
+        "first = common.start_python(['-c', code, out, 'x'], env={**os.environ, 'PROBE': 'spare'}, cwd='/')\n"
+        "print(type(first).__name__, first.wait(timeout=120), open(out).read())\n"
+        "second = common.start_python(['-c', 'import time; time.sleep(600)'], env=dict(os.environ), cwd='/')\n"
+        "second.terminate()\n"
+        "print(type(second).__name__, second.wait(timeout=120))\n"
+        "third = common.start_python(['-c', 'pass'], env=dict(os.environ), cwd='/')\n"
+        "print(type(third).__name__, third.wait(timeout=120))\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    code, stdout, stderr = Preloaded.run([str(script), str(tmp_path / "out")], env, ROOT)
+    assert (code, stdout) == (0, "Forked 3 / spare x\nForked -15\nPopen 0\n"), stderr
 
 
 def test_every_benchmark_is_run_here():
