@@ -181,12 +181,12 @@ def main() -> None:
     parser.add_argument("--call-log-sync", choices=("each", "interval"), default="interval")
     parser.add_argument("--freeze-seconds", type=float, default=30.0,
                         help="seconds of load with Keycloak frozen, and as many unfrozen just before (0: none)")
-    common.add_smoke_option(parser, "0.5 s per side at 2 clients, no warm-up run, one gunicorn worker, Keycloak "
-                                    "answering 0.5 s then frozen 2 s", processes=1)  # renkei's gunicorn
+    common.add_smoke_option(parser, "0.2 s per side at 2 clients, no warm-up run, one gunicorn worker, Keycloak "
+                                    "answering 0.2 s then frozen 2 s", processes=1)  # renkei's gunicorn
     common.add_database_option(parser)
     args = parser.parse_args()
     if args.smoke:
-        args.seconds, args.concurrency, args.workers, args.freeze_seconds = 0.5, "2", 1, 2.0
+        args.seconds, args.concurrency, args.workers, args.freeze_seconds = 0.2, "2", 1, 2.0
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx).exists():
         sys.exit("nginx is not installed (apt-get install nginx)")

@@ -196,13 +196,13 @@ def main() -> None:
     parser.add_argument("--in-process-only", action="store_true", help="skip the HTTP part (gunicorn and load)")
     parser.add_argument("--frozen-seconds", type=float, default=8.0,
                         help="seconds per round with Keycloak answering and frozen (at least the two 3 s timeouts)")
-    common.add_smoke_option(parser, "50 calls in process, then over HTTP 0.5 s per side, 2 client processes, one round, "
-                                    "no warm-up, Keycloak frozen 0.5 s (shorter than the timeouts: the path, not the figure)",
+    common.add_smoke_option(parser, "50 calls in process, then over HTTP 0.2 s per side, 2 client processes, one round, "
+                                    "no warm-up, Keycloak frozen 0.2 s (shorter than the timeouts: the path, not the figure)",
                             processes=2)  # the two gunicorns
     common.add_database_option(parser, None)
     args = parser.parse_args()
     if args.smoke:
-        args.seconds, args.rounds, args.concurrency, args.calls, args.frozen_seconds = 0.5, 1, 2, 50, 0.5
+        args.seconds, args.rounds, args.concurrency, args.calls, args.frozen_seconds = 0.2, 1, 2, 50, 0.2
 
     var = Path(tempfile.mkdtemp(prefix="renkei-bench-"))
     database_url = args.database_url or f"sqlite:///{var / 'bench.db'}"
