@@ -264,6 +264,9 @@ NOT_IN_DATA_SET = {
 FORMATS = {"member_report.download": ("pdf", "xlsx"), "progress.download": ("pdf", "xlsx"),
            "annual_reports.download": ("pdf", "xlsx"), "billing.accounts_file": ("pdf", "xlsx"), "kpis.download": ("pdf", "xlsx"),
            "survey_desk.results": ("pdf", "xlsx")}
+# downloads of a fiscal year requested for the year in progress too (by endpoint), not only for the data set's last
+# closed year: the annual report of the current year reads every dataset (52,230) and the live figures
+CURRENT_YEAR_TOO = {"annual_reports.download"}
 
 
 class UnfilledRoute(LookupError):
@@ -283,8 +286,11 @@ def page_paths(app, facts: dict) -> tuple[list[str], list[str]]:
     """Every GET page under /admin with sensible arguments, and the downloads; plus what is not requested
     (forms of read-only lists, the error frame, pages of rows the data set does not make).
     Raises :class:`UnfilledRoute` naming every route with a parameter nothing fills."""
+    from core.calendar import fiscal_year_of, today_jst
+
     values = path_values(facts)
     month, year = facts["month"], facts["fiscal_year"]
+    current_year = fiscal_year_of(today_jst())
     paths, skipped, unfilled = [], [], []
 
     def filled(rule, extra: dict) -> str:
@@ -309,11 +315,13 @@ def page_paths(app, facts: dict) -> tuple[list[str], list[str]]:
             skipped.append(rule.rule)
             continue
         if "fmt" in rule.arguments:
-            for fmt in FORMATS.get(rule.endpoint, ("xlsx", "csv")):
-                path = filled(rule, {"fmt": fmt})
-                if "report." in path:
-                    path += f"?month={month}"
-                paths.append(path)
+            years = [year, current_year] if rule.endpoint in CURRENT_YEAR_TOO else [year]
+            for fiscal_year in years:
+                for fmt in FORMATS.get(rule.endpoint, ("xlsx", "csv")):
+                    path = filled(rule, {"fmt": fmt, "fiscal_year": str(fiscal_year)})
+                    if "report." in path:
+                        path += f"?month={month}"
+                    paths.append(path)
             continue
         path = filled(rule, {})
         if path.endswith("chart.png"):

@@ -22,6 +22,16 @@ def test_every_page_of_the_app_is_filled_or_knowingly_left_out(app):
     assert not [path for path in paths if "<" in path]
 
 
+def test_the_annual_report_is_timed_for_the_closed_year_and_the_year_in_progress(app):
+    """The year in progress reads every dataset and the live figures (issue 55, item 5: every download timed)."""
+    from core.calendar import fiscal_year_of, today_jst
+
+    paths, _ = bench_pages.page_paths(app, FACTS)
+    for year in (2025, fiscal_year_of(today_jst())):
+        for fmt in ("pdf", "xlsx"):
+            assert f"/admin/annual-reports/{year}.{fmt}" in paths
+
+
 def test_a_route_whose_parameter_nothing_fills_is_named():
     routes = SimpleNamespace(url_map=Map([Rule("/admin/tenants/", endpoint="tenants.index", methods=["GET"]),
                                           Rule("/admin/widgets/<int:widget_id>/", endpoint="widgets.detail",
