@@ -56,11 +56,23 @@ def column_letter(index: int) -> str:
 
 _LETTERS = [column_letter(i) for i in range(1, 257)]
 _BATCH = 500  # rows per write into the zip stream (one write per row cost more than building the row)
+_TEXTS_KEPT = 200_000  # distinct strings a workbook keeps written (its cache's bound)
+
+
+def _s(style: int) -> str:
+    return f' s="{style}"' if style else ""
+
+
+_STYLE_ATTRS = {style: _s(style) for style in (PLAIN, BOLD, NUMBER, BOLD_NUMBER, TITLE, HEADER, YEN)}
 
 
 class Sheet:
-    def __init__(self, stream: BinaryIO, freeze: str | None, widths: dict[int, float], a4: bool = False) -> None:
+    def __init__(self, stream: BinaryIO, freeze: str | None, widths: dict[int, float], a4: bool = False,
+                 texts: dict[str, str] | None = None) -> None:
         self._stream, self._row, self._a4 = stream, 0, a4
+        # a text's cell content (neutralised and escaped) by the text: the workbook's names, kinds and labels
+        # repeat on every row (a national report's 52,000 rows hold a few thousand distinct texts)
+        self._texts: dict[str, str] = texts if texts is not None else {}
         self._pending: list[str] = []  # rows not yet written: the zip stream gets them in batches
         head = [f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_MAIN}" xmlns:r="{_REL}">']
         if a4:
@@ -100,20 +112,27 @@ class Sheet:
         row = self._row
         cells: list[str] = []
         add = cells.append
-        plain = _s(style)
-        number = _s(BOLD_NUMBER if style == BOLD else NUMBER)
+        texts = self._texts
+        plain = _STYLE_ATTRS[style] if style in _STYLE_ATTRS else _s(style)
+        number = _STYLE_ATTRS[BOLD_NUMBER if style == BOLD else NUMBER]
+        in_yen = _STYLE_ATTRS[YEN]
         first_number = number_from - 1 if number_from is not None else len(_LETTERS)
         for index, value in enumerate(values):
             kind = type(value)
             if kind is int:  # the common cases first, written as the general path below would
-                shown = _s(YEN) if index in yen else number if index >= first_number else plain
+                shown = in_yen if index in yen else number if index >= first_number else plain
                 add(f'<c r="{_LETTERS[index]}{row}"{shown}><v>{value}</v></c>')
                 continue
-            value = safe_cell(value)
             if kind is str:
-                if value:
-                    add(f'<c r="{_LETTERS[index]}{row}" t="inlineStr"{plain}><is><t xml:space="preserve">{escape(value)}</t></is></c>')
+                if value:  # safe_cell keeps a text non-empty
+                    text = texts.get(value)
+                    if text is None:
+                        text = escape(safe_cell(value))
+                        if len(texts) < _TEXTS_KEPT:
+                            texts[value] = text
+                    add(f'<c r="{_LETTERS[index]}{row}" t="inlineStr"{plain}><is><t xml:space="preserve">{text}</t></is></c>')
                 continue
+            value = safe_cell(value)
             if value is None or value == "":
                 continue
             ref = f"{_LETTERS[index]}{row}"
@@ -136,10 +155,6 @@ class Sheet:
         self._stream.close()
 
 
-def _s(style: int) -> str:
-    return f' s="{style}"' if style else ""
-
-
 class StreamedWorkbook:
     """``book = StreamedWorkbook(out); sheet = book.sheet("名前", freeze="D5", widths={3: 18}); sheet.append([...]); ...; book.close()``.
     One sheet is open at a time: opening the next closes the previous."""
@@ -149,6 +164,7 @@ class StreamedWorkbook:
         self._zip = zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1)
         self._names: list[str] = []
         self._open: Sheet | None = None
+        self._texts: dict[str, str] = {}  # shared by the sheets (Sheet's cache of written texts)
 
     def sheet(self, name: str, *, freeze: str | None = None, widths: dict[int, float] | None = None,
               a4: bool = False) -> Sheet:
@@ -157,7 +173,7 @@ class StreamedWorkbook:
             self._open.close()
         self._names.append(name)
         stream = self._zip.open(f"xl/worksheets/sheet{len(self._names)}.xml", "w", force_zip64=True)
-        self._open = Sheet(stream, freeze, widths or {}, a4)
+        self._open = Sheet(stream, freeze, widths or {}, a4, self._texts)
         return self._open
 
     def close(self) -> None:
