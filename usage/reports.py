@@ -200,7 +200,7 @@ def build_report(session: Session, actor: Actor, month: dt.date,
         count = session.scalar(_matching(sa.select(sa.func.count()).select_from(Tenant), tenant_codes, search))
         grand_totals = _metric_totals(session, month, tenant_codes)
     plans = plans_of(session, tenants)  # a bounded number of queries whatever the number of tenants
-    limits = effective_limits_of(session, tenants)
+    limits = effective_limits_of(session, tenants, plans=plans)
     none = [0] * len(read_months)
     rows = []
     for tenant in tenants:
