@@ -8,7 +8,8 @@ typed and never worked out a second time here:
 * the consortium's member organisations that joined (入会) or left (退会) during the year: the
   ``member.approve`` and ``member.withdraw`` acts of the audit log, named from the member register;
 * the datasets published by the year's end and their conformance, labelled by
-  :func:`catalogue.conformance.conformance_state` (its verdict);
+  :func:`catalogue.conformance.verdict_of` (:func:`~catalogue.conformance.conformance_state`'s verdict), counted
+  by the database for the summaries and listed (read row by row) only for the workbook;
 * usage: API calls per tenant (:func:`usage.metering.usage_totals`) and per dataset
   (:func:`usage.reports.dataset_usage` over the twelve months);
 * the 収支決算 (:func:`billing.year_close.accounts_of_year`: revenue by source, costs by category);
@@ -43,6 +44,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import operator
 from collections.abc import Callable, Iterable, Mapping
 from typing import Literal, NamedTuple
 
@@ -61,8 +63,8 @@ from core.calendar import date_ja, fiscal_months, fiscal_year_en, fiscal_year_ja
     jst_day, today_jst
 from catalogue import standards
 from catalogue.models import DatasetStatus
-from catalogue.conformance import CONFORMANT, NOT_CONFORMANT, UNCHECKED, overdue_cutoffs, state_of
-from catalogue.operations import published_by
+from catalogue.conformance import CONFORMANT, NOT_CONFORMANT, UNCHECKED, label_of, verdict_of
+from catalogue.operations import published_by, published_groups
 from tenancy.identity.incidents import incidents_between
 from tenancy.members.models import Organisation
 from tenancy.registry.history import histories, participation_months
@@ -129,13 +131,31 @@ class DatasetLine(NamedTuple):
 
 
 @dataclasses.dataclass(frozen=True)
+class DatasetCount:
+    """Published datasets counted: their providers, the datasets, and the datasets by verdict ("" for no standard kind)."""
+
+    providers: int
+    datasets: int
+    verdicts: collections.Counter[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetCounts:
+    """The datasets published by the year's end, counted by the title of their standard kind ("" for none), and in all."""
+
+    by_standard: Mapping[str, DatasetCount]
+    total: DatasetCount
+
+
+@dataclasses.dataclass(frozen=True)
 class AnnualReport:
     fiscal_year: int
     issuer: str
     participants: tuple[Participant, ...]
     member_moves: tuple[MemberMove, ...]
     members_now: int
-    datasets: tuple[DatasetLine, ...]
+    datasets: tuple[DatasetLine, ...] | None  # the workbook's list (None: not read, the PDF lists none)
+    dataset_counts: DatasetCounts  # what both formats' summaries show
     calls_by_tenant: tuple[tuple[str, str, int], ...]  # code, name, API calls in the year
     calls_by_dataset: tuple[tuple[str, str, str, int], ...]  # name, title, provider, calls
     accounts: year_close.AccountsOfYear
@@ -239,38 +259,79 @@ def _member_moves(session: Session, fiscal_year: int) -> tuple[tuple[MemberMove,
     return tuple(moves), int(now or 0)
 
 
-def _datasets(session: Session, fiscal_year: int) -> tuple[DatasetLine, ...]:
-    """The datasets published by the year's end, with their conformance as the catalogue labels it
-    (:func:`catalogue.conformance.state_of`, the rule of ``conformance_state`` from the columns it reads).
+def _datasets(session: Session, fiscal_year: int) -> tuple[tuple[DatasetLine, ...], DatasetCounts]:
+    """The datasets published by the year's end, with the latest verdict on their file as the catalogue labels it
+    (:func:`catalogue.conformance.verdict_of`, ``conformance_state``'s verdict from the columns it reads).
 
-    The rule and the labels are worked out once for each distinct value of what they read (at national size
-    52,000 datasets hold some 15,000 combinations of the rule's columns, ten kinds and four statuses), not once
-    per dataset."""
+    The verdict and the labels are worked out once for each distinct value of what they read (a kind, a verdict
+    and a count of problems; four statuses), not once per dataset (52,000 at national size). With the list, the
+    datasets counted as :func:`_dataset_counts` counts them, from the same rows."""
     _, end = _year_bounds(fiscal_year)
     found = published_by(session, end)
     names = _tenant_names(session, {dataset.provider_code for dataset in found})
-    cutoffs = overdue_cutoffs(today_jst())
-    verdicts: dict[tuple, tuple[str, str]] = {}  # the rule's columns -> (its verdict label, its verdict)
+    verdicts: dict[tuple, tuple[str, str]] = {}  # (kind, conformant, problems) -> (its verdict's label, its verdict)
     standard_titles: dict[str | None, str] = {}
     status_labels: dict[str, str] = {}
     lines = []
     # unpacked in PUBLISHED_COLUMNS' order: a row's nine attributes read by name cost more than the rest of the loop
-    for provider, name, title, status, standard_kind, conformant, problem_count, frequency, last_updated_on in found:
-        rule = (standard_kind, conformant, problem_count, status, frequency, last_updated_on)
+    for provider, name, title, status, standard_kind, conformant, problem_count, _frequency, _updated_on in found:
+        rule = (standard_kind, conformant, problem_count)
         verdict = verdicts.get(rule)
         if verdict is None:
-            state = state_of(*rule, cutoffs)
-            verdict = verdicts[rule] = (state.verdict_label[0] or NOT_STANDARD, state.verdict)
+            found_verdict = verdict_of(standard_kind, conformant)
+            verdict = verdicts[rule] = (label_of(found_verdict, problem_count)[0] or NOT_STANDARD, found_verdict)
         standard = standard_titles.get(standard_kind)
         if standard is None:
-            kind = standards.kind_of(standard_kind)
-            standard = standard_titles[standard_kind] = kind.title_ja if kind else ""
+            standard = standard_titles[standard_kind] = _standard_title(standard_kind)
         status_label = status_labels.get(status)
         if status_label is None:
             status_label = status_labels[status] = DatasetStatus(status).ja
         lines.append(DatasetLine(names.get(provider, provider), name, title, status_label, standard, verdict[0],
                                  provider, verdict[1]))
-    return tuple(lines)
+    # (standard kind, conformant, provider) of each row, counted in C
+    groups = collections.Counter(map(operator.itemgetter(4, 5, 0), found))
+    counts = _counted((standard_kind, conformant, provider, count)
+                      for (standard_kind, conformant, provider), count in groups.items())
+    return tuple(lines), counts
+
+
+def _standard_title(standard_kind: str | None) -> str:
+    """The title of a dataset's standard kind as the report shows it ("" for none)."""
+    kind = standards.kind_of(standard_kind)
+    return kind.title_ja if kind else ""
+
+
+def _dataset_counts(session: Session, fiscal_year: int) -> DatasetCounts:
+    """The datasets published by the year's end (those :func:`_datasets` lists), counted by the database for each
+    standard kind, verdict and provider (:func:`catalogue.operations.published_groups`): at national size some
+    14,000 groups are read, not 52,000 datasets."""
+    _, end = _year_bounds(fiscal_year)
+    return _counted(published_groups(session, end))
+
+
+def _counted(groups: Iterable[tuple[str | None, bool | None, str, int]]) -> DatasetCounts:
+    """:class:`DatasetCounts` of ``groups`` of datasets: (standard kind, conformant, provider, how many)."""
+    by_rule: collections.Counter[tuple[str | None, bool | None]] = collections.Counter()
+    kinds_of: dict[str | None, set[str]] = {}  # standard kind -> its providers
+    for standard_kind, conformant, provider, count in groups:
+        by_rule[standard_kind, conformant] += count
+        if standard_kind not in kinds_of:
+            kinds_of[standard_kind] = set()
+        kinds_of[standard_kind].add(provider)
+    providers: dict[str, set[str]] = {}
+    datasets: collections.Counter[str] = collections.Counter()
+    verdicts: dict[str, collections.Counter[str]] = {}
+    for (standard_kind, conformant), count in by_rule.items():
+        title = _standard_title(standard_kind)
+        datasets[title] += count
+        verdicts.setdefault(title, collections.Counter())[verdict_of(standard_kind, conformant)] += count
+    for standard_kind, found in kinds_of.items():
+        providers.setdefault(_standard_title(standard_kind), set()).update(found)
+    total: collections.Counter[str] = collections.Counter()
+    for found in verdicts.values():
+        total.update(found)
+    return DatasetCounts({title: DatasetCount(len(providers[title]), datasets[title], verdicts[title]) for title in datasets},
+                         DatasetCount(len(set().union(*providers.values())), sum(datasets.values()), total))
 
 
 def _tenant_names(session: Session, codes: set[str]) -> dict[str, str]:
@@ -310,14 +371,17 @@ def _issuer(session: Session) -> str:
     return "　".join(part for part in parts if part)
 
 
-def build_annual_report(session: Session, actor: Actor, fiscal_year: int) -> AnnualReport:
-    """The year's report from the records (``report.annual``: the operator, finance and the auditor)."""
+def build_annual_report(session: Session, actor: Actor, fiscal_year: int, *, dataset_list: bool = True) -> AnnualReport:
+    """The year's report from the records (``report.annual``: the operator, finance and the auditor).
+    ``dataset_list=False``: the datasets are counted but not listed (the PDF, which lists none: at national size
+    reading the 52,000 took a third of a second); :func:`sections` (the workbook) then refuses the report."""
     authz.authorize(actor, ACTION)
     moves, members_now = _member_moves(session, fiscal_year)
+    datasets, dataset_counts = _datasets(session, fiscal_year) if dataset_list else (None, _dataset_counts(session, fiscal_year))
     by_tenant, by_dataset = _usage(session, actor, fiscal_year)
     return AnnualReport(
         fiscal_year=fiscal_year, issuer=_issuer(session), participants=participants(session, fiscal_year),
-        member_moves=moves, members_now=members_now, datasets=_datasets(session, fiscal_year),
+        member_moves=moves, members_now=members_now, datasets=datasets, dataset_counts=dataset_counts,
         calls_by_tenant=by_tenant, calls_by_dataset=by_dataset,
         accounts=year_close.accounts_of_year(session, actor, fiscal_year),
         funding=grants.year_funding(session, actor, fiscal_year),
@@ -362,7 +426,7 @@ def _by_kind(report: AnnualReport, items: Iterable, code_of: Callable) -> list[t
 
 
 def _summary_section(report: AnnualReport) -> Section:
-    verdicts = collections.Counter(line.verdict for line in report.datasets)
+    verdicts = report.dataset_counts.total.verdicts
     counts = [(f"公開データセット（{label}）", verdicts[verdict]) for verdict, label in VERDICTS if verdicts[verdict]]
     if verdicts[""]:
         counts.append(("公開データセット（標準データセット以外）", verdicts[""]))
@@ -376,7 +440,7 @@ def _summary_section(report: AnnualReport) -> Section:
             ("会員の入会（年度中）", sum(1 for m in report.member_moves if m.joined)),
             ("会員の退会（年度中）", sum(1 for m in report.member_moves if not m.joined)),
             ("会員数（作成時点）", report.members_now),
-            ("公開データセット（年度末まで）", len(report.datasets)), *counts,
+            ("公開データセット（年度末まで）", report.dataset_counts.total.datasets), *counts,
             ("API 呼び出し回数（年間）", sum(calls for *_, calls in report.calls_by_tenant)),
             ("支出合計（円）", report.accounts.expenditure_total),
             ("交付金収入（円）", dict(report.accounts.revenue).get("交付金収入", 0)),
@@ -419,27 +483,26 @@ def _members_section(report: AnnualReport) -> Section:
 
 
 def _datasets_section(report: AnnualReport) -> Section:
+    if report.datasets is None:
+        raise ValueError("the report was built without its list of datasets (dataset_list=False): the workbook lists them")
     return Section("データセット", ("提供者", "名前", "タイトル", "状態（現在）", "標準データセット", "準拠状況"),
                    tuple((d.provider, d.name, d.title, d.status, d.standard, d.conformance) for d in report.datasets),
                    note="年度末までに公開されたデータセット。準拠状況は最後の項目定義の確認によります（作成時点）。")
 
 
 def _datasets_summary(report: AnnualReport) -> Section:
-    def row(label: str, lines: list[DatasetLine], standard: bool = True) -> tuple:
-        verdicts = collections.Counter(line.verdict for line in lines)
-        return (label, len({line.provider_code for line in lines}), len(lines),
-                *((verdicts[verdict] for verdict, _ in VERDICTS) if standard else (None,) * len(VERDICTS)))
+    def row(label: str, count: DatasetCount, standard: bool = True) -> tuple:
+        return (label, count.providers, count.datasets,
+                *((count.verdicts[verdict] for verdict, _ in VERDICTS) if standard else (None,) * len(VERDICTS)))
 
-    by_standard: dict[str, list[DatasetLine]] = {}
-    for line in report.datasets:
-        by_standard.setdefault(line.standard, []).append(line)
+    by_standard = report.dataset_counts.by_standard
     rows = [row(kind.title_ja, by_standard[kind.title_ja]) for kind in standards.kinds().values()
             if kind.title_ja in by_standard]
     if "" in by_standard:
         rows.append(row("標準データセット以外", by_standard[""], standard=False))
     return Section("データセット（標準データセット別）",
                    ("標準データセット", "提供団体", "公開データセット", *(label for _, label in VERDICTS)),
-                   (*rows, row("合計", list(report.datasets))) if rows else (),
+                   (*rows, row("合計", report.dataset_counts.total)) if rows else (),
                    note="年度末までに公開されたデータセットを標準データセットの種類ごとに数えています。準拠状況は最後の項目定義の確認"
                         "によります（作成時点）。データセットごとの一覧は xlsx 版の「データセット」シートにあります。")
 
@@ -571,7 +634,7 @@ def generate(session: Session, actor: Actor, fiscal_year: int, fmt: Format) -> b
     """The year's report as a file; audited with who, the year, the format and the file's SHA-256."""
     if fmt not in MEDIA_TYPES:
         raise ValueError(f"no annual report format {fmt!r}")
-    report = build_annual_report(session, actor, fiscal_year)
+    report = build_annual_report(session, actor, fiscal_year, dataset_list=fmt == "xlsx")
     data = to_pdf(report) if fmt == "pdf" else to_xlsx(report)
     audit.record(session, actor, AUDIT_ACTION, "fiscal_year", str(fiscal_year), after={
         "fiscal_year": fiscal_year, "era": report.era, "format": fmt, "sha256": hashlib.sha256(data).hexdigest(),

@@ -84,6 +84,14 @@ def label_of(state: str, problem_count: int = 0) -> tuple[str, str]:
     return "", ""
 
 
+def verdict_of(standard_kind: str | None, conformant: bool | None) -> str:
+    """The latest verdict on a dataset's file, from its columns: :func:`state_of`'s ``verdict`` (its state without
+    the overdue rule), "" for a dataset of no standard kind."""
+    if not standard_kind:
+        return ""
+    return UNCHECKED if conformant is None else CONFORMANT if conformant else NOT_CONFORMANT
+
+
 def state_of(standard_kind: str | None, conformant: bool | None, problem_count: int, status: DatasetStatus | str,
              frequency: Frequency | str, last_updated_on: dt.date | None,
              cutoffs: dict[Frequency, dt.date | None]) -> Conformance:
@@ -91,9 +99,9 @@ def state_of(standard_kind: str | None, conformant: bool | None, problem_count: 
     dataset; a standard one's state is overdue before its verdict."""
     overdue = (DatasetStatus(status) == DatasetStatus.published
                and past_cutoff(last_updated_on, cutoffs[Frequency(frequency)]))
-    if not standard_kind:
+    verdict = verdict_of(standard_kind, conformant)
+    if not verdict:
         return Conformance("", "", 0, overdue)
-    verdict = UNCHECKED if conformant is None else CONFORMANT if conformant else NOT_CONFORMANT
     return Conformance(OVERDUE if overdue else verdict, verdict, problem_count if verdict == NOT_CONFORMANT else 0,
                        overdue)
 

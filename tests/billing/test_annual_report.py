@@ -298,3 +298,36 @@ def test_usage_of_the_year_by_tenant_and_by_dataset(db, operator, october):
     assert [calls for *_, calls in top] == sorted(totals.values(), reverse=True)[:annual_report.TOP]
     assert printed[f"利用実績（上位{annual_report.TOP}データセット）"].rows[0][0] == october["aed"]
     assert _sheet_rows(book["利用実績（種別ごと）"]) == [list(row) for row in printed["利用実績（種別ごと）"].rows]
+
+
+def test_the_pdf_counts_the_datasets_as_the_workbook_lists_them(db, operator, kumamoto):
+    """The PDF's report counts the year's datasets in the database without listing them (52,000 at national size);
+    its counts are the workbook's, which counts its list: by standard kind, with a verdict each, and those of no kind."""
+    from catalogue import file_checks, operations as datasets, standards
+    from core.calendar import fiscal_year_of, today_jst
+    from tests.datasets.conftest import KUMAMOTO_ADMIN as DATASET_ADMIN, draft
+    from tests.datasets.test_register import AED_BAD
+
+    checked = datasets.register(db, DATASET_ADMIN, draft(title_ja="AED設置箇所一覧（本庁）"))
+    file_checks.check_file(db, DATASET_ADMIN, checked.uid, "aed.csv", AED_BAD.encode("cp932"))
+    unchecked = datasets.register(db, DATASET_ADMIN, draft(title_ja="AED設置箇所一覧（支所）"))
+    other = datasets.register(db, DATASET_ADMIN, draft(title_ja="市の木", standard_kind=None))
+    draft_only = datasets.register(db, DATASET_ADMIN, draft(title_ja="下書きのまま"))
+    for dataset in (checked, unchecked, other):
+        dataset.status, dataset.published_at = "published", dt.datetime.now(dt.timezone.utc)  # as the review leaves it
+    db.commit()
+    year = fiscal_year_of(today_jst())
+
+    printed = {section.title: section for section in annual_report.printed_sections(
+        annual_report.build_annual_report(db, operator, year, dataset_list=False))}
+    listed = annual_report.build_annual_report(db, operator, year)
+    in_workbook = {section.title: section for section in annual_report.sections(listed)}
+    kind = standards.kind_of("aed").title_ja
+    assert printed["データセット（標準データセット別）"].rows == in_workbook["データセット（標準データセット別）"].rows == (
+        (kind, 1, 2, 0, 1, 1), ("標準データセット以外", 1, 1, None, None, None), ("合計", 1, 3, 0, 1, 1))
+    assert printed["概要"].rows == in_workbook["概要"].rows
+    assert dict(printed["概要"].rows)["公開データセット（年度末まで）"] == 3
+    assert sorted(row[2] for row in in_workbook["データセット"].rows) == sorted(
+        d.title_ja for d in (checked, unchecked, other)) and draft_only.title_ja not in str(in_workbook["データセット"].rows)
+    with pytest.raises(ValueError):
+        annual_report.sections(annual_report.build_annual_report(db, operator, year, dataset_list=False))
