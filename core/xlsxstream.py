@@ -117,20 +117,21 @@ class Sheet:
         number = _STYLE_ATTRS[BOLD_NUMBER if style == BOLD else NUMBER]
         in_yen = _STYLE_ATTRS[YEN]
         first_number = number_from - 1 if number_from is not None else len(_LETTERS)
+        inline = f'{row}" t="inlineStr"{plain}><is><t xml:space="preserve">'  # a text cell's XML after its column
         for index, value in enumerate(values):
             kind = type(value)
-            if kind is int:  # the common cases first, written as the general path below would
-                shown = in_yen if index in yen else number if index >= first_number else plain
-                add(f'<c r="{_LETTERS[index]}{row}"{shown}><v>{value}</v></c>')
-                continue
-            if kind is str:
+            if kind is str:  # the common cases first, written as the general path below would
                 if value:  # safe_cell keeps a text non-empty
                     text = texts.get(value)
                     if text is None:
                         text = escape(safe_cell(value))
                         if len(texts) < _TEXTS_KEPT:
                             texts[value] = text
-                    add(f'<c r="{_LETTERS[index]}{row}" t="inlineStr"{plain}><is><t xml:space="preserve">{text}</t></is></c>')
+                    add(f'<c r="{_LETTERS[index]}{inline}{text}</t></is></c>')
+                continue
+            if kind is int:
+                shown = in_yen if index in yen else number if index >= first_number else plain
+                add(f'<c r="{_LETTERS[index]}{row}"{shown}><v>{value}</v></c>')
                 continue
             value = safe_cell(value)
             if value is None or value == "":
