@@ -118,8 +118,8 @@ class MemberMove:
 
 
 class DatasetLine(NamedTuple):
-    """A dataset of the year's list (a named tuple: 52,000 frozen dataclasses took a tenth of a second to make);
-    its first six fields are the workbook's columns, in their order."""
+    """A dataset of the year's list: a row of the workbook's sheet as it is (a named tuple: 52,000 frozen
+    dataclasses took a tenth of a second to make, and a tuple of each again for the sheet)."""
 
     provider: str
     name: str
@@ -127,8 +127,6 @@ class DatasetLine(NamedTuple):
     status: str
     standard: str
     conformance: str  # conformance_state's verdict, in Japanese
-    provider_code: str
-    verdict: str  # conformance_state's verdict (catalogue.conformance.STATES but overdue; "" for no standard kind)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -270,7 +268,7 @@ def _datasets(session: Session, fiscal_year: int) -> tuple[tuple[DatasetLine, ..
     _, end = _year_bounds(fiscal_year)
     found = published_by(session, end)
     names = _tenant_names(session, {row[0] for row in found})  # provider_code
-    verdicts: dict[tuple, tuple[str, str]] = {}  # (kind, conformant, problems) -> (its verdict's label, its verdict)
+    verdicts: dict[tuple, str] = {}  # (kind, conformant, problems) -> its verdict's label
     standard_titles: dict[str | None, str] = {}
     status_labels: dict[str, str] = {}
     lines = []
@@ -279,16 +277,14 @@ def _datasets(session: Session, fiscal_year: int) -> tuple[tuple[DatasetLine, ..
         rule = (standard_kind, conformant, problem_count)
         verdict = verdicts.get(rule)
         if verdict is None:
-            found_verdict = verdict_of(standard_kind, conformant)
-            verdict = verdicts[rule] = (label_of(found_verdict, problem_count)[0] or NOT_STANDARD, found_verdict)
+            verdict = verdicts[rule] = label_of(verdict_of(standard_kind, conformant), problem_count)[0] or NOT_STANDARD
         standard = standard_titles.get(standard_kind)
         if standard is None:
             standard = standard_titles[standard_kind] = _standard_title(standard_kind)
         status_label = status_labels.get(status)
         if status_label is None:
             status_label = status_labels[status] = DatasetStatus(status).ja
-        lines.append(DatasetLine(names.get(provider, provider), name, title, status_label, standard, verdict[0],
-                                 provider, verdict[1]))
+        lines.append(DatasetLine(names.get(provider, provider), name, title, status_label, standard, verdict))
     # (standard kind, conformant, provider) of each row, counted in C
     groups = collections.Counter(map(operator.itemgetter(4, 5, 0), found))
     counts = _counted((standard_kind, conformant, provider, count)
@@ -487,7 +483,7 @@ def _datasets_section(report: AnnualReport) -> Section:
     if report.datasets is None:
         raise ValueError("the report was built without its list of datasets (dataset_list=False): the workbook lists them")
     return Section("データセット", ("提供者", "名前", "タイトル", "状態（現在）", "標準データセット", "準拠状況"),
-                   tuple(line[:6] for line in report.datasets),  # provider, name, title, status, standard, conformance
+                   report.datasets,  # DatasetLine: the sheet's row
                    note="年度末までに公開されたデータセット。準拠状況は最後の項目定義の確認によります（作成時点）。")
 
 
