@@ -272,7 +272,7 @@ def _datasets(session: Session, fiscal_year: int) -> tuple[tuple[DatasetLine, ..
     standard_titles: dict[str | None, str] = {}
     status_labels: dict[str, str] = {}
     lines = []
-    # unpacked in PUBLISHED_COLUMNS' order: a row's nine attributes read by name cost more than the rest of the loop
+    # unpacked in PUBLISHED_COLUMNS' order: a row's attributes read by name cost more than the rest of the loop
     for provider, name, title, status, standard_kind, conformant, problem_count in found:
         rule = (standard_kind, conformant, problem_count)
         verdict = verdicts.get(rule)
