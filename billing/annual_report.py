@@ -266,11 +266,23 @@ def _datasets(session: Session, fiscal_year: int) -> tuple[tuple[DatasetLine, ..
     and a count of problems; four statuses), not once per dataset (52,000 at national size). With the list, the
     datasets counted as :func:`_dataset_counts` counts them, from the same rows."""
     _, end = _year_bounds(fiscal_year)
-    found = published_by(session, end)
-    names = _tenant_names(session, {row[0] for row in found})  # provider_code
+    names = dict(session.execute(sa.select(Tenant.code, Tenant.name_ja)).all())  # the providers' (a member's: its code)
     verdicts: dict[tuple, str] = {}  # (kind, conformant, problems) -> its verdict's label
     standard_titles: dict[str | None, str] = {}
     status_labels: dict[str, str] = {}
+    lines = []
+    groups: collections.Counter[tuple] = collections.Counter()  # (standard kind, conformant, provider) -> datasets
+    for found in published_by(session, end):
+        groups.update(map(operator.itemgetter(4, 5, 0), found))  # counted in C
+        lines += _lines(found, names, verdicts, standard_titles, status_labels)
+    counts = _counted((standard_kind, conformant, provider, count)
+                      for (standard_kind, conformant, provider), count in groups.items())
+    return tuple(lines), counts
+
+
+def _lines(found, names: dict[str, str], verdicts: dict[tuple, str], standard_titles: dict[str | None, str],
+           status_labels: dict[str, str]) -> list[DatasetLine]:
+    """The lines of rows of published_by (the labels worked out once, kept in the dicts given)."""
     lines = []
     # unpacked in PUBLISHED_COLUMNS' order: a row's attributes read by name cost more than the rest of the loop
     for provider, name, title, status, standard_kind, conformant, problem_count in found:
@@ -285,11 +297,7 @@ def _datasets(session: Session, fiscal_year: int) -> tuple[tuple[DatasetLine, ..
         if status_label is None:
             status_label = status_labels[status] = DatasetStatus(status).ja
         lines.append(DatasetLine(names.get(provider, provider), name, title, status_label, standard, verdict))
-    # (standard kind, conformant, provider) of each row, counted in C
-    groups = collections.Counter(map(operator.itemgetter(4, 5, 0), found))
-    counts = _counted((standard_kind, conformant, provider, count)
-                      for (standard_kind, conformant, provider), count in groups.items())
-    return tuple(lines), counts
+    return lines
 
 
 def _standard_title(standard_kind: str | None) -> str:
