@@ -52,7 +52,9 @@ EXPORT_HEADERS_JA = {
 # --- the fast path of exports and archives (issue 12) ------------------------------------------------
 # The same bytes as ``_jsonl(record_dict(entry))`` and ``core.spreadsheet.csv_text`` give record by
 # record, made a group of records at a time and column by column, so that the per-value work runs in
-# C (map, zip, join, %), not in a Python loop per value.
+# C (map, zip, join, slice assignment), not in a Python loop per value: a column's values are looked at
+# (and escaped, for JSON) joined, once, and a group's lines are one list of cells and fixed pieces
+# (separators, keys, quotes) joined once (issue 55).
 
 _GROUP = 256  # records per piece of text: about 90 KB of CSV or 140 KB of JSON lines
 _COLUMN_NAMES = tuple(column.name for column in _COLUMNS)
@@ -60,10 +62,14 @@ _TO_RECORD_ORDER = [_COLUMN_NAMES.index(name) for name in RECORD_FIELDS]
 _OCCURRED_AT = RECORD_FIELDS.index("occurred_at")
 _SEQ, _HASH = RECORD_FIELDS.index("seq"), RECORD_FIELDS.index("hash")
 _EXPORT_SEQ = _COLUMN_NAMES.index("seq")  # in the rows read by _COLUMNS
+_EXPORT_OCCURRED_AT = _COLUMN_NAMES.index("occurred_at")
 # A JSON line is an object with sorted keys and no spaces: the keys' text is fixed, only the values vary.
 _JSON_KEYS = sorted(RECORD_FIELDS)
-_JSON_LINE = "{" + ",".join(_JSON.encode(name) + ":%s" for name in _JSON_KEYS) + "}\n"
 _KEY_ORDER = [RECORD_FIELDS.index(name) for name in _JSON_KEYS]
+# A column's values are joined with a printable character seldom typed (and ASCII, so that columns
+# of ASCII text stay ASCII when joined) to be looked at once: a value holding it only makes the
+# column take a slower way below.
+_SEPARATOR = "`"
 _json_text = json.encoder.encode_basestring  # what _JSON writes for a str (ensure_ascii=False)
 # After the values of a column are joined with "\n", a value (other than the first) that starts like a
 # formula follows a "\n"; a "\n" inside a value can only raise a false alarm, which takes the slow path.
@@ -84,6 +90,32 @@ def _timestamps(moments: Sequence[dt.datetime]) -> list[str]:
         if None not in zones and set(map(_UTCOFFSET, moments)) == {dt.timedelta(0)}:
             return "\x1e".join(map(_ISO_MICRO, moments)).replace("+00:00", "Z").split("\x1e")
     return [timestamp_text(moment) for moment in moments]
+
+
+# How SQLAlchemy stores a DATETIME in SQLite: "2025-04-01 09:00:00.000005" (UTC by renkei's convention).
+_STORED_WIDTH = 26
+_STORED_MARKS = ((4, "-"), (7, "-"), (10, " "), (13, ":"), (16, ":"), (19, "."))
+_STORED_DIGITS = tuple(sorted(set(range(_STORED_WIDTH)) - {place for place, _ in _STORED_MARKS}))
+
+
+def _stored_timestamps(stored: Sequence[Any]) -> list[str] | None:
+    """:func:`_timestamps` of the moments SQLite holds as text in its one storage format (the same
+    text, written from the stored text: "2025-04-01 09:00:00.000005" is "2025-04-01T09:00:00.000005Z"),
+    looked at joined, column by column of characters; None when a value is not that form (a year
+    before 1000 included), which is then read as SQLAlchemy reads it."""
+    try:
+        joined = "\n".join(stored)
+    except TypeError:
+        return None  # not text: PostgreSQL's moments
+    count, width = len(stored), _STORED_WIDTH + 1
+    if not count or len(joined) != count * width - 1 or not joined.isascii():
+        return None
+    if any(joined[place::width] != mark * count for place, mark in _STORED_MARKS) \
+            or joined[_STORED_WIDTH::width] != "\n" * (count - 1) or "0" in joined[0::width]:
+        return None
+    if not "".join([joined[place::width] for place in _STORED_DIGITS]).isdigit():  # ASCII: 0-9 only
+        return None
+    return (joined.replace(" ", "T").replace("\n", "Z\n") + "Z").split("\n")
 
 
 _NOTHING = object()
@@ -114,8 +146,8 @@ def _record_columns(records: Iterable[AuditRecord | sa.Row]) -> Iterator[tuple[i
     ``occurred_at`` as :func:`record_dict` writes it. Rows of this module's queries are taken by
     position, anything else (ORM records, other rows) through :func:`record_dict`."""
     if isinstance(records, _Records):
-        for count, by_column in records.column_groups(_GROUP):
-            yield count, _in_record_order(by_column)
+        for count, by_column in records.column_groups(_GROUP):  # occurred_at already as record_dict writes it
+            yield count, [by_column[index] for index in _TO_RECORD_ORDER]
         return
     entries = iter(records)
     while group := list(itertools.islice(entries, _GROUP)):
@@ -142,49 +174,124 @@ def _json_column(values: Sequence[Any]) -> list[str]:
     return [_json_text(value) if value.__class__ is str else _json_value(value) for value in values]
 
 
+def _json_cells(values: Sequence[Any]) -> tuple[str, Sequence[Any]]:
+    """(quote, cells): the column's values as _JSON writes them, but for the quotes around them, which
+    the line's fixed pieces write when ``quote`` is ``'"'``. A column of text is encoded joined (with
+    :data:`_SEPARATOR`, which the encoder leaves as it is), once: when nothing was escaped the values
+    are written as they are, else the encoded text is split again (unless a value holds the separator)."""
+    try:
+        joined = _SEPARATOR.join(values)  # refused unless every value is text
+    except TypeError:
+        return "", _json_column(values)
+    encoded = _json_text(joined)
+    if len(encoded) == len(joined) + 2:  # the encoder escaped nothing: no value needs it
+        return '"', values
+    if joined.count(_SEPARATOR) == len(values) - 1:
+        return '"', encoded[1:-1].split(_SEPARATOR)
+    return "", list(map(_json_text, values))
+
+
+@functools.lru_cache(maxsize=64)
+def _json_pieces(quotes: tuple[str, ...]) -> tuple[str, ...]:
+    """The fixed text around the cells of a line: "{", the keys, the quotes of the columns written as is, "}\n"."""
+    opening = ("{", *[","] * (len(_JSON_KEYS) - 1))
+    return (*[before + start + _JSON.encode(name) + ":" + quote
+              for before, start, name, quote in zip(("", *quotes), opening, _JSON_KEYS, quotes)],
+            quotes[-1] + "}\n")
+
+
+def _interleaved(pieces: Sequence[str], columns: Sequence[Sequence[str]]) -> str:
+    """``pieces[0] columns[0][r] pieces[1] columns[1][r] ... pieces[-1]`` for every row r, as one text:
+    one list, filled column by column (slice assignment), and one join."""
+    rows, width = len(columns[0]), 2 * len(columns) + 1
+    flat: list[Any] = [None] * (rows * width)
+    for index, piece in enumerate(pieces):
+        flat[2 * index::width] = [piece] * rows
+    for index, cells in enumerate(columns):
+        flat[2 * index + 1::width] = cells
+    return "".join(flat)
+
+
 def _jsonl_text(columns: list[Sequence[Any]]) -> str:
     """The JSON lines of a group, the same text as ``_jsonl(record_dict(entry))`` for each record."""
-    encoded = [_json_column(columns[index]) for index in _KEY_ORDER]
-    return "".join(map(_JSON_LINE.__mod__, zip(*encoded)))
-
-
-def _safe_column(values: Sequence[Any]) -> bool:
-    """No value of the column needs :func:`core.spreadsheet.safe_cell`: numbers, or text with no
-    illegal character and no value starting like a formula (checked on the joined text at once)."""
-    kinds = set(map(type, values))
-    if kinds == {int}:
-        return True
-    if not kinds <= {str}:
-        return False
-    joined = "\n".join(values)  # searched, not neutralised and compared: no copy of the group's text
-    return is_safe_text(joined) and not _FORMULA_AFTER_JOIN.search(joined)
+    quotes, cells = zip(*[_json_cells(columns[index]) for index in _KEY_ORDER])
+    return _interleaved(_json_pieces(quotes), cells)
 
 
 # What makes csv.writer (QUOTE_MINIMAL, doublequote, "," and '"', lineterminator "\r\n") quote a field.
 _CSV_QUOTED = re.compile('[,"\r\n]')
+_FORMULA_AFTER_SEPARATOR = re.compile(_SEPARATOR + "[" + re.escape("".join(FORMULA_START)) + "]")
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7f))
+_CONTAINS = str.__contains__
 
 
-def _csv_cells(values: Sequence[Any]) -> Sequence[str]:
-    """A safe column's cells as csv.writer writes them: numbers as str(), text quoted (quotes doubled)
-    when it holds a comma, quote, CR or LF."""
-    if values and values[0].__class__ is int:  # a safe column is all int or all str
-        return list(map(str, values))
+def _printable(text: str) -> bool:
+    """No control character (tab, CR and LF included) and no lone surrogate: nothing
+    :func:`core.spreadsheet.is_safe_text` refuses for its characters. ASCII text as bytes, at C speed."""
+    if text.isascii():
+        return not text.encode("ascii").translate(None, _PRINTABLE_ASCII)
+    return text.isprintable()
+
+
+def _quoted_cells(values: Sequence[str]) -> Sequence[str]:
+    """Text cells as csv.writer writes them: quoted (quotes doubled) when they hold a comma, quote, CR or LF."""
     if not _CSV_QUOTED.search("".join(values)):
         return values
-    # str's own searches, not the pattern's, value by value (a JSON column's values all hold a quote: the first test)
+    # str's own searches, not the pattern's, value by value
     return ['"' + value.replace('"', '""') + '"' if '"' in value or "," in value or "\n" in value or "\r" in value
             else value for value in values]
 
 
+def _csv_cells(values: Sequence[Any]) -> tuple[str, Sequence[str]] | None:
+    """(quote, cells): a column's cells as csv.writer writes them (None as an empty cell), but for the
+    quotes around them, which the line's fixed pieces write when ``quote`` is ``'"'``; None when a value
+    needs :func:`core.spreadsheet.safe_cell` (an illegal character, a formula start) or the column mixes
+    numbers and text: the group then goes through ``csv_text`` itself.
+
+    The column's values are looked at joined: printable text (no control character, tab, CR and LF
+    included, no lone surrogate, so nothing :func:`is_safe_text` refuses) is searched for a formula start
+    after each separator; anything else as before, joined with LF (``is_safe_text`` and a formula start
+    after a LF; a LF inside a value can only raise a false alarm, which takes the slow path)."""
+    try:
+        joined = _SEPARATOR.join(values)  # refused unless every value is text
+    except TypeError:
+        kinds = set(map(type, values))
+        if kinds == {int}:
+            return "", list(map(int.__repr__, values))  # str() of an int
+        if kinds - {type(None)} - {str}:
+            return None  # numbers and text (or None) in one column: the group goes through csv_text
+        values = ["" if value is None else value for value in values]
+        joined = _SEPARATOR.join(values)
+    if not _printable(joined):
+        lines = "\n".join(values)
+        if not is_safe_text(lines) or _FORMULA_AFTER_JOIN.search(lines):
+            return None
+        return "", _quoted_cells(values)
+    if joined.startswith(FORMULA_START) or _FORMULA_AFTER_SEPARATOR.search(joined):
+        return None
+    if "," not in joined and '"' not in joined:  # (CR and LF are not printable)
+        return "", values
+    if joined.count(_SEPARATOR) == len(values) - 1 and all(map(_CONTAINS, values, itertools.repeat('"'))):
+        # every value holds a quote (JSON text): all quoted, the quotes doubled in the joined text at once
+        return '"', joined.replace('"', '""').split(_SEPARATOR)
+    return "", _quoted_cells(values)
+
+
+@functools.lru_cache(maxsize=64)
+def _csv_pieces(quotes: tuple[str, ...]) -> tuple[str, ...]:
+    """The fixed text around the cells of a line: the commas, the quotes of the columns quoted whole, CRLF."""
+    return (quotes[0], *[before + "," + after for before, after in zip(quotes, quotes[1:])], quotes[-1] + "\r\n")
+
+
 def _csv_text(columns: list[Sequence[Any]]) -> str:
     """The CSV lines of a group, the same text as :func:`core.spreadsheet.csv_text` of its records
-    (None as an empty cell). When no column needs neutralising (the usual case) the lines are joined
-    here; any other group goes through ``csv_text`` itself."""
-    columns = [["" if value is None else value for value in values] if None in values else values
-               for values in columns]
-    if all(map(_safe_column, columns)):
-        return "\r\n".join(map(",".join, zip(*map(_csv_cells, columns)))) + "\r\n"
-    return csv_text(zip(*columns))
+    (None as an empty cell). When no column needs neutralising (the usual case) the lines are put
+    together here; any other group goes through ``csv_text`` itself."""
+    cells = list(map(_csv_cells, columns))
+    if None in cells:
+        return csv_text(zip(*[["" if value is None else value for value in values] for values in columns]))
+    quotes, texts = zip(*cells)
+    return _interleaved(_csv_pieces(quotes), texts)
 
 
 def period_bounds(first_day: dt.date | None, last_day: dt.date | None) -> tuple[dt.datetime | None, dt.datetime | None]:
@@ -284,16 +391,19 @@ class _Records:
                 self.last = rows[-1].seq
 
     def column_groups(self, size: int) -> Iterator[tuple[int, list[Sequence[Any]]]]:
-        """Groups of up to ``size`` records as (count, the values of each of ``_EXPORT_COLUMNS``)."""
+        """Groups of up to ``size`` records as (count, the values of each of ``_EXPORT_COLUMNS``),
+        ``occurred_at`` as :func:`record_dict` writes it (from SQLite's stored text when it is in
+        SQLAlchemy's format, :func:`_stored_timestamps`, else read as SQLAlchemy reads it)."""
         processors = None
         for result in self._results():
             with result:
                 tuples = result.cursor.fetchall()  # the DBAPI cursor: plain tuples, no row objects
                 if processors is None:
                     dialect = result.dialect
-                    processors = [(index, processor) for index, (column, described)
-                                  in enumerate(zip(_EXPORT_COLUMNS, result.cursor.description))
-                                  if (processor := column.type.dialect_impl(dialect).result_processor(dialect, described[1]))]
+                    processors = [(index, column.type.dialect_impl(dialect).result_processor(dialect, described[1]))
+                                  for index, (column, described) in enumerate(zip(_EXPORT_COLUMNS, result.cursor.description))]
+                    moment = processors.pop(_EXPORT_OCCURRED_AT)[1]
+                    processors = [(index, processor) for index, processor in processors if processor]
             if not tuples:
                 continue
             self.last = tuples[-1][_EXPORT_SEQ]
@@ -301,6 +411,9 @@ class _Records:
                 columns: list[Sequence[Any]] = list(zip(*tuples[first:first + size]))
                 for index, processor in processors:
                     columns[index] = list(map(processor, columns[index]))
+                stored = columns[_EXPORT_OCCURRED_AT]
+                columns[_EXPORT_OCCURRED_AT] = _stored_timestamps(stored) or \
+                    _timestamps(list(map(moment, stored)) if moment else stored)
                 yield len(columns[0]), columns
 
 
