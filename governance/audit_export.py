@@ -62,7 +62,6 @@ _TO_RECORD_ORDER = [_COLUMN_NAMES.index(name) for name in RECORD_FIELDS]
 _OCCURRED_AT = RECORD_FIELDS.index("occurred_at")
 _SEQ, _HASH = RECORD_FIELDS.index("seq"), RECORD_FIELDS.index("hash")
 _EXPORT_SEQ = _COLUMN_NAMES.index("seq")  # in the rows read by _COLUMNS
-_EXPORT_OCCURRED_AT = _COLUMN_NAMES.index("occurred_at")
 # A JSON line is an object with sorted keys and no spaces: the keys' text is fixed, only the values vary.
 _JSON_KEYS = sorted(RECORD_FIELDS)
 _KEY_ORDER = [RECORD_FIELDS.index(name) for name in _JSON_KEYS]
@@ -146,8 +145,7 @@ def _record_columns(records: Iterable[AuditRecord | sa.Row]) -> Iterator[tuple[i
     ``occurred_at`` as :func:`record_dict` writes it. Rows of this module's queries are taken by
     position, anything else (ORM records, other rows) through :func:`record_dict`."""
     if isinstance(records, _Records):
-        for count, by_column in records.column_groups(_GROUP):  # occurred_at already as record_dict writes it
-            yield count, [by_column[index] for index in _TO_RECORD_ORDER]
+        yield from records.column_groups(_GROUP)
         return
     entries = iter(records)
     while group := list(itertools.islice(entries, _GROUP)):
@@ -351,6 +349,8 @@ def read_records(session: Session, actor: Actor, *, first_day: dt.date | None = 
 # PostgreSQL), without core.db.UTCDateTime's per-value step; the export writes it in UTC either way.
 _EXPORT_COLUMNS = tuple(sa.type_coerce(column, sa.DateTime(timezone=True)).label(column.name)
                         if column.name == "occurred_at" else column for column in _COLUMNS)
+# What an export writes, in order (no id): read so by _Records.column_groups
+_RECORD_COLUMNS = tuple(next(column for column in _EXPORT_COLUMNS if column.name == name) for name in RECORD_FIELDS)
 
 
 class _Records:
@@ -364,7 +364,7 @@ class _Records:
     def __init__(self, session: Session, start: dt.datetime | None, end: dt.datetime | None, batch: int) -> None:
         self.session, self.start, self.end, self.batch = session, start, end, batch
 
-    def _results(self) -> Iterator[sa.CursorResult]:
+    def _results(self, columns: Sequence[Any] = _EXPORT_COLUMNS) -> Iterator[sa.CursorResult]:
         """One result per batch; the caller reads it whole, and its last row's seq (``self.last``)
         starts the next batch. Stops at an empty batch."""
         if self.session.autoflush:
@@ -373,7 +373,7 @@ class _Records:
         connection = self.session.connection()
         self.last = 0
         while True:
-            query = sa.select(*_EXPORT_COLUMNS).where(AuditRecord.seq > self.last)
+            query = sa.select(*columns).where(AuditRecord.seq > self.last)
             if self.start is not None:
                 query = query.where(AuditRecord.occurred_at >= self.start)
             if self.end is not None:
@@ -391,28 +391,28 @@ class _Records:
                 self.last = rows[-1].seq
 
     def column_groups(self, size: int) -> Iterator[tuple[int, list[Sequence[Any]]]]:
-        """Groups of up to ``size`` records as (count, the values of each of ``_EXPORT_COLUMNS``),
+        """Groups of up to ``size`` records as (count, the values of each of :data:`RECORD_FIELDS`),
         ``occurred_at`` as :func:`record_dict` writes it (from SQLite's stored text when it is in
         SQLAlchemy's format, :func:`_stored_timestamps`, else read as SQLAlchemy reads it)."""
         processors = None
-        for result in self._results():
+        for result in self._results(_RECORD_COLUMNS):
             with result:
                 tuples = result.cursor.fetchall()  # the DBAPI cursor: plain tuples, no row objects
                 if processors is None:
                     dialect = result.dialect
                     processors = [(index, column.type.dialect_impl(dialect).result_processor(dialect, described[1]))
-                                  for index, (column, described) in enumerate(zip(_EXPORT_COLUMNS, result.cursor.description))]
-                    moment = processors.pop(_EXPORT_OCCURRED_AT)[1]
+                                  for index, (column, described) in enumerate(zip(_RECORD_COLUMNS, result.cursor.description))]
+                    moment = processors.pop(_OCCURRED_AT)[1]
                     processors = [(index, processor) for index, processor in processors if processor]
             if not tuples:
                 continue
-            self.last = tuples[-1][_EXPORT_SEQ]
+            self.last = tuples[-1][_SEQ]
             for first in range(0, len(tuples), size):
                 columns: list[Sequence[Any]] = list(zip(*tuples[first:first + size]))
                 for index, processor in processors:
                     columns[index] = list(map(processor, columns[index]))
-                stored = columns[_EXPORT_OCCURRED_AT]
-                columns[_EXPORT_OCCURRED_AT] = _stored_timestamps(stored) or \
+                stored = columns[_OCCURRED_AT]
+                columns[_OCCURRED_AT] = _stored_timestamps(stored) or \
                     _timestamps(list(map(moment, stored)) if moment else stored)
                 yield len(columns[0]), columns
 
