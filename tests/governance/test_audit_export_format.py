@@ -230,3 +230,41 @@ def test_times_are_written_in_utc_whatever_zone_the_database_gives_them_in():
     ]
     for moments, expected in cases:
         assert audit_export._timestamps(moments) == expected
+
+
+@pytest.mark.parametrize("group", [None, 1])
+def test_a_tricky_record_is_downloaded_as_written_here(client, db, audit_clock, monkeypatch, group):
+    """Two records, each line written out here by hand: a name with a comma and quotes, Japanese
+    text, no tenant, JSON with quotes and a backslash in before/after (a group the fast path writes
+    alone when groups are of one record), then a formula and a line break (neutralised and quoted)."""
+    if group is not None:
+        monkeypatch.setattr(audit_export, "_GROUP", group)
+    person = Actor(issuer="urn:test", subject="p-1", name='課長 "山田", 太郎', roles=frozenset({"platform-operator"}),
+                   request_id="r-1", source_ip="192.0.2.1")
+    audit_clock.set(dt.datetime(2025, 6, 1, 3, 4, 5, 60, tzinfo=UTC))
+    core_audit.record(db, person, "tenant.update", "tenant", "熊本市", before={"名前": 'a"b'}, after={"path": "c:\\d"})
+    formula = Actor(issuer="urn:test", subject="p-2", name="=SUM(A1)", roles=frozenset({"auditor"}))
+    audit_clock.set(dt.datetime(2025, 6, 1, 3, 4, 6, tzinfo=UTC))
+    core_audit.record(db, formula, "tenant.update", "tenant", "line1\nline2", tenant_code="431001")
+    db.commit()
+    audit_clock.set(None)
+    (h1p, h1), (h2p, h2) = db.execute(sa.text("SELECT prev_hash, hash FROM audit_record ORDER BY seq")).all()
+    sign_in(client, ["auditor"])
+    csv_body = client.get("/admin/audit-verify/export?format=csv").get_data()
+    assert csv_body == (
+        "\ufeff" + HEADER_JA
+        + f'1,2025-06-01T03:04:05.000060Z,urn:test,p-1,"課長 ""山田"", 太郎",platform-operator,,tenant.update,tenant,熊本市,'
+          f'"{{""名前"":""a\\""b""}}","{{""path"":""c:\\\\d""}}",r-1,192.0.2.1,{h1p},{h1}\r\n'
+        + f"2,2025-06-01T03:04:06.000000Z,urn:test,p-2,'=SUM(A1),auditor,431001,tenant.update,tenant,"
+          f'"line1\nline2",,,,,{h2p},{h2}\r\n').encode("utf-8")
+    jsonl_body = client.get("/admin/audit-verify/export?format=jsonl").get_data()
+    assert jsonl_body == (
+        f'{{"action":"tenant.update","actor_issuer":"urn:test","actor_name":"課長 \\"山田\\", 太郎",'
+        f'"actor_role":"platform-operator","actor_subject":"p-1","after":"{{\\"path\\":\\"c:\\\\\\\\d\\"}}",'
+        f'"before":"{{\\"名前\\":\\"a\\\\\\"b\\"}}","hash":"{h1}","occurred_at":"2025-06-01T03:04:05.000060Z",'
+        f'"prev_hash":"{h1p}","request_id":"r-1","seq":1,"source_ip":"192.0.2.1","target_id":"熊本市",'
+        f'"target_type":"tenant","tenant_code":null}}\n'
+        f'{{"action":"tenant.update","actor_issuer":"urn:test","actor_name":"=SUM(A1)","actor_role":"auditor",'
+        f'"actor_subject":"p-2","after":null,"before":null,"hash":"{h2}","occurred_at":"2025-06-01T03:04:06.000000Z",'
+        f'"prev_hash":"{h2p}","request_id":null,"seq":2,"source_ip":null,"target_id":"line1\\nline2",'
+        f'"target_type":"tenant","tenant_code":"431001"}}\n').encode("utf-8")
