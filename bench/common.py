@@ -129,11 +129,30 @@ class _Spare:
             cls.waiting.append(cls(pid, write))
 
 
+def run_as_main(run: Callable[[], object]) -> int:
+    """``run()`` as a Python command's main code runs: the exit code the command would end with (0; a SystemExit's
+    code, its message printed to stderr and 1 when it is text; any other exception's traceback printed and 1). The
+    one rule of the processes that run a benchmark's or a server's code forked, not started anew (the spares here,
+    tests/bench_preload.py)."""
+    import traceback
+
+    try:
+        run()
+        return 0
+    except SystemExit as done:
+        if done.code is None or isinstance(done.code, int):
+            return done.code or 0
+        print(done.code, file=sys.stderr)
+        return 1
+    except BaseException:  # noqa: BLE001  (the command's failure: its traceback, as Python prints it)
+        traceback.print_exc()
+        return 1
+
+
 def _run_spare(pipe: int) -> None:
     """In the spare: the command it is given, then its exit with the command's code; never returns."""
     import json
     import runpy
-    import traceback
 
     code = 1
     try:
@@ -152,7 +171,8 @@ def _run_spare(pipe: int) -> None:
             os.close(target)
         # as a new interpreter's path begins: the script's place (the working directory for -m and -c), PYTHONPATH
         sys.path[:0] = [cwd, *[part for part in env.get("PYTHONPATH", "").split(os.pathsep) if part]]
-        try:
+
+        def command() -> None:
             if args[0] == "-m":
                 sys.argv = [args[1], *args[2:]]
                 runpy.run_module(args[1], run_name="__main__", alter_sys=True)
@@ -162,14 +182,8 @@ def _run_spare(pipe: int) -> None:
             else:
                 sys.argv = list(args)
                 runpy.run_path(args[0], run_name="__main__")
-            code = 0
-        except SystemExit as done:
-            if done.code is None or isinstance(done.code, int):
-                code = done.code or 0
-            else:
-                print(done.code, file=sys.stderr)
-    except BaseException:  # noqa: BLE001  (the command's failure: its traceback, as Python prints it)
-        traceback.print_exc()
+
+        code = run_as_main(command)
     finally:
         try:
             sys.stdout.flush()

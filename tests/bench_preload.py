@@ -42,6 +42,8 @@ def preload() -> None:
 
 def child(request: dict) -> None:
     """In the forked child: the benchmark's file run as ``__main__``; never returns."""
+    from bench.common import run_as_main
+
     code = 1
     try:
         os.setpgid(0, 0)
@@ -54,16 +56,8 @@ def child(request: dict) -> None:
             os.close(target)
         sys.stdin = open(os.devnull, encoding="utf-8")
         sys.argv = list(request["argv"])
-        try:
-            runpy.run_path(sys.argv[0], run_name="__main__")
-            code = 0
-        except SystemExit as done:
-            if done.code is None or isinstance(done.code, int):
-                code = done.code or 0
-            else:
-                print(done.code, file=sys.stderr)
-                code = 1
-    except BaseException:  # noqa: BLE001  (the benchmark's failure: its traceback, as Python prints it)
+        code = run_as_main(lambda: runpy.run_path(sys.argv[0], run_name="__main__"))
+    except BaseException:  # noqa: BLE001  (a failure before the benchmark ran: its traceback, as Python prints it)
         traceback.print_exc()
         code = 1
     finally:
