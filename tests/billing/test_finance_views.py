@@ -217,14 +217,21 @@ def test_weights_that_do_not_add_up_to_100_are_refused_beside_the_field(client, 
 
 # --- what if -------------------------------------------------------------------------------------
 
-def test_what_if_compares_current_members_with_members_including_applicants(client, db, finance, kumamoto,
-                                                                            adopted_policy, tenant_factory):
+def _what_if_with_arao(client, db, finance, tenant_factory) -> tuple[str, str]:
+    """The FY2025 what-if page (and its comparison table) as the finance officer sees it, with 荒尾市 applying
+    (population 100,000) and 12,000,000 yen of cost."""
     tenant_factory("432041", population=100_000, status="applied")  # 荒尾市, applying
     operations.create_cost_item(db, finance, cost_data(amount=12_000_000))
     db.commit()
     as_finance(client)
     page = client.get("/admin/billing/what-if?fy=2025").get_data(as_text=True)
     table = re.search(r'<table class="table table-sm" id="comparison">(.*?)</table>', page, re.S).group(1)
+    return page, table
+
+
+def test_what_if_compares_current_members_with_members_including_applicants(client, db, finance, kumamoto,
+                                                                            adopted_policy, tenant_factory):
+    page, table = _what_if_with_arao(client, db, finance, tenant_factory)
     arao = re.search(r"<tr><th scope=\"row\">[^<]*（432041）</th>(.*?)</tr>", table, re.S).group(1)
     assert "参加していない" in arao or "対象外" in arao  # not a member in A
     assert re.search(r"\+[\d,]+円", arao)  # pays in B
@@ -250,12 +257,7 @@ def test_what_if_shows_each_payers_shares_to_the_yen_as_worked_out_by_hand(clien
     = 16,000,000/21 = 761,904 + 16/21; 荒尾市 6,000,000/7 + 1,000,000/3 = 25,000,000/21 = 1,190,476 + 4/21.
     Rounded down they add up to 5,999,998: the 2 missing yen go to the largest remainders, 人吉市 (16/21)
     and, of the two at 11/21, the smaller code 熊本市 (431001 before 432024)."""
-    tenant_factory("432041", population=100_000, status="applied")  # 荒尾市, applying
-    operations.create_cost_item(db, finance, cost_data(amount=12_000_000))
-    db.commit()
-    as_finance(client)
-    page = client.get("/admin/billing/what-if?fy=2025").get_data(as_text=True)
-    table = re.search(r'<table class="table table-sm" id="comparison">(.*?)</table>', page, re.S).group(1)
+    page, table = _what_if_with_arao(client, db, finance, tenant_factory)
     rows = {}
     for head, cells in re.findall(r'<tr><th scope="row">(.*?)</th>(.*?)</tr>', table, re.S):
         code = re.search(r"（(\d{6})）", head)
