@@ -140,8 +140,10 @@ def main() -> int:
     register_limit(app)
     import gc
 
+    from admin import settle_heap
+
     gc.collect()
-    gc.freeze()
+    settle_heap()  # as create_app does outside testing: the start-up heap frozen, the serving thresholds
     signed_in, anonymous = app.test_client(), app.test_client()
     sign_in(signed_in, ("platform-operator",), ())
     rng = random.Random(7)

@@ -478,14 +478,16 @@ def main() -> int:
     app, url, facts, cached = _data_set(args)
     checkpoint_note = audit_checkpoint(app)
     register_limit(app)
-    # What create_app does outside testing (this app runs with TESTING for the test client): the
-    # start-up heap is kept out of the collector's full passes, which otherwise cost a page that
-    # loads a few thousand rows ~150 ms now and then at this size (a measure of the benchmark's
-    # set-up, not of the page as served).
+    # What create_app does outside testing (this app runs with TESTING for the test client):
+    # admin.settle_heap, the start-up heap kept out of the collector's full passes and the serving
+    # thresholds, without which a page that loads a few thousand rows costs ~80-200 ms more now and
+    # then at this size (a measure of the benchmark's set-up, not of the page as served).
     import gc
 
+    from admin import settle_heap
+
     gc.collect()
-    gc.freeze()
+    settle_heap()  # as create_app does outside testing: the start-up heap frozen, the serving thresholds
     paths, skipped = page_paths(app, facts)
     if args.only:
         paths = [path for path in paths if path.startswith(tuple(args.only))]

@@ -196,8 +196,10 @@ def measure_pages(args) -> int:
     indexed = _fill_index(app, people, not args.no_index)
     import gc
 
+    from admin import settle_heap
+
     gc.collect()
-    gc.freeze()
+    settle_heap()  # as create_app does outside testing: the start-up heap frozen, the serving thresholds
     operator, admin = app.test_client(), app.test_client()
     sign_in(operator, ("platform-operator",), ())
     sign_in(admin, ("municipal-admin",), ("431001",))
