@@ -9,7 +9,7 @@ typed and never worked out a second time here:
   ``member.approve`` and ``member.withdraw`` acts of the audit log, named from the member register;
 * the datasets published by the year's end and their conformance, labelled by
   :func:`catalogue.conformance.verdict_of` (:func:`~catalogue.conformance.conformance_state`'s verdict), counted
-  by the database for the summaries and listed (read row by row) only for the workbook;
+  by the database for both formats' summaries and listed (read row by row) only for the workbook;
 * usage: API calls per tenant (:func:`usage.metering.usage_totals`) and per dataset
   (:func:`usage.reports.dataset_usage` over the twelve months);
 * the 収支決算 (:func:`billing.year_close.accounts_of_year`: revenue by source, costs by category);
@@ -44,7 +44,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import operator
 from collections.abc import Callable, Iterable, Mapping
 from typing import Literal, NamedTuple
 
@@ -258,26 +257,21 @@ def _member_moves(session: Session, fiscal_year: int) -> tuple[tuple[MemberMove,
     return tuple(moves), int(now or 0)
 
 
-def _datasets(session: Session, fiscal_year: int) -> tuple[tuple[DatasetLine, ...], DatasetCounts]:
+def _datasets(session: Session, fiscal_year: int) -> tuple[DatasetLine, ...]:
     """The datasets published by the year's end, with the latest verdict on their file as the catalogue labels it
     (:func:`catalogue.conformance.verdict_of`, ``conformance_state``'s verdict from the columns it reads).
 
     The verdict and the labels are worked out once for each distinct value of what they read (a kind, a verdict
-    and a count of problems; four statuses), not once per dataset (52,000 at national size). With the list, the
-    datasets counted as :func:`_dataset_counts` counts them, from the same rows."""
+    and a count of problems; four statuses), not once per dataset (52,000 at national size)."""
     _, end = _year_bounds(fiscal_year)
     names = dict(session.execute(sa.select(Tenant.code, Tenant.name_ja)).all())  # the providers' (a member's: its code)
     verdicts: dict[tuple, str] = {}  # (kind, conformant, problems) -> its verdict's label
     standard_titles: dict[str | None, str] = {}
     status_labels: dict[str, str] = {}
     lines = []
-    groups: collections.Counter[tuple] = collections.Counter()  # (standard kind, conformant, provider) -> datasets
     for found in published_by(session, end):
-        groups.update(map(operator.itemgetter(4, 5, 0), found))  # counted in C
         lines += _lines(found, names, verdicts, standard_titles, status_labels)
-    counts = _counted((standard_kind, conformant, provider, count)
-                      for (standard_kind, conformant, provider), count in groups.items())
-    return tuple(lines), counts
+    return tuple(lines)
 
 
 def _lines(found, names: dict[str, str], verdicts: dict[tuple, str], standard_titles: dict[str | None, str],
@@ -382,11 +376,12 @@ def build_annual_report(session: Session, actor: Actor, fiscal_year: int, *, dat
     reading the 52,000 took a third of a second); :func:`sections` (the workbook) then refuses the report."""
     authz.authorize(actor, ACTION)
     moves, members_now = _member_moves(session, fiscal_year)
-    datasets, dataset_counts = _datasets(session, fiscal_year) if dataset_list else (None, _dataset_counts(session, fiscal_year))
+    datasets = _datasets(session, fiscal_year) if dataset_list else None
     by_tenant, by_dataset = _usage(session, actor, fiscal_year)
     return AnnualReport(
         fiscal_year=fiscal_year, issuer=_issuer(session), participants=participants(session, fiscal_year),
-        member_moves=moves, members_now=members_now, datasets=datasets, dataset_counts=dataset_counts,
+        member_moves=moves, members_now=members_now, datasets=datasets,
+        dataset_counts=_dataset_counts(session, fiscal_year),
         calls_by_tenant=by_tenant, calls_by_dataset=by_dataset,
         accounts=year_close.accounts_of_year(session, actor, fiscal_year),
         funding=grants.year_funding(session, actor, fiscal_year),
