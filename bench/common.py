@@ -149,6 +149,16 @@ def run_as_main(run: Callable[[], object]) -> int:
         return 1
 
 
+def exit_flushed(code: int) -> None:
+    """The end of a forked child: what it printed flushed, then its exit with ``code`` at once (``os._exit``: the
+    parent's atexit handlers and buffers, copied by the fork, are not the child's to run); never returns."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
+
+
 def _run_spare(pipe: int) -> None:
     """In the spare: the command it is given, then its exit with the command's code; never returns."""
     import json
@@ -185,11 +195,7 @@ def _run_spare(pipe: int) -> None:
 
         code = run_as_main(command)
     finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
+        exit_flushed(code)
 
 
 class Forked:

@@ -23,6 +23,8 @@ import tempfile
 import threading
 import traceback
 
+from bench.common import exit_flushed, run_as_main  # imported before any fork: a child only calls them
+
 
 def preload() -> None:
     """Import renkei and build one app (on a throwaway SQLite file), then let go of its database: a child inherits
@@ -42,8 +44,6 @@ def preload() -> None:
 
 def child(request: dict) -> None:
     """In the forked child: the benchmark's file run as ``__main__``; never returns."""
-    from bench.common import run_as_main
-
     code = 1
     try:
         os.setpgid(0, 0)
@@ -61,11 +61,7 @@ def child(request: dict) -> None:
         traceback.print_exc()
         code = 1
     finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
+        exit_flushed(code)
 
 
 def main() -> None:
