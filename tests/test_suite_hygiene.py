@@ -159,6 +159,21 @@ def test_every_sleep_in_a_test_says_why():
     assert not unexplained, "sleeps without a reason:\n" + "\n".join(unexplained)
 
 
+def test_every_test_server_stops_at_once():
+    """A test's own server serves through tests/background_server.py: ``serve_forever`` with its default
+    ``poll_interval`` made each ``shutdown()`` wait up to half a second (about 0.5 s a test in
+    tests/identity/test_token_validator.py). The stop itself is timed nowhere; what is checked is where the loop starts."""
+    elsewhere = []
+    for path in sorted(TESTS.rglob("*.py")):
+        if "node_modules" in path.parts or path.name == "background_server.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr == "serve_forever":
+                elsewhere.append(f"{path.relative_to(TESTS.parent)}:{node.lineno}")
+    assert not elsewhere, "serve_forever outside tests/background_server.py (serve_in_thread, served):\n" + \
+        "\n".join(elsewhere)
+
+
 def test_a_test_not_marked_database_cannot_open_the_test_database(monkeypatch):
     """CI runs on PostgreSQL only the tests marked ``database`` (every test on the app is, by
     tests/conftest.py); one that reaches the test database without the mark would run on SQLite only."""

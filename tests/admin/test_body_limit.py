@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import select
 import socket
-import threading
 
 import pytest
 from werkzeug.serving import make_server
+
+from tests.background_server import served
 
 MB = 1024 * 1024
 LIMIT = 32 * MB
@@ -49,11 +50,8 @@ def server(app, monkeypatch):
     counter = ReadCounter(app.wsgi_app)
     monkeypatch.setattr(app, "wsgi_app", counter)
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd.server_port, counter
-    httpd.shutdown()
-    thread.join()
+    with served(httpd):
+        yield httpd.server_port, counter
 
 
 def read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:

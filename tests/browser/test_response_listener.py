@@ -6,11 +6,10 @@ without a Content-Type. Shown here with a small planted server of this test's ow
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from flask import Flask, Response
 
+from tests.background_server import served
 from tests.response_check import BrowserResponses
 
 
@@ -35,12 +34,8 @@ def planted_server():
         return "<p>active</p>", "0 active"
 
     server = make_server("127.0.0.1", 0, planted, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="planted-server", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    with served(server, "planted-server"):
+        yield f"http://127.0.0.1:{server.server_port}"
 
 
 def test_the_listener_fails_a_test_that_met_an_invalid_answer(chromium, planted_server):

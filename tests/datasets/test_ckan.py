@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
+
+from tests.background_server import served
 
 
 @pytest.fixture
@@ -15,12 +15,8 @@ def ckan_url(app, monkeypatch, sample_catalogue):
     monkeypatch.setitem(app.config, "SERVER_NAME", None)
     monkeypatch.setitem(app.config, "RENKEI_REQUEST_LOG", "off")
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="ckan-test-server", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
+    with served(server, "ckan-test-server"):
+        yield f"http://127.0.0.1:{server.server_port}"
 
 
 def remote(url, token=None):

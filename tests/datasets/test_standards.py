@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from core import codes
+from tests.background_server import serve_in_thread, stop
 from tests.raw_text import raw_shapes
 
 KUMAMOTO_CORPORATE = codes.corporate_number_of_local_government("431001")  # 熊本市's 法人番号
@@ -304,7 +305,6 @@ def test_frictionless_reads_the_schema_from_its_published_address(app, tmp_path)
     schema and the checklist fetched over HTTP from renkei, the verdict frictionless's exit status."""
     import subprocess
     import sys
-    import threading
     import urllib.request
 
     from werkzeug.serving import make_server
@@ -312,8 +312,7 @@ def test_frictionless_reads_the_schema_from_its_published_address(app, tmp_path)
     from catalogue import standards
 
     server = make_server("127.0.0.1", 0, app)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    thread = serve_in_thread(server)
     try:
         base = f"http://127.0.0.1:{server.server_port}"
         with urllib.request.urlopen(base + standards.checklist_path("aed"), timeout=60) as answer:
@@ -329,8 +328,7 @@ def test_frictionless_reads_the_schema_from_its_published_address(app, tmp_path)
                                  capture_output=True, text=True, timeout=300, cwd=tmp_path)  # a path in its folder, as typed
             assert (run.returncode == 0) == check("aed", raw).conformant, (number, run.stdout[-2000:], run.stderr[-2000:])
     finally:
-        server.shutdown()
-        thread.join(timeout=30)
+        stop(server, thread)
 
 
 def test_a_file_that_cannot_be_read_is_refused_in_words_by_row():

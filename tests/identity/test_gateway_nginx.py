@@ -16,12 +16,12 @@ import json
 import shutil
 import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.background_server import served
 from tests.identity.test_gateway_auth import make_kumamoto_client
 
 RECIPE = Path(__file__).resolve().parents[2] / "docs" / "gateway" / "renkei-gateway.conf"
@@ -105,12 +105,6 @@ def _quiet_handler():
 QuietHandler = _quiet_handler()
 
 
-def serve(server) -> threading.Thread:
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return thread
-
-
 @contextlib.contextmanager
 def running_nginx(config: str, prefix: Path, port: int):
     """Debian's nginx with this server configuration (read inside `http { }`), listening on port."""
@@ -154,15 +148,8 @@ def renkei_and_upstream(app):
 
     renkei = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
     upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
-    threads = [serve(renkei), serve(upstream)]
-    try:
+    with served(renkei), served(upstream):
         yield renkei.server_port, upstream.server_port
-    finally:
-        for server in (renkei, upstream):
-            server.shutdown()
-            server.server_close()
-        for thread in threads:
-            thread.join(timeout=10)
 
 
 def gateway_credential(keycloak_settings) -> str:

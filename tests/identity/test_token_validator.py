@@ -1,7 +1,6 @@
 """TokenValidator against a JWKS served over HTTP on loopback: claims, algorithms, key rotation."""
 
 import json
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -11,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from tenancy.identity.tokens import InvalidToken, TokenValidator
+from tests.background_server import served
 
 ISSUER, AUDIENCE = "http://idp.test/realms/renkei", "renkei-api"
 
@@ -42,12 +42,8 @@ def jwks():
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield keys, f"http://127.0.0.1:{server.server_address[1]}/certs", fetches
-    server.shutdown()
-    server.server_close()
+    with served(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as server:
+        yield keys, f"http://127.0.0.1:{server.server_address[1]}/certs", fetches
 
 
 def claims(**overrides):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import http.server
-import threading
 
 import pytest
+
+from tests.background_server import serve_in_thread, stop
 
 
 class _Health(http.server.BaseHTTPRequestHandler):
@@ -36,12 +37,11 @@ class Component:
     def start(self) -> None:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), _Health)
         self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve_in_thread(self.server)
 
     def stop(self) -> None:
         if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+            stop(self.server)
             self.server = None
 
 

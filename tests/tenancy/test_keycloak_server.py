@@ -16,7 +16,6 @@ import os
 import socket
 import stat
 import sys
-import threading
 import zipfile
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import requests
 
 from maintenance import keycloak_distribution as kd
 from maintenance import keycloak_server as kc
+from tests.background_server import serve_in_thread, stop
 
 # --------------------------------------------------------------------------------------------
 # Java version parsing and discovery
@@ -167,7 +167,7 @@ def test_download_url_streams_then_renames(tmp_path: Path) -> None:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    thread = serve_in_thread(server)
     base = f"http://127.0.0.1:{server.server_address[1]}"
     try:
         target = tmp_path / "out" / "keycloak.zip"
@@ -180,8 +180,7 @@ def test_download_url_streams_then_renames(tmp_path: Path) -> None:
             kd.download_url(f"{base}/not-a-zip.zip", tmp_path / "out" / "bad.zip")
         assert sorted(p.name for p in target.parent.iterdir()) == ["keycloak.zip"]  # no .part left
     finally:
-        server.shutdown()
-        server.server_close()
+        stop(server, thread)
 
 
 @pytest.mark.skipif(
@@ -326,7 +325,6 @@ def test_status_of_a_port_nobody_listens_on_ignores_another_keycloaks_management
     """`renkei keycloak status --port N` must not call a server on N running because some other
     Keycloak (the demo's, on the default management port) reports itself ready."""
     import http.server
-    import threading
 
     class Ready(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
@@ -341,7 +339,7 @@ def test_status_of_a_port_nobody_listens_on_ignores_another_keycloaks_management
             pass
 
     management = http.server.HTTPServer(("127.0.0.1", 0), Ready)
-    threading.Thread(target=management.serve_forever, daemon=True).start()
+    thread = serve_in_thread(management)
     try:
         with socket.socket() as closed:
             closed.bind(("127.0.0.1", 0))
@@ -350,5 +348,4 @@ def test_status_of_a_port_nobody_listens_on_ignores_another_keycloaks_management
         state = kc.status(nobody, state_dir=tmp_path, management_port=management.server_address[1])
         assert not state.running and not state.healthy
     finally:
-        management.shutdown()
-        management.server_close()
+        stop(management, thread)
