@@ -15,13 +15,17 @@ kill), then one ``{"code"}`` when it has exited. End of stdin ends the process.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import runpy
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
 import traceback
+from pathlib import Path
 
 from bench.common import exit_flushed, run_as_main  # imported before any fork: a child only calls them
 
@@ -78,6 +82,63 @@ def main() -> None:
         protocol.write(json.dumps({"pid": pid}) + "\n")
         _, status = os.waitpid(pid, 0)
         protocol.write(json.dumps({"code": os.waitstatus_to_exitcode(status)}) + "\n")
+
+
+# --- the test worker's side: the process started, a command sent to it ----------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 900  # a safety bound for a command that hangs, not a judgement of its time
+
+
+class Preloaded:
+    """The test worker's process that forks commands (this module run as ``python -m tests.bench_preload``), started
+    on first use: the benchmarks' smoke forms (tests/test_bench_smoke.py) and the other tests that need a fresh
+    process of renkei (tests/admin/test_chart_warm_up.py)."""
+
+    process: subprocess.Popen | None = None
+    lock = threading.Lock()
+
+    @classmethod
+    def run(cls, argv: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+        """``argv`` (a script and its arguments) run in a forked child: (its exit code, stdout, stderr)."""
+        with cls.lock:
+            if cls.process is None or cls.process.poll() is not None:
+                cls.process = subprocess.Popen([sys.executable, "-m", "tests.bench_preload"], cwd=ROOT, env=env,
+                                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                atexit.register(cls.close, cls.process)
+            with tempfile.TemporaryDirectory(prefix="renkei-bench-smoke-") as folder:
+                out, err = Path(folder) / "stdout", Path(folder) / "stderr"
+                cls.process.stdin.write(json.dumps({"argv": argv, "env": env, "cwd": str(cwd), "out": str(out),
+                                                    "err": str(err)}) + "\n")
+                cls.process.stdin.flush()
+                started = cls.process.stdout.readline()
+                if not started:
+                    raise RuntimeError(f"the preloading process ended (exit {cls.process.wait()}): see the test's stderr")
+                pid = json.loads(started)["pid"]
+                timer = threading.Timer(TIMEOUT, _kill_group, (pid,))
+                timer.start()
+                try:
+                    code = json.loads(cls.process.stdout.readline())["code"]
+                finally:
+                    timer.cancel()
+                return code, out.read_text(encoding="utf-8", errors="replace"), \
+                    err.read_text(encoding="utf-8", errors="replace")
+
+    @staticmethod
+    def close(process: subprocess.Popen) -> None:
+        """End of its input ends it (at the worker's exit)."""
+        process.stdin.close()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:  # it ended as the time ran out
+        pass
 
 
 if __name__ == "__main__":

@@ -24,17 +24,14 @@ Marked ``bench`` (pyproject.toml): ``-m bench`` runs only these, ``-m "not bench
 
 from __future__ import annotations
 
-import atexit
-import json
 import os
-import signal
 import subprocess
 import sys
-import tempfile
-import threading
 from pathlib import Path
 
 import pytest
+
+from tests.bench_preload import TIMEOUT, Preloaded
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHES = sorted(path.stem for path in (ROOT / "bench").glob("bench_*.py"))
@@ -48,58 +45,6 @@ KEYCLOAK_TOO = {"bench_search"}  # its pages without Keycloak, and Keycloak's ow
 FIGURES = ("project target", "SUMMARY: ")
 
 pytestmark = pytest.mark.bench
-
-
-TIMEOUT = 900  # a safety bound for a command that hangs, not a judgement of its time
-
-
-class Preloaded:
-    """The test worker's process that forks the benchmarks (tests/bench_preload.py), started on first use."""
-
-    process: subprocess.Popen | None = None
-    lock = threading.Lock()
-
-    @classmethod
-    def run(cls, argv: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
-        """``argv`` (a script and its arguments) run in a forked child: (its exit code, stdout, stderr)."""
-        with cls.lock:
-            if cls.process is None or cls.process.poll() is not None:
-                cls.process = subprocess.Popen([sys.executable, "-m", "tests.bench_preload"], cwd=ROOT, env=env,
-                                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-                atexit.register(cls.close, cls.process)
-            with tempfile.TemporaryDirectory(prefix="renkei-bench-smoke-") as folder:
-                out, err = Path(folder) / "stdout", Path(folder) / "stderr"
-                cls.process.stdin.write(json.dumps({"argv": argv, "env": env, "cwd": str(cwd), "out": str(out),
-                                                    "err": str(err)}) + "\n")
-                cls.process.stdin.flush()
-                started = cls.process.stdout.readline()
-                if not started:
-                    raise RuntimeError(f"the preloading process ended (exit {cls.process.wait()}): see the test's stderr")
-                pid = json.loads(started)["pid"]
-                timer = threading.Timer(TIMEOUT, _kill_group, (pid,))
-                timer.start()
-                try:
-                    code = json.loads(cls.process.stdout.readline())["code"]
-                finally:
-                    timer.cancel()
-                return code, out.read_text(encoding="utf-8", errors="replace"), \
-                    err.read_text(encoding="utf-8", errors="replace")
-
-    @staticmethod
-    def close(process: subprocess.Popen) -> None:
-        """End of its input ends it (at the worker's exit)."""
-        process.stdin.close()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:  # it ended as the time ran out
-        pass
 
 
 def run_command(argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:

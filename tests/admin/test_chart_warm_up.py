@@ -1,13 +1,18 @@
 """The first usage chart of a serving process does not wait for matplotlib: the first request the
 app serves starts importing it in the background; building the app (as every command does) and
-the tests' app (TESTING) never import it."""
+the tests' app (TESTING) never import it.
+
+Each case is a process of its own, as a command is: forked from the test worker's process that has imported renkei
+and built an app once (tests/bench_preload.py), which is what every process of renkei imports; matplotlib is not
+among it, or every case would find it ``built``.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
+
+from tests.bench_preload import ROOT, Preloaded
 
 CODE = """
 import json, sys, threading
@@ -28,12 +33,12 @@ print(json.dumps({{"built": built, "served": served}}))
 
 def _run(tmp_path, *, serve: bool, testing: bool = False) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RENKEI_")}
-    code = CODE.format(testing=testing, db=tmp_path / "warm.db", var=str(tmp_path / "var"), serve=serve)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                            cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                            timeout=300)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    script = tmp_path / "warm_up.py"
+    script.write_text(CODE.format(testing=testing, db=tmp_path / "warm.db", var=str(tmp_path / "var"), serve=serve),
+                      encoding="utf-8")
+    code, stdout, stderr = Preloaded.run([str(script)], env, ROOT)
+    assert code == 0, stderr
+    return json.loads(stdout.strip().splitlines()[-1])
 
 
 def test_a_serving_app_has_the_chart_library_ready_after_its_first_request(tmp_path):
