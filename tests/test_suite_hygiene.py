@@ -56,23 +56,35 @@ def module_name(path: Path, tests: Path) -> str:
 
 def clock_helpers(trees: dict[str, ast.Module]) -> dict[str, set[str]]:
     """Per module, the names of its functions (its own or imported from another test module) that
-    read the clock when called, directly or through another such function."""
+    read the clock when called, directly or through another such function.
+
+    Each tree is walked once, for its imports from other modules and, per function (nested ones in their own right
+    and in the function around them), whether it reads the clock itself and which names it calls; the names are then
+    followed until nothing more is found."""
+    imports: dict[str, list[tuple[str, list[tuple[str, str]]]]] = {}
+    functions: dict[str, list[tuple[str, bool, set[str]]]] = {}
+    for name, tree in trees.items():
+        imports[name], functions[name] = [], []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                source = node.module if node.level == 0 else ".".join(name.split(".")[:-node.level] + [node.module])
+                imports[name].append((source, [(alias.name, alias.asname or alias.name) for alias in node.names]))
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                calls = [inner for inner in ast.walk(node) if isinstance(inner, ast.Call)]
+                # a call of ``time`` with arguments is dt.time(17, 0), never a helper (reads_clock)
+                functions[name].append((node.name, any(reads_clock(call, set()) for call in calls),
+                                        {called_name(call) for call in calls} - {"time"}))
     helpers: dict[str, set[str]] = {name: set() for name in trees}
     changed = True
     while changed:
         changed = False
-        for name, tree in trees.items():
+        for name in trees:
             known = set(helpers[name])
-            for node in ast.walk(tree):
-                if isinstance(node, ast.ImportFrom) and node.module:
-                    source = node.module if node.level == 0 else \
-                        ".".join(name.split(".")[:-node.level] + [node.module])
-                    known |= {alias.asname or alias.name for alias in node.names
-                              if alias.name in helpers.get(source, ())}
-            for node in ast.walk(tree):
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name not in known and any(
-                        isinstance(inner, ast.Call) and reads_clock(inner, known) for inner in ast.walk(node)):
-                    known.add(node.name)
+            for source, names in imports[name]:
+                known |= {local for original, local in names if original in helpers.get(source, ())}
+            for function, itself, called in functions[name]:
+                if function not in known and (itself or not called.isdisjoint(known)):
+                    known.add(function)
             if known != helpers[name]:
                 helpers[name], changed = known, True
     return helpers
