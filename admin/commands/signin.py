@@ -230,6 +230,8 @@ def _device_flow(settings, keycloak) -> dict:
                                    "flow allowed? 'renkei keycloak bootstrap' allows it).") from None
     click.echo(f"Open {started.get('verification_uri_complete') or started['verification_uri']} in a browser, "
                f"sign in and confirm the code {started['user_code']}.")
+    # RFC 8628, 3.5: poll every `interval` seconds the server gave (5 when it gave none), and 5 s
+    # more for this and every later poll each time it answers slow_down
     interval = float(started.get("interval", 5))
     deadline = time.monotonic() + float(started.get("expires_in", 600))
     while time.monotonic() < deadline:
@@ -241,8 +243,10 @@ def _device_flow(settings, keycloak) -> dict:
         except Exception:  # noqa: BLE001  (the person declined, or the code expired)
             raise click.ClickException("Keycloak ended the device sign-in (the code was declined or expired); "
                                        "run 'renkei login' again.") from None
-        if tokens is not None:
+        if isinstance(tokens, dict):
             return tokens
+        if tokens == keycloak.DEVICE_SLOW_DOWN:
+            interval += 5
     raise click.ClickException("The code was not confirmed in time; run 'renkei login' again.")
 
 

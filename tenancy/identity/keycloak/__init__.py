@@ -29,9 +29,10 @@ from tenancy.identity.keycloak.realm import (ask_for_totp, bootstrap_realm, clie
                                              master_admin, realm_security)
 from tenancy.identity.keycloak.residents_realm import (PROVIDER_CLAIM, PROVIDER_SCOPES, delete_provider_accounts,
                                                        ensure_provider, ensure_residents_realm, erase_stored_claims)
-from tenancy.identity.keycloak.tokens import (SIGN_IN_UNAVAILABLE, check_sign_in_service, client_credentials_token,
-                                              client_token_or_none, device_authorization, device_token, end_session,
-                                              password_token, refresh_tokens)
+from tenancy.identity.keycloak.tokens import (DEVICE_PENDING, DEVICE_SLOW_DOWN, SIGN_IN_UNAVAILABLE,
+                                              check_sign_in_service, client_credentials_token, client_token_or_none,
+                                              device_authorization, device_token, end_session, password_token,
+                                              refresh_tokens)
 
 __all__ = [
     "ACCOUNT_EMAIL_PATTERN", "API_AUDIENCE_SCOPE", "CONFIGURE_TOTP", "DEFAULT_TIMEOUT_SECONDS", "DEVICE_GRANT",
@@ -39,7 +40,8 @@ __all__ = [
     "TOTP_ROLES", "UPDATE_PASSWORD", "VERIFY_EMAIL", "KeycloakSettings", "outcome_unknown", "realm_smtp",
     "translate_errors", "Account", "IdentityDirectory", "ask_for_totp", "bootstrap_realm", "client_secret",
     "ensure_machine_client", "master_admin", "realm_security", "SIGN_IN_UNAVAILABLE", "check_sign_in_service",
-    "client_credentials_token", "client_token_or_none", "device_authorization", "device_token", "end_session",
+    "client_credentials_token", "client_token_or_none", "DEVICE_PENDING", "DEVICE_SLOW_DOWN", "device_authorization",
+    "device_token", "end_session",
     "password_token", "refresh_tokens", "PROVIDER_CLAIM", "PROVIDER_SCOPES", "ensure_provider", "ensure_residents_realm",
     "delete_provider_accounts", "erase_stored_claims", "STANDIN_NAME", "STANDIN_REALM", "ensure_card_holder",
     "ensure_card_standin",

@@ -87,6 +87,10 @@ def refresh_tokens(settings: KeycloakSettings, refresh_token: str) -> dict:
     return _openid(settings).refresh_token(refresh_token)
 
 
+DEVICE_PENDING = "authorization_pending"  # the device flow's code not confirmed yet (RFC 8628, 3.5)
+DEVICE_SLOW_DOWN = "slow_down"  # not confirmed yet, and the client polled too often: 5 s more between polls
+
+
 @translate_errors
 def device_authorization(settings: KeycloakSettings) -> dict:
     """Start the device flow (``renkei login``): ``user_code``, ``verification_uri_complete``,
@@ -113,14 +117,17 @@ def device_authorization(settings: KeycloakSettings) -> dict:
 
 
 @translate_errors
-def device_token(settings: KeycloakSettings, device_code: str, code_verifier: str = "") -> dict | None:
-    """The tokens once the person approved the device code; ``None`` while it is still pending."""
+def device_token(settings: KeycloakSettings, device_code: str, code_verifier: str = "") -> dict | str:
+    """The tokens once the person approved the device code; while it is still pending, Keycloak's
+    reason: ``"authorization_pending"``, or ``"slow_down"`` (RFC 8628, 3.5: the client polls too
+    often, and waits 5 s more between its polls from then on)."""
     from keycloak.exceptions import KeycloakPostError
 
     try:
         return _openid(settings).token(grant_type="urn:ietf:params:oauth:grant-type:device_code",
                                        device_code=device_code, **({"code_verifier": code_verifier} if code_verifier else {}))
     except KeycloakPostError as error:
-        if b"authorization_pending" in (error.response_body or b"") or b"slow_down" in (error.response_body or b""):
-            return None
+        for pending in (DEVICE_SLOW_DOWN, DEVICE_PENDING):
+            if pending.encode("ascii") in (error.response_body or b""):
+                return pending
         raise
