@@ -413,7 +413,9 @@ def keycloak_settings(keycloak_server):
     )
     master = master_admin(settings.url, keycloak_server.admin_user, keycloak_server.admin_password, "master")
     bootstrap_realm(master, settings)
-    master.update_realm(settings.realm, {"accessTokenLifespan": 3600})
+    # the device flow's polling interval 1 s, not Keycloak's default 5 s: `renkei login` (which polls
+    # at the interval Keycloak gives it) sees the confirmed code within a second, not up to five
+    master.update_realm(settings.realm, {"accessTokenLifespan": 3600, "oauth2DevicePollingInterval": 1})
     yield settings
     try:
         master_admin(settings.url, keycloak_server.admin_user, keycloak_server.admin_password, "master").delete_realm(settings.realm)

@@ -44,7 +44,7 @@ class Renkei:
     """A `renkei` process, its output read line by line as it comes (a thread feeds a queue)."""
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.lines: queue.Queue[str] = queue.Queue()
+        self.lines: queue.Queue[str | None] = queue.Queue()
         self.seen: list[str] = []
         self.process = subprocess.Popen([sys.executable, "-c", "from admin.cli import main; main()", *args],
                                         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -54,6 +54,7 @@ class Renkei:
     def _read(self) -> None:
         for line in self.process.stdout:
             self.lines.put(line)
+        self.lines.put(None)  # the end of the output: the process closed it
 
     def wait_for(self, pattern: str) -> re.Match:
         deadline = time.monotonic() + WAIT_SECONDS
@@ -61,9 +62,10 @@ class Renkei:
             try:
                 line = self.lines.get(timeout=1)
             except queue.Empty:
-                if self.process.poll() is not None and self.lines.empty():
-                    break
                 continue
+            if line is None:
+                self.lines.put(None)  # still the end for finish()
+                break
             self.seen.append(line)
             found = re.search(pattern, line)
             if found:
@@ -77,11 +79,9 @@ class Renkei:
             if self.process.poll() is None:
                 self.process.kill()
                 self.process.wait()
-        while True:
-            try:
-                self.seen.append(self.lines.get(timeout=5 if not self.seen else 1))
-            except queue.Empty:
-                break
+        # the rest of its output, up to its end (the reader's mark), not up to a pause in it
+        while (line := self.lines.get(timeout=WAIT_SECONDS)) is not None:
+            self.seen.append(line)
         return code, "".join(self.seen)
 
 
