@@ -507,6 +507,17 @@ def drop_server_connection(url, pid: int) -> None:
         outside.dispose()
 
 
+def past_this_second() -> None:
+    """Wait until the clock is in its next whole second: a token issued from then on has an ``iat``
+    (whole seconds) later than anything done before the call (a denial), never equal to it. A
+    condition on the clock, not a fixed pause: from 0 to 1 s, not a flat 1.1 s."""
+    import math
+
+    target = math.floor(time.time()) + 1
+    while (left := target - time.time()) > 0:
+        time.sleep(left)  # until the condition above (the clock past the second)
+
+
 def owner_bind(session):
     """What a test playing the database owner (dropping guards, raw tampering) connects with:
     on PostgreSQL the schema owner, never the application role; on SQLite the session's file."""

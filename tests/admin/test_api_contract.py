@@ -37,6 +37,7 @@ import pytest
 
 import schemathesis
 
+from tests.conftest import past_this_second
 from tests.contract_cases import CaseStore
 
 EXAMPLES = int(os.environ.get("RENKEI_CONTRACT_EXAMPLES", "75"))
@@ -586,7 +587,7 @@ def the_operator_can_still_sign_in_and_act(app, operator):
         settings = directory.settings
     assert account.enabled and "platform-operator" in account.roles
     app.extensions["renkei_deny_list"] = DenyListCache(max_age=0)  # the real one (the fixture's undo restores it)
-    time.sleep(1.1)  # a token's iat is in whole seconds: one issued after any denial of the run
+    past_this_second()  # a token's iat is in whole seconds: one issued after any denial of the run
     token = password_token(settings, operator.username, PASSWORD)["access_token"]
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}

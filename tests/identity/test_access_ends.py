@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from core.audit import AuditRecord
 from residents.crypto import new_key_entry
 from tenancy.identity.keycloak import Account
-from tests.conftest import sign_in
+from tests.conftest import past_this_second, sign_in
 
 
 def unique(prefix="user"):
@@ -56,7 +56,7 @@ def test_a_person_enabled_again_signs_in_anew_and_is_accepted(client, db, yatsus
     client.post(f"/api/v1/tenants/432024/users/{admin.id}/disable", headers=as_operator)
     client.post(f"/api/v1/tenants/432024/users/{admin.id}/enable", headers=as_operator)
     assert client.get("/api/v1/me", headers=headers).status_code == 401  # the old token stays refused
-    time.sleep(1.1)  # a token's iat is in whole seconds
+    past_this_second()  # a token's iat is in whole seconds
     token = password_token(keycloak_settings, admin.username, PASSWORD)["access_token"]
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
@@ -110,7 +110,7 @@ def test_a_realm_role_removed_in_keycloak_directly_ends_the_token_and_a_new_toke
         refused = client.get("/api/v1/me", headers=headers)
     assert refused.status_code == 401 and "roles changed" in refused.get_json()["detail_en"]
 
-    time.sleep(1.1)  # a token's iat is in whole seconds
+    past_this_second()  # a token's iat is in whole seconds
     token = password_token(keycloak_settings, admin.username, PASSWORD)["access_token"]
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200, me.get_json()

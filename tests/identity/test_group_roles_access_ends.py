@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, past_this_second
 
 PATIENCE = 60  # seconds: a generous deadline for the condition, never a measured time
 
@@ -109,7 +109,7 @@ def test_the_admin_role_taken_from_a_group_ends_its_members_tokens_also_in_subgr
     refused_once_read(client, below_headers)
     assert client.get("/api/v1/me", headers=outsider_headers).status_code == 200  # not in the group: untouched
 
-    time.sleep(1.1)  # a token's iat is in whole seconds
+    past_this_second()  # a token's iat is in whole seconds
     again = fresh_headers(keycloak_settings, member.username)
     assert not holds_admin(client, again)  # signed in anew: accepted, with the smaller roles
 
@@ -145,7 +145,7 @@ def test_the_admin_role_taken_from_a_composite_ends_its_holders_tokens_directly_
         refused_once_read(client, direct_headers)
         refused_once_read(client, grouped_headers)
 
-        time.sleep(1.1)  # a token's iat is in whole seconds
+        past_this_second()  # a token's iat is in whole seconds
         assert not holds_admin(client, fresh_headers(keycloak_settings, direct.username))
     finally:
         realm_admin.delete_realm_role(name)
@@ -160,7 +160,7 @@ def test_a_group_deleted_ends_its_members_tokens_also_in_its_subgroups(
     left, left_headers = staff_member(user_factory, keycloak_settings, directory, top)
     directory.admin.group_user_remove(left.id, top)  # left before: denied then, and not again by the deletion
     refused_once_read(client, left_headers)
-    time.sleep(1.1)  # a token's iat is in whole seconds
+    past_this_second()  # a token's iat is in whole seconds
     left_headers = fresh_headers(keycloak_settings, left.username)
     assert holds_admin(client, member_headers) and holds_admin(client, below_headers)
     assert not holds_admin(client, left_headers)
@@ -170,5 +170,5 @@ def test_a_group_deleted_ends_its_members_tokens_also_in_its_subgroups(
     refused_once_read(client, below_headers)
     assert client.get("/api/v1/me", headers=left_headers).status_code == 200  # no longer a member: untouched
 
-    time.sleep(1.1)  # a token's iat is in whole seconds
+    past_this_second()  # a token's iat is in whole seconds
     assert not holds_admin(client, fresh_headers(keycloak_settings, member.username))
