@@ -9,6 +9,7 @@ nginx is a CI requirement (.ci/run installs it): without it these tests fail, sa
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import contextlib
 import http.client
 import http.server
@@ -282,8 +283,10 @@ def _renkei_unreachable(tmp_path, closed: int) -> None:
     recipe = filled_recipe(RECIPE.read_text(encoding="utf-8"), f"127.0.0.1:{closed}", "renkei.example",
                            f"127.0.0.1:{closed}", port, "Zm9vOmJhcg==")
     with running_nginx(recipe, tmp_path, port):
-        for method in ("GET", "POST"):
-            status, headers, body = call(port, method, "/v2/entities", "some-token")
+        # both calls at once: with renkei hung, each waits out the recipe's own timeout, side by side
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(lambda method: call(port, method, "/v2/entities", "some-token"), ("GET", "POST")))
+        for status, headers, body in answers:
             assert status == 503, (status, headers, body)
             assert headers["content-type"].startswith("application/problem+json")
             assert body["reason"] == "check_unavailable" and body["detail_ja"] and body["detail_en"]
