@@ -35,7 +35,7 @@ def _wait_for(predicate, what: str, process: subprocess.Popen, timeout: float = 
             return
         if process.poll() is not None:
             raise AssertionError(f"the demo ended (exit {process.returncode}) before {what}")
-        time.sleep(1.0)  # polls the predicate above, with its deadline
+        time.sleep(0.25)  # polls the predicate above, with its deadline
     raise AssertionError(f"no {what} within {timeout:.0f} s")
 
 

@@ -191,6 +191,7 @@ def until_available(answer, patience: float = SLOW):
     deadline = time.monotonic() + patience
     response = answer()
     while response.status_code == 503 and time.monotonic() < deadline:
+        time.sleep(0.1)  # polling the condition, with a deadline: the cores left to the Keycloak catching up
         response = answer()
     return response
 
