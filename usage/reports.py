@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import io
 import itertools
 from collections.abc import Iterator, Sequence
@@ -424,14 +425,24 @@ CHART_TOP = 10
 
 
 @dataclasses.dataclass(frozen=True)
-class _ChartLines:
-    """What a chart shows: the shown tenants with their monthly figures, and the rest summed."""
+class _ShownTenant:
+    """A tenant with a line of its own on a chart: what the chart writes of it."""
 
-    months: list[dt.date]
-    tenants: list[Any]  # the shown tenants (Tenant rows), largest figure first
-    values: dict[tuple[str, str, dt.date], int]  # (tenant code, metric, month) -> figure, for the shown tenants
+    code: str
+    name_ja: str
+    name_en: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class _ChartLines:
+    """What a chart shows: the shown tenants with their monthly figures, and the rest summed. A value (hashable): the
+    same lines are drawn once (:func:`_draw_chart`)."""
+
+    months: tuple[dt.date, ...]
+    tenants: tuple[_ShownTenant, ...]  # the shown tenants, largest figure first
+    values: tuple[tuple[tuple[str, str, dt.date], int], ...]  # ((tenant code, metric, month), figure) of the shown tenants
     others: int  # how many readable tenants are not shown
-    others_series: list[int] | None  # their figures summed per month (None when every tenant is shown)
+    others_series: tuple[int, ...] | None  # their figures summed per month (None when every tenant is shown)
 
 
 def chart_png(session: Session, actor: Actor, fiscal_year: int, metric: str, tenant_codes: Sequence[str] | None = None,
@@ -469,7 +480,8 @@ def _chart_lines(session: Session, metric: str, months: list[dt.date], tenant_co
     if readable <= top + 1 and len(shown_codes) < readable:  # few tenants: every one, used or not
         shown_codes = [t.code for t in _tenants(session, tenant_codes)]
     by_code = {t.code: t for t in _tenants(session, shown_codes)} if shown_codes else {}
-    tenants = [by_code[code] for code in shown_codes if code in by_code]
+    tenants = tuple(_ShownTenant(by_code[code].code, by_code[code].name_ja, by_code[code].name_en)
+                    for code in shown_codes if code in by_code)
     shown = set(shown_codes)
     series_of = _monthly_figures(session, months, shown_codes, [metric]) if shown_codes else {}
     values = {(code, metric, month): value for (code, _metric), row in series_of.items() for month, value in zip(months, row)}
@@ -478,9 +490,9 @@ def _chart_lines(session: Session, metric: str, months: list[dt.date], tenant_co
     if others > 0:  # every tenant's figure per month, less the shown tenants' (shown codes outside the scope add 0)
         month_totals = {month: int(total or 0) for month, total in session.execute(
             sa.select(table.c.period_start, sa.func.sum(figure)).where(*scope).group_by(table.c.period_start))}
-        others_series = [month_totals.get(month, 0) - sum(values.get((code, metric, month), 0) for code in shown)
-                         for month in months]
-    return _ChartLines(months, tenants, values, others, others_series)
+        others_series = tuple(month_totals.get(month, 0) - sum(values.get((code, metric, month), 0) for code in shown)
+                              for month in months)
+    return _ChartLines(tuple(months), tenants, tuple(sorted(values.items())), others, others_series)
 
 
 def _chart_title(lines: _ChartLines, fiscal_year: int, metric: str, japanese: bool) -> str:
@@ -496,10 +508,11 @@ def _chart_title(lines: _ChartLines, fiscal_year: int, metric: str, japanese: bo
 def _plot_lines(axes: Any, lines: _ChartLines, metric: str, japanese: bool, colours: Sequence[Any]) -> None:
     """One line per shown tenant (named in Japanese when a Japanese font is installed), and the others' line."""
     x = list(range(len(lines.months)))
+    values = dict(lines.values)
     # 21 tenants outnumber any palette: colour, marker and dash vary together so lines stay apart
     # (also for readers who do not tell colours apart)
     for index, tenant in enumerate(lines.tenants):
-        series = [lines.values.get((tenant.code, metric, m), 0) for m in lines.months]
+        series = [values.get((tenant.code, metric, m), 0) for m in lines.months]
         name = tenant.name_ja if japanese else (tenant.name_en or tenant.name_ja)
         axes.plot(x, series, color=colours[(index * 2) % 20 + (index // 10) % 2], marker="osD^v"[index % 5],
                   linestyle=("-", "--", ":")[(index // 7) % 3], linewidth=1.6, markersize=4,
@@ -511,8 +524,11 @@ def _plot_lines(axes: Any, lines: _ChartLines, metric: str, japanese: bool, colo
                   label=label)
 
 
+@functools.lru_cache(maxsize=32)
 def _draw_chart(lines: _ChartLines, fiscal_year: int, metric: str, dpi: int) -> bytes:
-    """The PNG of ``lines``: months along, figures up (with thousands separators), the legend beside."""
+    """The PNG of ``lines``: months along, figures up (with thousands separators), the legend beside. Kept for the
+    same lines (as core.charts keeps its SVGs): a chart asked again with nothing changed is not drawn again (drawing
+    takes about 100 ms); the bytes are a function of the lines (no date is written into the PNG)."""
     import matplotlib
 
     matplotlib.use("Agg")
