@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import url_for
+from flask import g, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -102,18 +102,49 @@ def _name(item, locale: str) -> str:
 def sections_for(admin_view) -> list[MenuSection]:
     """The menu of the open page ``admin_view`` for the person signed in (renkei/_menu.html draws it): each section
     with the pages they may open, each page asked once whether they may (Flask-Admin's own walk asked each three times
-    a page)."""
-    locale = str(get_locale())
+    a page). Which pages those are is kept (:func:`_open_to`); only which one is open is asked on each page."""
     sections: list[MenuSection] = []
-    for item in admin_view.admin.menu():
-        if item.is_category():
-            pages = tuple(MenuPage(_name(child, locale), child.get_url(), child.is_active(admin_view))
-                          for child in item._children if child.is_accessible() and child.is_visible())
-            if pages:
-                sections.append(MenuSection(_name(item, locale), pages, any(page.here for page in pages)))
-        elif item.is_accessible() and item.is_visible():
-            sections.append(MenuSection(_name(item, locale), url=item.get_url(), open=item.is_active(admin_view)))
+    for name, url, item, children in _open_to(admin_view.admin):
+        if children:
+            pages = tuple(MenuPage(child_name, child_url, child.is_active(admin_view))
+                          for child_name, child_url, child in children)
+            sections.append(MenuSection(name, pages, any(page.here for page in pages)))
+        else:
+            sections.append(MenuSection(name, url=url, open=item.is_active(admin_view)))
     return sections
+
+
+_OPEN_TO_LIMIT = 512  # kinds of people and pages kept an admin; past it, all forgotten and asked again
+
+
+def _open_to(admin) -> tuple:
+    """(name, url, item, children) of each menu item the person signed in may open and see: a section's children as
+    (name, url, item), a page alone with none. A view's answer depends on the person's roles and tenants (core.authz's
+    static policy; a consent receipt's view also on the endpoint asked), so it is kept per (roles, tenants, endpoint,
+    language, script root): the menu's walk of every view (each asking core.authz) was a tenth of a page's CPU, the
+    same on every page of a person. Kept on the admin (as the items' names are on the items: they live as long as
+    their app)."""
+    actor = g.get("actor")
+    key = (None if actor is None else (actor.roles, actor.tenant_codes), request.endpoint, request.script_root,
+           str(get_locale()))
+    known = admin.__dict__.setdefault("_renkei_open_to", {})
+    kept = known.get(key)
+    if kept is not None:
+        return kept
+    locale = key[-1]
+    entries = []
+    for item in admin.menu():
+        if item.is_category():
+            children = tuple((_name(child, locale), child.get_url(), child)
+                             for child in item._children if child.is_accessible() and child.is_visible())
+            if children:
+                entries.append((_name(item, locale), None, item, children))
+        elif item.is_accessible() and item.is_visible():
+            entries.append((_name(item, locale), item.get_url(), item, ()))
+    if len(known) >= _OPEN_TO_LIMIT:
+        known.clear()
+    kept = known[key] = tuple(entries)
+    return kept
 
 
 # kind -> the page of one hit of that kind
