@@ -43,6 +43,7 @@ from __future__ import annotations
 import base64
 import collections
 import dataclasses
+import functools
 import json
 import os
 import re
@@ -79,7 +80,8 @@ ENGLISH_LABELS = ("Actor Issuer", "Request Id", "Prev Hash", "Name En")
 
 # --- what must never be shown in the Japanese UI --------------------------------------------------
 
-def audit_action_patterns() -> set[str]:
+@functools.cache  # the code does not change during a session: read once, not for each person
+def audit_action_patterns() -> frozenset[str]:
     """Regexes of the audit actions the code records (literal or f-string, e.g. ``tenant.{x}``)."""
     call = re.compile(r"\b(?:audit|core_audit)\.(?:record|act)\(")
     literal = re.compile(r'(f?)"([a-z_{}]+(?:\.[a-z_{}.]+)+)"')
@@ -95,7 +97,7 @@ def audit_action_patterns() -> set[str]:
                         patterns.add("[a-z_]+".join(re.escape(part) for part in parts))
                     elif "{" not in action:
                         patterns.add(re.escape(action))
-    return patterns
+    return frozenset(patterns)
 
 
 def raw_code_pattern(session) -> re.Pattern:
@@ -124,6 +126,7 @@ def raw_code_pattern(session) -> re.Pattern:
     return re.compile(rf"(?<![\w.@/-])(?:{either})(?![\w-]|\.\w|@)|\{{\s*\"[A-Za-z_]+\"\s*:", re.ASCII)
 
 
+@functools.cache
 def flask_admin_labels() -> tuple[str, ...]:
     """The English labels Flask-Admin makes of multi-word column names ("name_en" -> "Name En")."""
     from sqlmodel import SQLModel
@@ -142,7 +145,7 @@ class Visit:
     violations: list[dict] = dataclasses.field(default_factory=list)
     raw_codes: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # code -> snippets
     sideways: dict[int, dict] = dataclasses.field(default_factory=dict)  # width -> how the page scrolls sideways
-    seconds: dict[str, float] = dataclasses.field(default_factory=dict)  # load, inject, axe, read, at <width>, links
+    seconds: dict[str, float] = dataclasses.field(default_factory=dict)  # load, axe, read, at <width>, links
     titles: list[str] = dataclasses.field(default_factory=lambda: ["(not a page)"])  # the page's <h1> headings: one
 
 
@@ -299,31 +302,66 @@ def downloads_of(page, urls: dict[str, str], codes: re.Pattern) -> list[Visit]:
     return checked
 
 
-def examine(page, visit: Visit, origin: str, codes: re.Pattern, offered: dict[str, str]) -> None:
-    """The page now open (axe-core in it): axe's violations, sideways scrolling, raw codes and English
-    words in its text and labels, timed into ``visit``; the downloads it offers noted in ``offered``
-    (one per path shape)."""
+# what is read of a page at the first width, in one call (one round trip to the browser, not seven): axe's
+# violations, then whether it scrolls sideways, its text, the downloads it offers, its labels, its <h1>
+# headings and its links (the links a person is shown, whatever the width: read here once); ``null`` if axe-core
+# is not in the page. The page's own time in axe and in the rest is returned with it.
+WIDE_JS = """async (tags) => {
+    if (typeof window.axe === 'undefined') return null;
+    const started = performance.now();
+    const violations = await (__AXE__)(tags);
+    const read = performance.now();
+    return {violations, sideways: (__SIDEWAYS__)(), text: (__TEXT__)(), downloads: (__DOWNLOADS__)(), labels: (__LABELS__)(),
+            titles: Array.from(document.querySelectorAll('h1')).map(h => h.innerText.trim()), links: (__LINKS__)(),
+            axe_ms: read - started};
+}""".replace("__AXE__", AXE_JS).replace("__SIDEWAYS__", SIDEWAYS_JS).replace("__TEXT__", TEXT_JS) \
+    .replace("__DOWNLOADS__", DOWNLOADS_JS).replace("__LABELS__", LABELS_JS).replace("__LINKS__", LINKS_JS)
+
+# what is checked at the other widths, once the page is resized, in one call: the page settled (its resize handlers
+# and the next layout), axe's violations, and whether it scrolls sideways; ``null`` if axe-core is not in the page
+NARROW_JS = """async (tags) => {
+    if (typeof window.axe === 'undefined') return null;
+    await (__SETTLED__)();
+    return {violations: await (__AXE__)(tags), sideways: (__SIDEWAYS__)()};
+}""".replace("__SETTLED__", SETTLED_JS).replace("__AXE__", AXE_JS).replace("__SIDEWAYS__", SIDEWAYS_JS)
+
+
+def in_page(page, script: str, axe: str | None):
+    """``script`` run in the page with :data:`AXE_TAGS`, axe-core (``axe``, or read) injected first if the page
+    lacks it."""
+    found = page.evaluate(script, AXE_TAGS)
+    if found is None:
+        page.evaluate(axe or axe_script())
+        found = page.evaluate(script, AXE_TAGS)
+    return found
+
+
+def examine(page, visit: Visit, origin: str, codes: re.Pattern, offered: dict[str, str], axe: str) -> list[str]:
+    """The page now open: axe's violations, sideways scrolling, raw codes and English words in its text and
+    labels, its titles, timed into ``visit``; the downloads it offers noted in ``offered`` (one per path
+    shape). Returns the links it shows."""
     started = time.perf_counter()
-    visit.violations.extend(page.evaluate(AXE_JS, AXE_TAGS))
-    visit.seconds["axe"] = round(time.perf_counter() - started, 3)
-    started = time.perf_counter()
-    sideways = page.evaluate(SIDEWAYS_JS)
-    if sideways:
-        visit.sideways[page.viewport_size["width"]] = sideways
-    text = page.evaluate(TEXT_JS)
+    found = in_page(page, WIDE_JS, axe)
+    visit.violations.extend(found["violations"])
+    visit.seconds["axe"] = round(found["axe_ms"] / 1000, 3)
+    if found["sideways"]:
+        visit.sideways[page.viewport_size["width"]] = found["sideways"]
+    text = found["text"]
     visit.raw_codes = raw_text_of(text["own"], codes, words=True)
     for code, snippets in raw_text_of(text["given"], codes).items():
         visit.raw_codes.setdefault(code, []).extend(snippets)
-    for href in page.evaluate(DOWNLOADS_JS):
+    for href in found["downloads"]:
         parts = urlsplit(href)
         if f"{parts.scheme}://{parts.netloc}" == origin and parts.path.startswith("/admin"):
             offered.setdefault(path_shape(parts.path), parts.path + (f"?{parts.query}" if parts.query else ""))
-    for label in page.evaluate(LABELS_JS):
+    for label in found["labels"]:
         if ENGLISH_LABEL.fullmatch(label) and not set(label.split()) <= NOT_ENGLISH_LABELS \
                 and label not in visit.raw_codes:
             visit.raw_codes[label] = [f"(English label) {label}"]
-    visit.titles = page.evaluate("() => Array.from(document.querySelectorAll('h1')).map(h => h.innerText.trim())")
-    visit.seconds["read"] = round(time.perf_counter() - started, 3)  # sideways, text, labels, downloads, titles
+    visit.titles = found["titles"]
+    # sideways, text, labels, downloads, titles, links read in the page, and checked here
+    visit.seconds["read"] = round(time.perf_counter() - started - visit.seconds["axe"], 3)
+    return found["links"]
 
 
 # where the crawl starts: the home page, and the search results the header's search box opens (a form:
@@ -331,25 +369,26 @@ def examine(page, visit: Visit, origin: str, codes: re.Pattern, offered: dict[st
 START = ("/admin/", "/admin/search/?q=%E7%86%8A%E6%9C%AC")  # 熊本
 
 
-def at_widths(page, visit: Visit, examine_wide: Callable[[], None]) -> None:
+def at_widths(page, visit: Visit, examine_wide: Callable[[], None], axe: str | None = None) -> None:
     """The page now open, at each of :data:`WIDTHS`: at the first, ``examine_wide()`` (everything);
     at the others, axe's violations (each noted with its width) and sideways scrolling, timed into
-    ``visit``. A page opened at the last width is taken from narrow to wide, so that the next page
-    opens where this one ends and each page costs two resizes, not three."""
+    ``visit`` (axe-core injected from ``axe`` if the page lacks it). A page opened at the last width is
+    taken from narrow to wide, so that the next page opens where this one ends and each page costs two
+    resizes, not three."""
     order = WIDTHS if page.viewport_size["width"] == WIDTHS[0] else WIDTHS[::-1]
     for width in order:
         started = time.perf_counter()
         if page.viewport_size["width"] != width:
             page.set_viewport_size({"width": width, "height": HEIGHT})
-            page.evaluate(SETTLED_JS)
+            if width == WIDTHS[0]:
+                page.evaluate(SETTLED_JS)
         if width == WIDTHS[0]:
             examine_wide()
             continue
-        found = page.evaluate(AXE_JS, AXE_TAGS)
-        visit.violations.extend(dict(violation, width=width) for violation in found)
-        sideways = page.evaluate(SIDEWAYS_JS)
-        if sideways:
-            visit.sideways[width] = sideways
+        found = in_page(page, NARROW_JS, axe)
+        visit.violations.extend(dict(violation, width=width) for violation in found["violations"])
+        if found["sideways"]:
+            visit.sideways[width] = found["sideways"]
         visit.seconds[f"at {width}"] = round(time.perf_counter() - started, 3)
 
 
@@ -383,13 +422,10 @@ def crawl(page, origin: str, axe: str, codes: re.Pattern) -> tuple[list[Visit], 
         queued.add(page_key(visit.final))
         if visit.status >= 400:
             continue
+        links: list[str] = []
+        at_widths(page, visit, lambda: links.extend(examine(page, visit, origin, codes, offered, axe)), axe)
         started = time.perf_counter()
-        if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-            page.evaluate(axe)
-        visit.seconds["inject"] = round(time.perf_counter() - started, 3)
-        at_widths(page, visit, lambda: examine(page, visit, origin, codes, offered))
-        started = time.perf_counter()
-        for href in page.evaluate(LINKS_JS):
+        for href in links:
             target = wanted(href, origin)
             if target is None:
                 continue
