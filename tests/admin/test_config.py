@@ -189,4 +189,5 @@ def test_the_realms_password_policy_names_the_hashing_cost_only_when_one_is_set(
     kept = realm_security(KeycloakSettings(url="http://kc.test", realm="r"))["passwordPolicy"]
     lowered = realm_security(KeycloakSettings(url="http://kc.test", realm="r", password_hash_iterations=1))
     assert "hashIterations" not in kept
-    assert lowered["passwordPolicy"] == kept + " and hashIterations(1)"
+    assert "hashAlgorithm" not in kept
+    assert lowered["passwordPolicy"] == kept + " and hashAlgorithm(pbkdf2-sha256) and hashIterations(1)"

@@ -132,3 +132,29 @@ def test_a_person_later_given_an_admin_role_must_set_up_totp(client, db, tenant_
                         headers=operator)
     assert answer.status_code == 200, answer.get_json()
     assert "CONFIGURE_TOTP" in (directory.admin.get_user(staff.id).get("requiredActions") or [])
+
+
+def _password_hashing(admin, user_id) -> tuple[str, int]:
+    import json
+
+    [credential] = [c for c in admin.get_credentials(user_id) if c.get("type") == "password"]
+    data = json.loads(credential["credentialData"])
+    return data["algorithm"], data["hashIterations"]
+
+
+def test_keycloaks_own_hashing_unless_the_cost_is_lowered_then_pbkdf2_at_that_count(fresh_realm, keycloak_server,
+                                                                                     directory, user_factory):
+    """Production keeps Keycloak's own hashing (Argon2); the suite's realm (RENKEI_KEYCLOAK_PASSWORD_HASH_ITERATIONS,
+    which production refuses) hashes with PBKDF2-SHA256 at one iteration: Argon2's cost is its memory, about 45 ms of
+    the server's CPU a sign-in at one iteration. Its people still sign in with their passwords."""
+    realm, master = fresh_realm
+    bootstrap_realm(master, _settings(keycloak_server, realm))
+    master.change_current_realm(realm)
+    user_id = master.create_user({"username": "sato", "email": "sato@example.jp", "enabled": True,
+                                  "firstName": "花子", "lastName": "佐藤", "emailVerified": True})
+    master.set_user_password(user_id, "A-long-enough-pass-1", temporary=False)
+    assert _password_hashing(master, user_id)[0] == "argon2"
+
+    account, headers = user_factory(("municipal-staff",), "431001", fresh=True)  # signed in with its password
+    assert headers["Authorization"].startswith("Bearer ")
+    assert _password_hashing(directory.admin, account.id) == ("pbkdf2-sha256", 1)

@@ -70,9 +70,9 @@ class KeycloakSettings:
     access_token_seconds: int = 300
     password_min_length: int = 12
     password_history: int = 5
-    # the passwords' hashing cost (Keycloak's hashIterations): None keeps Keycloak's own, as production must;
-    # the test suite lowers it (RENKEI_KEYCLOAK_PASSWORD_HASH_ITERATIONS), since every sign-in and new password
-    # of its thousands of people otherwise spends a fifth of a second of the machine's CPU on hashing
+    # the passwords' hashing cost: None keeps Keycloak's own (Argon2 at its own cost), as production must; the test
+    # suite lowers it (RENKEI_KEYCLOAK_PASSWORD_HASH_ITERATIONS: PBKDF2-SHA256 at that many iterations, realm.py),
+    # since every sign-in and new password of its thousands of people otherwise spends the machine's CPU on hashing
     password_hash_iterations: int | None = None
     require_totp: bool = False  # CONFIGURE_TOTP for TOTP_ROLES (RENKEI_REQUIRE_TOTP; the demo relaxes it)
 
