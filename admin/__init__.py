@@ -147,6 +147,9 @@ def create_app(config_override: dict[str, Any] | None = None, *, check_data: boo
         csp_nonce_generator=security_headers.nonce,  # Flask-Admin's own <script> tags carry the request's nonce
     )
     views.register(admin_ui, db)
+    from admin import static_files
+
+    static_files.install(app)  # static addresses carry their file's hash, kept a year by browsers
     from admin.views.search import search_box_shown
 
     app.add_template_global(search_box_shown)  # the header's search box (renkei/layout.html)

@@ -444,7 +444,7 @@ def test_checker_names_every_pair_that_imports_each_other_in_a_group(tmp_path):
 # proxies believed, the security headers, the request log, downloads named in two languages, the demo's mail
 # catcher, Keycloak's admin events, the residents' key ring (read by the desk, the portal, the API and the commands).
 ADMIN_SHELL = frozenset({"__init__", "config", "edge", "auth", "problems", "i18n", "wiring", "cli", "jobs", "menu", "identity",
-                         "proxies", "security_headers", "request_log", "downloads", "devmail", "admin_events",
+                         "proxies", "security_headers", "static_files", "request_log", "downloads", "devmail", "admin_events",
                          "extensions", "resident_keys"})
 # The jobs' packages: the REST API, the admin pages, the commands, the residents' portal, the published catalogue
 # (CKAN, the DCAT pages, the standards' schemas), running the service (health, status page, probes, incident
