@@ -1,6 +1,9 @@
-"""Keycloak really stopped (issue 26): a Keycloak of this test's own (maintenance/keycloak_server.py, on
-free ports; the session's shared server is never stopped) is started, used, stopped and started
-again under one renkei app that is never restarted.
+"""Keycloak really stopped (issue 26): a Keycloak this test may stop is used, stopped and started again
+under one renkei app that is never restarted: the session's own server when the session started it
+(tests/conftest.py), else (RENKEI_TEST_KEYCLOAK_URL names a shared server, which is never stopped) one of
+its own on free ports (maintenance/keycloak_server.py). Marked ``stops_keycloak``, it runs in
+scripts/test.sh's own-Keycloak session, beside the workers, on the server that session has started
+anyway: one Keycloak boot fewer a pass.
 
 With it stopped: a browser opening ``/`` ends on a 503 page inside the layout, in Japanese (English
 with ?lang=en), with Retry-After, never a 500 nor a redirect to the dead sign-in page; one log line
@@ -14,6 +17,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -49,26 +53,38 @@ def sign_in(client, username, target="/admin/tenants/"):
 
 
 @pytest.fixture
-def own_keycloak():
+def own_keycloak(keycloak_server):
+    """A Keycloak this test may stop (a :class:`kc.KeycloakHandle`; the test sets its ``process`` to the
+    server it starts again): the session's own, started again at the end if the test left it stopped,
+    or one of the test's own, stopped at the end."""
+    if keycloak_server.started_here:
+        yield keycloak_server
+        if not kc.answers(keycloak_server.url):  # the test failed while it was stopped: the later tests need it
+            process = keycloak_server.process
+            keycloak_server.process = kc.start(
+                port=process.port, management_port=process.management_port, state_dir=process.state_dir,
+                admin_user=keycloak_server.admin_user, admin_password=keycloak_server.admin_password,
+                timeout=START_SECONDS)
+        return
     state = Path(tempfile.mkdtemp(prefix="renkei-keycloak-down-"))
     port, management_port = kc.free_ports(2)
+    user, password = kc.default_admin_credentials()
     server = kc.start(port=port, management_port=management_port, state_dir=state, timeout=START_SECONDS)
     try:
-        yield server
+        yield kc.KeycloakHandle(server.url, user, password, started_here=True, process=server)
     finally:
         kc.stop(state_dir=state)
         shutil.rmtree(state, ignore_errors=True)
 
 
-def realm_with_operator(server) -> tuple:
+def realm_with_operator(handle) -> tuple:
     from tenancy.identity.keycloak import IdentityDirectory, KeycloakSettings, bootstrap_realm, master_admin
 
-    url = f"http://127.0.0.1:{server.port}"
-    settings = KeycloakSettings(url=url, realm="renkei-down", admin_client_secret=ADMIN_SECRET,
-                                service_client_secret=SERVICE_SECRET, direct_grants=True,
-                                redirect_uris=("http://renkei.test/*",), timeout=SLOW)
-    user, password = kc.default_admin_credentials()
-    bootstrap_realm(master_admin(url, user, password, "master"), settings)
+    url = handle.url
+    settings = KeycloakSettings(url=url, realm=f"renkei-down-{uuid.uuid4().hex[:6]}",
+                                admin_client_secret=ADMIN_SECRET, service_client_secret=SERVICE_SECRET,
+                                direct_grants=True, redirect_uris=("http://renkei.test/*",), timeout=SLOW)
+    bootstrap_realm(master_admin(url, handle.admin_user, handle.admin_password, "master"), settings)
     directory = IdentityDirectory(settings)
     user_id = directory.create_user("down-operator", "down-operator@example.jp", "太郎", "熊本", password=PASSWORD)
     directory.set_roles(user_id, ("platform-operator",), ("platform-operator",))
@@ -141,7 +157,8 @@ def signed_in_before_keeps_working(person, unseen) -> None:
     assert person.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
 
 
-@pytest.mark.keycloak  # runs with the Keycloak tests; it starts and stops a Keycloak of its own
+@pytest.mark.keycloak
+@pytest.mark.stops_keycloak
 @pytest.mark.long
 def test_keycloak_stopped_and_started_again_under_one_running_renkei(own_keycloak, tmp_path, caplog):
     from admin.extensions import db
@@ -164,15 +181,17 @@ def test_keycloak_stopped_and_started_again_under_one_running_renkei(own_keycloa
     unseen = password_token(settings, "down-operator", PASSWORD)["access_token"]
     assert person.get("/api/v1/me", headers={"Authorization": f"Bearer {seen}"}).status_code == 200
 
-    assert kc.stop(state_dir=own_keycloak.state_dir) is True
+    assert kc.stop(state_dir=own_keycloak.process.state_dir) is True
     assert not kc.answers(settings.url, timeout=1)
 
     a_browser_meets_the_503_page(app, settings, caplog)
     signed_in_before_keeps_working(person, unseen)
 
     # Keycloak back (same state, same ports): sign-in works at the first try, renkei not restarted
-    restarted = kc.start(port=own_keycloak.port, management_port=own_keycloak.management_port,
-                         state_dir=own_keycloak.state_dir, timeout=START_SECONDS)
+    process = own_keycloak.process
+    restarted = own_keycloak.process = kc.start(
+        port=process.port, management_port=process.management_port, state_dir=process.state_dir,
+        admin_user=own_keycloak.admin_user, admin_password=own_keycloak.admin_password, timeout=START_SECONDS)
     again = app.test_client()
     landed = sign_in(again, "down-operator", target="/admin/tenants/")
     assert landed.status_code == 302 and landed.headers["Location"].endswith("/admin/tenants/")
@@ -233,7 +252,7 @@ def frozen_keycloak_costs_a_request_seconds(server, settings, tmp_path):
         # the setting reached the HTTP calls that renkei makes to Keycloak
         assert identity_directory().admin.connection.timeout == timeout
         db.session.remove()
-    assert server.pid is not None  # this test's own Keycloak, never the shared one
+    assert server.pid is not None  # a Keycloak this test started (or its session did), never a given shared one
     port, me = urlsplit(settings.url).port, threading.get_ident()
     calls: list[tuple[float | None, str]] = []  # (read timeout, how it ended) of this thread's calls to Keycloak
     original = urllib3.connectionpool.HTTPConnectionPool.urlopen
