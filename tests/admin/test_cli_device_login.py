@@ -16,14 +16,12 @@ from __future__ import annotations
 import html
 import http.cookiejar
 import json
+import multiprocessing
 import os
 import queue
 import re
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
@@ -31,28 +29,31 @@ import requests
 import sqlalchemy as sa
 
 from core.audit import AuditRecord
+from tests import renkei_processes
 from tests.conftest import ADMIN_SECRET, KEYCLOAK, PASSWORD, SERVICE_SECRET
 
 pytestmark = pytest.mark.keycloak
 
-ROOT = Path(__file__).resolve().parents[2]
 CSV = "団体コード,団体名,種別,人口\r\n431001,熊本市,政令指定都市,738865\r\n".encode("cp932")
 WAIT_SECONDS = 180  # the device code lives 10 minutes; a slow machine gets minutes, not seconds
 
 
 class Renkei:
-    """A `renkei` process, its output read line by line as it comes (a thread feeds a queue)."""
+    """A `renkei` process, its output read line by line as it comes (a thread feeds a queue); forked from
+    tests/renkei_processes.py's fork server, which has imported renkei's modules once (five processes a
+    run, each ~4.5 s of CPU as a fresh interpreter)."""
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.seen: list[str] = []
-        self.process = subprocess.Popen([sys.executable, "-c", "from admin.cli import main; main()", *args],
-                                        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        text=True, encoding="utf-8")
+        reading, writing = multiprocessing.Pipe(duplex=False)  # its standard output and error, as a pipe
+        self.process = renkei_processes.start("tests.renkei_processes:renkei", args, env, writing)
+        self.stdout = open(os.dup(reading.fileno()), encoding="utf-8")
+        reading.close()
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
-        for line in self.process.stdout:
+        for line in self.stdout:
             self.lines.put(line)
         self.lines.put(None)  # the end of the output: the process closed it
 
@@ -180,8 +181,14 @@ def command_env(app, tmp_path, keycloak_settings):
     return env, session
 
 
+@pytest.fixture(scope="module")
+def fork_server():
+    with renkei_processes.fork_server():
+        yield
+
+
 @pytest.fixture
-def renkei(command_env):
+def renkei(command_env, fork_server):
     """Start `renkei ARGS` in the command environment; any process still running at the end is stopped."""
     started: list[Renkei] = []
 
@@ -194,7 +201,7 @@ def renkei(command_env):
         if command.process.poll() is None:
             command.process.kill()
             command.process.wait()
-        command.process.stdout.close()
+        command.stdout.close()
 
 
 def records(db) -> list[AuditRecord]:

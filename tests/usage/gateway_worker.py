@@ -10,10 +10,9 @@ bench/bench_gateway_check.py does (both through bench/local_token.py). Everythin
 the count, the call log and its thread) is the production code; the folder is a process of its own
 (``renkei gateway fold``), started by the test.
 
-The test starts its processes with :func:`run`, in a process forked from a fork server that has
-imported renkei's modules once (tests/usage/renkei_preload.py), rather than a fresh interpreter each:
-importing them cost ~3.5 s of CPU a process, four processes a run. Each child is still a process of
-its own, with its own environment (set before it builds its app), log file and pid to kill.
+The test starts it (:func:`worker`) forked from tests/renkei_processes.py's fork server, which has
+imported renkei's modules once: a process of its own all the same, with its own environment, log
+file and pid to kill.
 """
 
 from __future__ import annotations
@@ -41,19 +40,6 @@ def serve(port: int, azp: str, token_file: str) -> None:
     run_simple("127.0.0.1", port, app, threaded=True)
 
 
-def run(argv: list[str], env: dict[str, str], log_path: str) -> None:
-    """A fork server's child as ``python -c ... ARGV`` with ``env`` would be: ``["fold"]`` is
-    ``renkei gateway fold``, ``["serve", PORT, AZP, TOKEN_FILE]`` the worker (:func:`main`); standard
-    output and error go to ``log_path``."""
-    os.environ.clear()
-    os.environ.update(env)
-    log = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    os.close(log)
-    if argv[0] == "fold":
-        from admin.cli import main as renkei
-
-        renkei(["gateway", "fold"], prog_name="renkei")
-    else:
-        serve(int(argv[1]), argv[2], argv[3])
+def worker(argv: list[str]) -> None:
+    """The worker as tests/renkei_processes.py starts it: ``argv`` is PORT AZP TOKEN_FILE."""
+    serve(int(argv[0]), argv[1], argv[2])

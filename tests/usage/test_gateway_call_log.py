@@ -9,10 +9,8 @@ docs/gateway.md, "Counting"."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import fcntl
-import multiprocessing
 import os
 import shutil
 import signal
@@ -26,6 +24,8 @@ from pathlib import Path
 import pytest
 import requests
 import sqlalchemy as sa
+
+from tests import renkei_processes
 
 ROOT = Path(__file__).resolve().parents[2]
 START_SECONDS = 60
@@ -332,62 +332,15 @@ def _tail(log, size: int = 3000) -> str:
     return f"{log.name}:\n" + data[-size:].decode("utf-8", "replace")
 
 
-class _Child:
-    """A renkei process forked by the fork server, with the few ``subprocess.Popen`` methods the test uses."""
-
-    def __init__(self, process: multiprocessing.process.BaseProcess) -> None:
-        self._process = process
-        self.pid = process.pid
-
-    @property
-    def returncode(self) -> int | None:
-        return self._process.exitcode
-
-    def poll(self) -> int | None:
-        return self._process.exitcode
-
-    def wait(self, timeout: float | None = None) -> int:
-        self._process.join(timeout)
-        if self._process.exitcode is None:
-            raise subprocess.TimeoutExpired(f"renkei process {self.pid}", timeout)
-        return self._process.exitcode
-
-    def terminate(self) -> None:
-        self._process.terminate()
-
-    def kill(self) -> None:
-        self._process.kill()
-
-
-PRELOAD = "tests.usage.renkei_preload"
-
-
 @pytest.fixture(scope="module")
 def fork_server():
-    """The renkei processes' fork server (tests/usage/gateway_worker.py, :func:`run`): it imports renkei's
-    modules once (tests/usage/renkei_preload.py), each process forked from it then only builds its app
-    (~0.8 s of CPU instead of ~4.5 s in a fresh interpreter; four processes a run). Stopped with the module."""
-    from multiprocessing import forkserver
-
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([PRELOAD])
-    with contextlib.chdir(ROOT):  # the server imports tests.usage.* and renkei's packages from here, as python -c did
-        forkserver.ensure_running()
-    yield context
-    forkserver._forkserver._stop()
-    context.set_forkserver_preload([])
+    """The renkei processes' fork server (tests/renkei_processes.py): each process forked from it only builds
+    its app (~1 s of CPU instead of ~4.5 s in a fresh interpreter; four processes a run)."""
+    with renkei_processes.fork_server():
+        yield
 
 
-def _start(argv: list[str], env: dict[str, str], log_path: str) -> _Child:
-    from tests.usage import gateway_worker
-
-    process = multiprocessing.get_context("forkserver").Process(
-        target=gateway_worker.run, args=(argv, env, log_path), name=f"renkei {argv[0]}")
-    process.start()
-    return _Child(process)
-
-
-def _end(process: _Child) -> None:
+def _end(process: renkei_processes.Child) -> None:
     if process.poll() is None:
         process.terminate()
         try:
@@ -404,7 +357,7 @@ class Folder:
         self.folder = folder
         env = renkei_environment(app, folder, var, fold_seconds)
         self.log = (var / "folder.log").open("wb")
-        self.process = _start(["fold"], env, self.log.name)  # renkei gateway fold
+        self.process = renkei_processes.start("tests.renkei_processes:renkei", ["gateway", "fold"], env, self.log.name)
 
     def wait_ready(self) -> None:
         """Until it holds the folder lock (so a worker started now never folds in its own process)."""
@@ -430,7 +383,8 @@ class Worker:
         env = renkei_environment(app, folder, var, fold_seconds, sync)
         self.token_file = var / "token"
         self.log = (var / "worker.log").open("wb")
-        self.process = _start(["serve", str(self.port), azp, str(self.token_file)], env, self.log.name)
+        self.process = renkei_processes.start("tests.usage.gateway_worker:worker",
+                                              [str(self.port), azp, str(self.token_file)], env, self.log.name)
 
     def wait_ready(self) -> str:
         deadline = time.monotonic() + START_SECONDS
