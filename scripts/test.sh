@@ -54,7 +54,7 @@ fi
 # Python's bytecode for every process of the run (the workers, and the commands, servers and benchmarks the tests
 # start: hundreds of processes, each importing the app's 1,500 modules), kept outside the tree and gone with the run.
 # A machine that sets PYTHONDONTWRITEBYTECODE otherwise compiles renkei's sources again in each of them (1.5-2 s of
-# CPU apiece).
+# CPU apiece). A PYTHONPYCACHEPREFIX given is kept (.ci/run gives both of its passes one).
 unset PYTHONDONTWRITEBYTECODE
 export PYTHONPYCACHEPREFIX="${PYTHONPYCACHEPREFIX:-${TMPDIR:-/tmp}/renkei-pycache}"
 
