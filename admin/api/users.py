@@ -12,7 +12,7 @@ from admin.edge import StrictAPIBlueprint
 from admin.extensions import db
 from admin.identity import identity_directory
 from tenancy.identity import operations as identity
-from core.validation import NOT_BLANK, AccountHolderCode, StatedInSchema
+from core.validation import NOT_BLANK, SINGLE_LINE, AccountHolderCode, StatedInSchema
 from tenancy.identity.keycloak import ACCOUNT_EMAIL_PATTERN
 from tenancy.registry.schemas import Email
 
@@ -23,7 +23,9 @@ bp = StrictAPIBlueprint("api_users", __name__, url_prefix=API_PREFIX, abp_tags=t
 Role = Literal["platform-operator", "municipal-admin", "municipal-staff", "finance-officer", "auditor",
                "org-admin", "data-provider", "data-user", "secretariat", "platform-vendor"]
 Username = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NOT_BLANK]
+# a person's name is one line (tenancy/identity/operations.invitation_problems refuses tab, line breaks and format
+# characters in it): stated, so that a client (and the contract test) knows it
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NOT_BLANK, SINGLE_LINE]
 
 
 class TenantPath(BaseModel):
