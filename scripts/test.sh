@@ -52,11 +52,15 @@ if [ -n "$tmp_parent" ]; then
 fi
 
 # Python's bytecode for every process of the run (the workers, and the commands, servers and benchmarks the tests
-# start: hundreds of processes, each importing the app's 1,500 modules), kept outside the tree and gone with the run.
-# A machine that sets PYTHONDONTWRITEBYTECODE otherwise compiles renkei's sources again in each of them (1.5-2 s of
-# CPU apiece). A PYTHONPYCACHEPREFIX given is kept (.ci/run gives both of its passes one).
+# start: hundreds of processes, each importing the app's 1,500 modules), kept outside the tree in renkei's cache
+# folder (where Keycloak's download is kept: RENKEI_CACHE_DIR, else $XDG_CACHE_HOME/renkei, else ~/.cache/renkei),
+# from one run to the next: Python checks each file against its source, and writes it whole or not at all. A machine
+# that sets PYTHONDONTWRITEBYTECODE otherwise compiles renkei's sources again in each process (1.5-2 s of CPU apiece);
+# a folder gone with the run made every run's workers compile the app, its packages and the tests again (collecting
+# the suite: 23 s of CPU with no bytecode, 6 s with it; the quick loop 247 s, then 216 s with the bytecode kept).
+# A PYTHONPYCACHEPREFIX given is used instead (.ci/run gives both of its passes one).
 unset PYTHONDONTWRITEBYTECODE
-export PYTHONPYCACHEPREFIX="${PYTHONPYCACHEPREFIX:-${TMPDIR:-/tmp}/renkei-pycache}"
+export PYTHONPYCACHEPREFIX="${PYTHONPYCACHEPREFIX:-${RENKEI_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/renkei}/pycache}"
 
 # Each distinct PDF laid out once in the whole run, by whichever test process needs it first (tests/pdf_once.py); CI
 # gives both passes one folder, so the PostgreSQL pass lays out only the documents its database made different.
