@@ -459,6 +459,16 @@ def own_realm(keycloak_server, prefix: str):
     return settings, master
 
 
+@pytest.fixture(scope="module")
+def fork_server():
+    """The fork server of the renkei processes a module's tests start (tests/renkei_processes.py): each process
+    forked from it only builds its app (~1 s of CPU, not the ~4.5 s of a fresh interpreter importing renkei)."""
+    from tests import renkei_processes
+
+    with renkei_processes.fork_server():
+        yield
+
+
 @pytest.fixture
 def open_api(app, client):
     """The development-open API: requests without a token act as the platform operator."""

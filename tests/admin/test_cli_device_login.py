@@ -181,12 +181,6 @@ def command_env(app, tmp_path, keycloak_settings):
     return env, session
 
 
-@pytest.fixture(scope="module")
-def fork_server():
-    with renkei_processes.fork_server():
-        yield
-
-
 @pytest.fixture
 def renkei(command_env, fork_server):
     """Start `renkei ARGS` in the command environment; any process still running at the end is stopped."""

@@ -60,11 +60,7 @@ def own_keycloak(keycloak_server):
     if keycloak_server.started_here:
         yield keycloak_server
         if not kc.answers(keycloak_server.url):  # the test failed while it was stopped: the later tests need it
-            process = keycloak_server.process
-            keycloak_server.process = kc.start(
-                port=process.port, management_port=process.management_port, state_dir=process.state_dir,
-                admin_user=keycloak_server.admin_user, admin_password=keycloak_server.admin_password,
-                timeout=START_SECONDS)
+            start_again(keycloak_server)
         return
     state = Path(tempfile.mkdtemp(prefix="renkei-keycloak-down-"))
     port, management_port = kc.free_ports(2)
@@ -75,6 +71,15 @@ def own_keycloak(keycloak_server):
     finally:
         kc.stop(state_dir=state)
         shutil.rmtree(state, ignore_errors=True)
+
+
+def start_again(handle) -> kc.KeycloakProcess:
+    """``handle``'s server started again on its ports and state, which ``handle`` then names."""
+    process = handle.process
+    handle.process = kc.start(port=process.port, management_port=process.management_port,
+                              state_dir=process.state_dir, admin_user=handle.admin_user,
+                              admin_password=handle.admin_password, timeout=START_SECONDS)
+    return handle.process
 
 
 def realm_with_operator(handle) -> tuple:
@@ -188,10 +193,7 @@ def test_keycloak_stopped_and_started_again_under_one_running_renkei(own_keycloa
     signed_in_before_keeps_working(person, unseen)
 
     # Keycloak back (same state, same ports): sign-in works at the first try, renkei not restarted
-    process = own_keycloak.process
-    restarted = own_keycloak.process = kc.start(
-        port=process.port, management_port=process.management_port, state_dir=process.state_dir,
-        admin_user=own_keycloak.admin_user, admin_password=own_keycloak.admin_password, timeout=START_SECONDS)
+    restarted = start_again(own_keycloak)
     again = app.test_client()
     landed = sign_in(again, "down-operator", target="/admin/tenants/")
     assert landed.status_code == 302 and landed.headers["Location"].endswith("/admin/tenants/")

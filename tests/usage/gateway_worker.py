@@ -10,7 +10,7 @@ bench/bench_gateway_check.py does (both through bench/local_token.py). Everythin
 the count, the call log and its thread) is the production code; the folder is a process of its own
 (``renkei gateway fold``), started by the test.
 
-The test starts it (:func:`worker`) forked from tests/renkei_processes.py's fork server, which has
+The test starts it (:func:`main`) forked from tests/renkei_processes.py's fork server, which has
 imported renkei's modules once: a process of its own all the same, with its own environment, log
 file and pid to kill.
 """
@@ -21,25 +21,18 @@ import os
 import sys
 
 
-def main() -> None:
-    serve(int(sys.argv[1]), sys.argv[2], sys.argv[3])
-
-
-def serve(port: int, azp: str, token_file: str) -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Serve; ``argv`` (default: the command line's) is PORT AZP TOKEN_FILE."""
     from werkzeug.serving import run_simple
 
     from admin import create_app
     from bench.local_token import install_gateway_credential, install_validator
 
+    port, azp, token_file = argv if argv is not None else sys.argv[1:]
     app = create_app()
     install_gateway_credential(app, "test-gateway", "test-secret")
     token = install_validator(app, kid="t")(azp, subject="test-client")
     with open(token_file + ".part", "w") as file:
         file.write(token)
     os.replace(token_file + ".part", token_file)
-    run_simple("127.0.0.1", port, app, threaded=True)
-
-
-def worker(argv: list[str]) -> None:
-    """The worker as tests/renkei_processes.py starts it: ``argv`` is PORT AZP TOKEN_FILE."""
-    serve(int(argv[0]), argv[1], argv[2])
+    run_simple("127.0.0.1", int(port), app, threaded=True)

@@ -332,14 +332,6 @@ def _tail(log, size: int = 3000) -> str:
     return f"{log.name}:\n" + data[-size:].decode("utf-8", "replace")
 
 
-@pytest.fixture(scope="module")
-def fork_server():
-    """The renkei processes' fork server (tests/renkei_processes.py): each process forked from it only builds
-    its app (~1 s of CPU instead of ~4.5 s in a fresh interpreter; four processes a run)."""
-    with renkei_processes.fork_server():
-        yield
-
-
 def _end(process: renkei_processes.Child) -> None:
     if process.poll() is None:
         process.terminate()
@@ -383,7 +375,7 @@ class Worker:
         env = renkei_environment(app, folder, var, fold_seconds, sync)
         self.token_file = var / "token"
         self.log = (var / "worker.log").open("wb")
-        self.process = renkei_processes.start("tests.usage.gateway_worker:worker",
+        self.process = renkei_processes.start("tests.usage.gateway_worker:main",
                                               [str(self.port), azp, str(self.token_file)], env, self.log.name)
 
     def wait_ready(self) -> str:
