@@ -1896,14 +1896,20 @@ READS_BY_POST = {("POST", "/api/v1/gateway/check"),
 
 # --- the tests ------------------------------------------------------------------------------------
 
-def state_changing_operations(app) -> set[tuple[str, str]]:
-    document = app.test_client().get("/api/v1/openapi.json").get_json()
+def state_changing_operations(document: dict) -> set[tuple[str, str]]:
     return {(method.upper(), path) for path, operations in document["paths"].items()
             for method in operations if method in STATE_CHANGING} - READS_BY_POST
 
 
-def test_every_state_changing_endpoint_is_in_the_table(app):
-    operations = state_changing_operations(app)
+@pytest.fixture(scope="module")
+def api_document(app) -> dict:
+    """The API's document as the app serves it, fetched once for the module's few hundred cases (fetched and encoded
+    again for each case, it was a third of their CPU)."""
+    return app.test_client().get("/api/v1/openapi.json").get_json()
+
+
+def test_every_state_changing_endpoint_is_in_the_table(api_document):
+    operations = state_changing_operations(api_document)
     missing = sorted(operations - set(TABLE))
     stale = sorted(set(TABLE) - operations)
     assert not missing, f"state-changing endpoints without an audit coverage entry (add them to TABLE): {missing}"
@@ -1934,8 +1940,8 @@ KEYS = sorted(TABLE)
 
 
 @pytest.mark.parametrize("key", KEYS, ids=[f"{m} {p}" for m, p in KEYS])
-def test_a_successful_call_writes_its_audit_records(app, ctx, key):
-    if key not in state_changing_operations(app):
+def test_a_successful_call_writes_its_audit_records(api_document, ctx, key):
+    if key not in state_changing_operations(api_document):
         pytest.fail(f"{key} is in the table but not in the API (see the enumeration test)")
     entry = TABLE[key]
     call = entry.success(ctx)
@@ -1954,8 +1960,8 @@ def test_a_successful_call_writes_its_audit_records(app, ctx, key):
 
 
 @pytest.mark.parametrize("key", KEYS, ids=[f"{m} {p}" for m, p in KEYS])
-def test_a_refused_call_writes_no_audit_record(app, ctx, key):
-    if key not in state_changing_operations(app):
+def test_a_refused_call_writes_no_audit_record(api_document, ctx, key):
+    if key not in state_changing_operations(api_document):
         pytest.fail(f"{key} is in the table but not in the API (see the enumeration test)")
     call = TABLE[key].refused(ctx)
     before = last_seq(ctx.db)
@@ -1969,10 +1975,9 @@ READ_KEYS = sorted(AUDITED_READS)
 
 
 @pytest.mark.parametrize("key", READ_KEYS, ids=[f"{m} {p}" for m, p in READ_KEYS])
-def test_an_audited_read_writes_one_record_and_none_when_refused(app, ctx, key):
-    document = app.test_client().get("/api/v1/openapi.json").get_json()
+def test_an_audited_read_writes_one_record_and_none_when_refused(api_document, ctx, key):
     method, path = key
-    assert method.lower() in document["paths"].get(path, {}), f"{key} is not in the API"
+    assert method.lower() in api_document["paths"].get(path, {}), f"{key} is not in the API"
     entry = AUDITED_READS[key]
     call = entry.success(ctx)
     before = last_seq(ctx.db)
