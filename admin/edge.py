@@ -46,13 +46,13 @@ import inspect
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from flask import Flask, abort, current_app, g, request
 from flask_openapi3 import APIBlueprint, OpenAPI
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import BaseConverter
+from werkzeug.routing import BaseConverter, Rule
 from werkzeug.routing import ValidationError as NotThisRoute
 
 from core.calendar import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
@@ -498,6 +498,46 @@ def _loose_type(item: dict[str, Any]) -> bool:
     return kind in _EXACT
 
 
+# --- the app's URL rules: builders compiled when first used ------------------------------------------
+#
+# Werkzeug compiles two builder functions for every rule as it is added (one that appends unknown values as a query
+# string, one that does not), each by building a Python AST and compiling it: about two thirds of the app factory's
+# CPU with renkei's ~840 rules, most of whose builders a process never calls (a ``renkei`` command builds no URL; a
+# page builds a few dozen). The app's rules (:class:`LazyBuilderRule`) compile each builder by Werkzeug's own code the
+# first time the rule builds a URL, and a builder compiled once is shared by every rule it is the same function for
+# (the apps a process builds: the tests build several, each with the same rules).
+#
+# Werkzeug's builder for a rule is a function of the rule's text (its name), its parts as parsed (the trace: static
+# text and variable names, the host or subdomain part included), the names of its defaults and whether it appends
+# unknown values: it reaches the rule's converters and map through its ``self`` argument when it runs, so the one
+# function serves every rule with the same key. (A default for a variable in the rule is turned into text by the
+# converter when the builder is compiled: such a rule compiles its own builders at once, as Werkzeug does.)
+_BUILDERS: dict[tuple[Any, ...], Callable[..., tuple[str, str]]] = {}
+
+
+class LazyBuilderRule(Rule):
+    """A Werkzeug rule whose two URL builders are compiled the first time each is called, then kept (shared)."""
+
+    def _compile_builder(self, append_unknown: bool = True) -> Callable[..., tuple[str, str]]:
+        defaults = self.defaults or {}
+        if not defaults.keys().isdisjoint(self.arguments):
+            return super()._compile_builder(append_unknown)
+        key = (self.rule, append_unknown, tuple(self._trace), tuple(defaults))
+        compiled = _BUILDERS.get(key)
+        if compiled is not None:
+            return compiled
+        attribute = "_build_unknown" if append_unknown else "_build"
+
+        def build_first(rule: LazyBuilderRule, **values: Any) -> tuple[str, str]:
+            builder = _BUILDERS.get(key)
+            if builder is None:
+                builder = _BUILDERS.setdefault(key, Rule._compile_builder(rule, append_unknown))
+            setattr(rule, attribute, builder.__get__(rule, None))
+            return builder(rule, **values)
+
+        return build_first
+
+
 # --- flask-openapi3: every operation reads its query and body here ------------------------------------
 
 class StrictModels:
@@ -551,7 +591,10 @@ class StrictAPIBlueprint(StrictModels, APIBlueprint):
 
 class StrictOpenAPI(StrictModels, OpenAPI):
     """The app: an operation registered on it directly reads query and body strictly too, and
-    every request reads JSON with :func:`strict_loads`."""
+    every request reads JSON with :func:`strict_loads`. Its URL rules compile their URL builders when first used
+    (:class:`LazyBuilderRule`)."""
+
+    url_rule_class = LazyBuilderRule
 
     def request_context(self, environ: dict[str, Any]) -> Any:
         """Flask's request context, whose request reads JSON by :class:`StrictJson` (Flask gives
