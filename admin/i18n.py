@@ -8,6 +8,8 @@ than their source, so no generated file is kept in the repository.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import io
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -29,31 +31,43 @@ def compile_catalogues(target: Path) -> Path:
     A language may keep its messages in several sources (``messages.po`` plus one file per area,
     e.g. ``billing.po``), so that each part of the interface owns its own catalogue; they are
     merged here, the later file in name order winning where two translate the same message.
+    A process compiles the same sources once (:func:`_compiled`): the apps it builds after the
+    first (the tests build several, each with a var folder of its own) write the same bytes.
     """
     for lc_dir in SOURCE_DIR.glob("*/LC_MESSAGES"):
         sources = sorted(lc_dir.glob("*.po"))
         if not sources:
             continue
         mo_path = target / lc_dir.relative_to(SOURCE_DIR) / "messages.mo"
-        newest = max(source.stat().st_mtime for source in sources)
+        stats = [source.stat() for source in sources]
+        newest = max(stat.st_mtime for stat in stats)
         if mo_path.exists() and mo_path.stat().st_mtime >= newest:
             continue
         mo_path.parent.mkdir(parents=True, exist_ok=True)
-        catalogue = None
-        for po_path in sources:
-            with po_path.open("rb") as source:
-                part = read_po(source)
-            if catalogue is None:
-                catalogue = part
-                continue
-            for message in part:
-                if message.id:
-                    catalogue[message.id] = message
+        compiled = _compiled(tuple((str(path), stat.st_mtime_ns, stat.st_size) for path, stat in zip(sources, stats)))
         tmp = mo_path.with_suffix(".mo.tmp")
-        with tmp.open("wb") as out:
-            write_mo(out, catalogue)
+        tmp.write_bytes(compiled)
         tmp.replace(mo_path)
     return target
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled(sources: tuple[tuple[str, int, int], ...]) -> bytes:
+    """The ``messages.mo`` of one language's ``.po`` sources (path, modification time and size, in name
+    order: a source changed since is compiled again)."""
+    catalogue = None
+    for po_path, _modified, _size in sources:
+        with open(po_path, "rb") as source:
+            part = read_po(source)
+        if catalogue is None:
+            catalogue = part
+            continue
+        for message in part:
+            if message.id:
+                catalogue[message.id] = message
+    out = io.BytesIO()
+    write_mo(out, catalogue)
+    return out.getvalue()
 
 
 def select_locale() -> str:
