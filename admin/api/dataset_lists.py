@@ -60,7 +60,8 @@ class DatasetLicenceBody(BaseModel):
                                           "never changes. A code taken already, in any case, is refused (409)")
     title_ja: Title = Field(description="Its name in Japanese")
     title_en: TitleEn = ""
-    url: Annotated[str, StringConstraints(max_length=lists.LICENCE_URL_MAX, pattern=f"^$|{HTTP_URL_PATTERN}")] = Field(
+    url: Annotated[str, StringConstraints(max_length=lists.LICENCE_URL_MAX, pattern=f"^$|{HTTP_URL_PATTERN}"),
+                   SINGLE_LINE] = Field(
         default="", description="The address of its text: the licence's IRI in the DCAT feed (without one, the "
                                 "catalogue's /catalogue/licences/<code>)")
     own_terms: bool = Field(default=False, description="Datasets under it carry terms of use of their own (独自の利用規約)")

@@ -20,7 +20,7 @@ from admin.extensions import db
 from core import authz
 from core.calendar import current_month, parse_month
 from core.db import utcnow
-from core.validation import HTTP_URL_PATTERN, ID_RANGE, NOT_BLANK
+from core.validation import HTTP_URL_PATTERN, ID_RANGE, NOT_BLANK, SINGLE_LINE
 from service import components, maintenance, report, settings, status
 from service.availability import percent_text
 
@@ -51,7 +51,8 @@ class ServiceComponentBody(BaseModel):
     name_ja: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NOT_BLANK] = Field(
         description="Japanese name, unique among the components")
     name_en: str = Field(default="", max_length=100)
-    url: str = Field(max_length=500, pattern=HTTP_URL_PATTERN, description="The health URL probed by GET")
+    url: Annotated[str, StringConstraints(max_length=500, pattern=HTTP_URL_PATTERN), SINGLE_LINE] = Field(
+        description="The health URL probed by GET")
     expected_status: int = Field(default=200, ge=100, le=599)
     timeout_ms: int = Field(default=5000, ge=components.TIMEOUT_MS[0], le=components.TIMEOUT_MS[1])
 
