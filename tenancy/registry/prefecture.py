@@ -23,7 +23,7 @@ from core import audit, authz
 from core.actor import Actor
 from core.calendar import FIRST_FISCAL_YEAR, LAST_HOLIDAY_YEAR, read_date
 from core.db import utcnow
-from core.errors import Conflict, Invalid, NotFound, problem
+from core.errors import Conflict, NotFound, problem
 from core.validation import NOT_BLANK, SINGLE_LINE, single_line
 from tenancy.registry.models import BankAccountType, PrefectureSettings, SealMark, Tenant, TenantKind
 from tenancy.registry.schemas import Email
@@ -168,10 +168,11 @@ def read_settings(session: Session, actor: Actor) -> PrefectureSettings:
 
 
 def require_settings(session: Session) -> PrefectureSettings:
-    """The settings a document needs, or a refusal that says who must enter them and where."""
+    """The settings a document needs, or a refusal that says who must enter them and where: a state of the
+    platform that does not allow the act yet (Conflict, 409), not a fault of the request."""
     settings = get_settings(session)
     if settings is None:
-        raise Invalid(
+        raise Conflict(
             "The prefecture's issuer, office and bank account are not set yet: an operator enters them under Settings.",
             "発行者・担当課・振込先がまだ設定されていません。運営者が「県の設定」で登録してください。",
         )

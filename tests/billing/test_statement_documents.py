@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from billing import allocation_runs, documents, ledger, statements
 from billing.ledger_errors import BillingConflict, BillingNotFound, InvalidBillingData
 from core.audit import AuditRecord
-from core.errors import Invalid
+from core.errors import Conflict
 from tenancy.registry.prefecture import PrefectureSettingsIn, update_settings
 from tenancy.registry.sample import KUMAMOTO_SETTINGS
 from tests.billing.conftest import colleague
@@ -117,7 +117,7 @@ def test_a_deadline_before_the_issue_date_is_refused_beside_the_field(db, financ
 
 
 def test_only_a_posted_run_is_issued_and_only_with_the_issuer_set(db, finance, posted_fy2025, operator):
-    with pytest.raises(Invalid) as unset:
+    with pytest.raises(Conflict) as unset:
         documents.issue_documents(db, finance, posted_fy2025.id)
     assert "県の設定" in unset.value.message_ja
     update_settings(db, operator, PrefectureSettingsIn.model_validate(KUMAMOTO_SETTINGS))

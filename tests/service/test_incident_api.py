@@ -92,3 +92,17 @@ def test_the_api_edits_an_incident_as_its_page_does(client, prefecture, as_opera
                 headers=as_operator)
     closed = client.patch(f"/api/v1/incidents/{number}", json={"severity": "minor"}, headers=as_operator)
     assert closed.status_code == 409 and closed.mimetype == "application/problem+json"
+
+
+def test_a_first_report_before_the_prefectures_settings_is_refused_as_a_state_not_as_a_bad_request(
+        client, db, tenant_factory, as_operator):
+    """The letter needs the prefecture's issuer and office: before an operator enters them the request is good and
+    the platform is not ready, 409 (a 422 says the request's own content is wrong, and the contract test found one)."""
+    tenant_factory("430005", kind="prefecture", name_ja="熊本県", name_en="Kumamoto Prefecture")
+    tenant_factory("431001")
+    created = client.post("/api/v1/incidents", json={"title": "停止", "tenant_codes": ["431001"]}, headers=as_operator)
+    assert created.status_code == 201, created.get_json()
+    refused = client.post(f"/api/v1/incidents/{created.get_json()['id']}/first-report", headers=as_operator)
+    assert refused.status_code == 409 and refused.mimetype == "application/problem+json"
+    problem = refused.get_json()
+    assert "県の設定" in problem["detail_ja"] and "Settings" in problem["detail_en"]
