@@ -582,16 +582,12 @@ class CheckedClient(FlaskClient):
 flask.Flask.test_client_class = CheckedClient
 
 
-@pytest.fixture(scope="session")
-def app(tmp_path_factory):
+def session_app(var: Path, url: str):
+    """The app as the session's tests have it (the ``app`` fixture), on the database at ``url`` with its files under
+    ``var``: also what the contract tests' cases are drawn from ahead of the tests (tests/contract_draw.py)."""
     from admin import create_app
-    from admin.extensions import db
 
-    var = tmp_path_factory.mktemp("var")
-    url = TEST_DATABASE_URL or f"sqlite:///{var / 'test.db'}"
-    if not TEST_DATABASE_URL:
-        TEST_DATABASES.add(_database_key(sa.make_url(url)))
-    # check_data=False: built before its database is (rebuilt just below), whose rows an interrupted session may
+    # check_data=False: built before its database is (the fixture builds it), whose rows an interrupted session may
     # have left under another key ring (tests/residents/test_key_rotation.py builds apps that check)
     app = create_app(check_data=False, config_override={
         "RENKEI_ENV": "testing",
@@ -625,6 +621,19 @@ def app(tmp_path_factory):
         # and others set an interval): otherwise each worker's thread asked Keycloak every second all session long
         "RENKEI_ADMIN_EVENTS_INTERVAL": 0,
     })
+    app.test_client_class = RequestIsolatedClient
+    return app
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    from admin.extensions import db
+
+    var = tmp_path_factory.mktemp("var")
+    url = TEST_DATABASE_URL or f"sqlite:///{var / 'test.db'}"
+    if not TEST_DATABASE_URL:
+        TEST_DATABASES.add(_database_key(sa.make_url(url)))
+    app = session_app(var, url)
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             _build_postgres(db.metadata)
@@ -639,7 +648,6 @@ def app(tmp_path_factory):
     from core.signing import generate_key
 
     generate_key(var / "signing" / "signing-key.pem", var / "signing")
-    app.test_client_class = RequestIsolatedClient
     spare_the_collector()
     yield app
     with app.app_context():

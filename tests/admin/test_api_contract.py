@@ -47,6 +47,11 @@ SLOW = {"GET /api/v1/usage/chart.png", "GET /api/v1/billing/fiscal-years/{fiscal
 SEED = 20260514
 # Tenants from the Kumamoto reference data: the prefecture, a city, a town.
 SEEDED_TENANTS = ("430005", "431001", "434043")
+# Who sends the generated requests, each with its share of EXAMPLES: a platform operator, and 熊本市's municipal admin
+# with a third of them (contract_app gives each a real token; the cases drawn depend on the shares, tests/contract_draw.py)
+PEOPLE = (("operator", 1.0), ("municipal-admin 431001", 1 / 3))
+# The app's settings the contract tests run under (contract_app), the cases drawn ahead too (tests/contract_draw.py)
+CONTRACT_CONFIG = {"SERVER_NAME": None, "RENKEI_REQUEST_LOG": "off"}
 # Refusals by rules that no JSON Schema can state: each is a relation to today, to a row in the
 # database or between two fields (and is said in the field's description). (operation, field) ->
 # (words of the refusal's message (one or a tuple of them), why it is beyond a schema). Kept small: add one only with its reason.
@@ -302,8 +307,8 @@ def contract_app(app, db, keycloak_settings, tenant_factory, user_factory, direc
 
     form_group(db, OPERATOR, "契約検証グループ", "7000020430005", ["7000020430005", "9000020431001"])
     db.commit()
-    monkeypatch.setitem(app.config, "SERVER_NAME", None)
-    monkeypatch.setitem(app.config, "RENKEI_REQUEST_LOG", "off")
+    for name, value in CONTRACT_CONFIG.items():
+        monkeypatch.setitem(app.config, name, value)
 
     class RefusesNobody:
         """A generated suspension of 熊本市 disables its people in Keycloak, and the deny list would then
@@ -316,8 +321,8 @@ def contract_app(app, db, keycloak_settings, tenant_factory, user_factory, direc
     monkeypatch.setitem(app.extensions, "renkei_deny_list", RefusesNobody())
     monkeypatch.setitem(app.config, "RENKEI_ADMIN_EVENTS_INTERVAL", 0)
     operator, operator_headers = user_factory(("platform-operator",), fresh=True)  # of this run: checked at its end
-    people = [("operator", operator_headers, 1.0),
-              ("municipal-admin 431001", user_factory(("municipal-admin",), "431001")[1], 1 / 3)]
+    people = [(who, headers, share) for (who, share), headers in
+              zip(PEOPLE, [operator_headers, user_factory(("municipal-admin",), "431001")[1]], strict=True)]
     before = {user["id"] for user in directory.admin.get_users({"max": 100_000})}
     yield app, people, operator
     # the people the generated requests invited stay out of the session's realm: later tests (the
@@ -485,17 +490,45 @@ def _examples(label: str, share: float) -> int:
     return max(1, round(examples * share))
 
 
-def _shards(people, labels: list[str]) -> list[list[tuple[int, str]]]:
-    """(person's index, operation label) pairs dealt into SHARDS lists, each time to the lightest."""
+def _shards(labels: list[str]) -> list[list[tuple[int, str]]]:
+    """(person's index in PEOPLE, operation label) pairs dealt into SHARDS lists, each time to the lightest."""
     shards: list[list[tuple[int, str]]] = [[] for _ in range(SHARDS)]
     weights = [0] * SHARDS
-    pairs = sorted(((i, label) for i, (_, _, share) in enumerate(people) for label in labels),
-                   key=lambda pair: (-_examples(pair[1], people[pair[0]][2]), pair))
+    pairs = sorted(((i, label) for i in range(len(PEOPLE)) for label in labels),
+                   key=lambda pair: (-_examples(pair[1], PEOPLE[pair[0]][1]), pair))
     for index, label in pairs:
         lightest = weights.index(min(weights))
         shards[lightest].append((index, label))
-        weights[lightest] += _examples(label, people[index][2])
+        weights[lightest] += _examples(label, PEOPLE[index][1])
     return shards
+
+
+def contract_schema(app):
+    """The Schemathesis schema the shards draw from: the document as ``app`` serves it, each text rule spelled into
+    its string's pattern where it has one (the same strings admitted and checked, far fewer drawn cases thrown away:
+    tests/contract_cases.py), the codes' formats registered (:func:`_formats`); its requests go to ``app``."""
+    from schemathesis.config import SchemathesisConfig
+
+    _formats()
+    config = SchemathesisConfig.discover()
+    config.projects.default.generation.update(with_security_parameters=False)
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    schema = schemathesis.openapi.from_dict(cheaper_to_draw(document), config=config)
+    schema.app, schema.location = app, "/api/v1/openapi.json"  # as from_wsgi sets them: the requests go to the app
+    return schema
+
+
+def shard_cases(schema, shard: int, directory=None) -> tuple[list[tuple[tuple[int, str], object, int]], CaseStore]:
+    """What a shard of ``schema`` sends, in order: ((person's index in PEOPLE, operation label), operation, examples)
+    each; and the store of its cases (in ``directory``, else RENKEI_TEST_CONTRACT_CASES's). The test's, and the drawing
+    ahead's (tests/contract_draw.py): the store's fingerprint is made of what is decided here."""
+    operations = {result.ok().label: result.ok() for result in schema.get_all_operations()}
+    mine = _shards(sorted(operations))[shard]
+    if ONLY:  # a local look at some operations (RENKEI_CONTRACT_ONLY), never set in CI
+        mine = [(index, label) for index, label in mine if label in ONLY]
+    draws = [((index, label), operations[label], _examples(label, PEOPLE[index][1])) for index, label in mine]
+    return draws, CaseStore(f"shard-{shard}", schema.raw_schema, [(*key, examples) for key, _, examples in draws],
+                            SEED, directory)
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the WSGI transport's spooled uploads
@@ -504,22 +537,14 @@ def _shards(people, labels: list[str]) -> list[list[tuple[int, str]]]:
 @pytest.mark.parametrize("shard", range(SHARDS))
 def test_every_operation_keeps_the_contract_under_generated_requests(contract_app, capsys, shard):
     from schemathesis.checks import load_all_checks
-    from schemathesis.config import SchemathesisConfig
 
     app, people, operator = contract_app
     load_all_checks()
-    _formats()
     import schemathesis.specs.openapi.checks as openapi_checks
     import schemathesis.checks as base_checks
 
     checks = [getattr(openapi_checks, name, None) or getattr(base_checks, name) for name in CHECKS]
-    config = SchemathesisConfig.discover()
-    config.projects.default.generation.update(with_security_parameters=False)
-    # the document as the app serves it, each text rule spelled into its string's pattern where it has one: the same
-    # strings admitted and checked, far fewer drawn cases thrown away (tests/contract_cases.py)
-    document = app.test_client().get("/api/v1/openapi.json").get_json()
-    schema = schemathesis.openapi.from_dict(cheaper_to_draw(document), config=config)
-    schema.app, schema.location = app, "/api/v1/openapi.json"  # as from_wsgi sets them: the requests go to the app
+    schema = contract_schema(app)
 
     requests: collections.Counter[str] = collections.Counter()
     statuses: dict[str, collections.Counter[int]] = collections.defaultdict(collections.Counter)
@@ -529,15 +554,11 @@ def test_every_operation_keeps_the_contract_under_generated_requests(contract_ap
     server_errors = 0
     spent: dict[str, float] = collections.defaultdict(float)
     started = time.monotonic()
-    operations = {result.ok().label: result.ok() for result in schema.get_all_operations()}
-    mine = _shards(people, sorted(operations))[shard]
-    if ONLY:  # a local look at some operations (RENKEI_CONTRACT_ONLY), never set in CI
-        mine = [(index, label) for index, label in mine if label in ONLY]
-    # the cases of the shard: replayed when an earlier pass recorded them (RENKEI_TEST_CONTRACT_CASES), else generated
-    store = CaseStore(f"shard-{shard}", schema.raw_schema, [(index, label, _examples(label, people[index][2]))
-                                                            for index, label in mine], SEED)
-    for index, label in mine:
-        who, headers, share = people[index]
+    # the cases of the shard: replayed when an earlier pass (or the drawing ahead, tests/contract_draw.py) recorded them
+    # (RENKEI_TEST_CONTRACT_CASES), else generated
+    draws, store = shard_cases(schema, shard)
+    for (index, label), operation, examples in draws:
+        who, headers, _ = people[index]
 
         def send(case):
             nonlocal server_errors
@@ -559,7 +580,7 @@ def test_every_operation_keeps_the_contract_under_generated_requests(contract_ap
                 _count_unstated_refusals(label, who, case, response, refused, refused_example)
 
         began = time.monotonic()
-        store.send(operations[label], (index, label), _examples(label, share), send)
+        store.send(operation, (index, label), examples, send)
         spent[label] += time.monotonic() - began
     store.save()  # before the assertions: a failing shard's cases are the next pass's too
     elapsed = time.monotonic() - started
@@ -607,6 +628,21 @@ def the_operator_can_still_sign_in_and_act(app, operator):
 CKAN_EXAMPLES = max(1, EXAMPLES * 2 // 3)
 CKAN_CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
                "response_schema_conformance")
+# Who reads the catalogue: anonymous (the open catalogue), and the first of PEOPLE with a token
+CKAN_READERS = ("anonymous", PEOPLE[0][0])
+
+
+def ckan_cases(app, directory=None) -> tuple[list, list[tuple[tuple[str, str], object, int]], CaseStore]:
+    """The CKAN actions' operations (their document as ``app`` serves it); what the CKAN test sends, in order:
+    ((reader, operation label), operation, examples) each; and the store of its cases (in ``directory``, else
+    RENKEI_TEST_CONTRACT_CASES's). The test's, and the drawing ahead's (tests/contract_draw.py)."""
+    from schemathesis.config import SchemathesisConfig
+
+    schema = schemathesis.openapi.from_wsgi("/api/3/openapi.json", app, config=SchemathesisConfig.discover())
+    operations = [result.ok() for result in schema.get_all_operations()]
+    draws = [((who, operation.label), operation, CKAN_EXAMPLES) for who in CKAN_READERS for operation in operations]
+    return operations, draws, CaseStore("ckan", schema.raw_schema, [(*key, examples) for key, _, examples in draws],
+                                        SEED, directory)
 
 
 @pytest.mark.long
@@ -620,7 +656,6 @@ def test_the_ckan_actions_keep_their_contract_under_generated_requests(contract_
     import schemathesis.checks as base_checks
     import schemathesis.specs.openapi.checks as openapi_checks
     from schemathesis.checks import load_all_checks
-    from schemathesis.config import SchemathesisConfig
 
     from catalogue.sample import load_sample_datasets
 
@@ -630,28 +665,26 @@ def test_the_ckan_actions_keep_their_contract_under_generated_requests(contract_
     db.commit()
     load_all_checks()
     checks = [getattr(openapi_checks, name, None) or getattr(base_checks, name) for name in CKAN_CHECKS]
-    schema = schemathesis.openapi.from_wsgi("/api/3/openapi.json", app, config=SchemathesisConfig.discover())
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations, draws, store = ckan_cases(app)
     assert len(operations) == 30  # fifteen actions, GET and POST
-    readers = [("anonymous", {})] + [(who, headers) for who, headers, _ in people[:1]]
+    tokens = {who: headers for who, headers, _ in people}
     answered: collections.Counter[int] = collections.Counter()
     failures: dict[str, list[str]] = collections.defaultdict(list)
-    store = CaseStore("ckan", schema.raw_schema, [(who, operation.label, CKAN_EXAMPLES)
-                                                  for who, _ in readers for operation in operations], SEED)
-    for who, headers in readers:
-        for operation in operations:
-            def send(case):
-                case.headers = {**(case.headers or {}), **headers}
-                response = None
-                try:
-                    response = case.call(session=app.test_client())  # checked as valid HTTP (tests/response_check.py)
-                    case.validate_response(response, checks=checks)
-                except (Exception, BaseExceptionGroup) as error:  # noqa: BLE001  (collected, reported together)
-                    _keep_failures(error, who, case, failures[operation.label])
-                if response is not None:
-                    answered[response.status_code] += 1
+    for (who, label), operation, examples in draws:
+        headers = {} if who == "anonymous" else tokens[who]
 
-            store.send(operation, (who, operation.label), CKAN_EXAMPLES, send)
+        def send(case):
+            case.headers = {**(case.headers or {}), **headers}
+            response = None
+            try:
+                response = case.call(session=app.test_client())  # checked as valid HTTP (tests/response_check.py)
+                case.validate_response(response, checks=checks)
+            except (Exception, BaseExceptionGroup) as error:  # noqa: BLE001  (collected, reported together)
+                _keep_failures(error, who, case, failures[label])
+            if response is not None:
+                answered[response.status_code] += 1
+
+        store.send(operation, (who, label), examples, send)
     store.save()
     with capsys.disabled():
         print(f"\nschemathesis (CKAN): {sum(answered.values())} requests over {len(operations)} operations "
