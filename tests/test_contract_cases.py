@@ -199,3 +199,25 @@ def test_the_document_drawn_from_admits_exactly_the_strings_the_apps_does(app):
         assert True in answers and False in answers, before  # the strings reach both sides of the rule
         for text, answer in zip(STRINGS, answers):
             assert new.is_valid(text) == answer, (before["pattern"], after["pattern"], text)
+
+
+# --- the cases drawn ahead of the tests ----------------------------------------------------------------------------
+
+def test_the_cases_drawn_ahead_are_the_ones_the_contract_tests_would_draw(app, monkeypatch, tmp_path):
+    """CI draws the contract tests' cases before the tests (tests/contract_draw.py, while apt installs), on an app of
+    its own, and a test replays a file only if its fingerprint is the one the test computes: for each shard and the
+    CKAN test, the drawing ahead makes the store the test makes (its name, the document, the (caller, operation,
+    examples) list, the seed). Compared on the session's app, without drawing."""
+    from tests import contract_draw
+    from tests.admin import test_api_contract as contract
+
+    for name, value in contract.CONTRACT_CONFIG.items():  # as contract_app sets them
+        monkeypatch.setitem(app.config, name, value)
+    schema = contract.contract_schema(app)
+    in_the_tests = [contract.shard_cases(schema, shard, tmp_path)[1] for shard in range(contract.SHARDS)]
+    in_the_tests.append(contract.ckan_cases(app, tmp_path)[2])
+    with contract_draw.drawing_app() as own_app:
+        ahead = [store for _, _, store in contract_draw.stores(own_app, contract_draw.names_of([]), tmp_path)]
+    assert [(store.path, store.fingerprint) for store in ahead] == [(store.path, store.fingerprint) for store in in_the_tests]
+    assert [store.path.name for store in ahead] == ["shard-0.pickle", "shard-1.pickle", "shard-2.pickle",
+                                                    "shard-3.pickle", "ckan.pickle"]

@@ -36,10 +36,14 @@ def reads_clock(call: ast.Call, helpers: set[str]) -> bool:
 
 def run_at_import(tree: ast.AST):
     """The nodes evaluated when the module is imported: everything but the bodies of functions and
-    lambdas (their decorators and default values do run), class bodies included."""
+    lambdas (their decorators and default values do run) and of ``if __name__ == "__main__":`` (a module run as a
+    command, ``python -m tests.contract_draw``), class bodies included."""
     todo = [tree]
     while todo:
         node = todo.pop()
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "__name__ == '__main__'":
+            todo += node.orelse
+            continue
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             todo += node.decorator_list + node.args.defaults + [d for d in node.args.kw_defaults if d]
             continue
@@ -125,6 +129,8 @@ def check_source(tmp_path, source: str) -> list[str]:
      "def test():\n    assert dt.datetime.now() > FIXED\n", []),
     ("import datetime as dt\nimport pytest\n\n@pytest.mark.parametrize('later', [lambda now: now + dt.timedelta(1)])\n"
      "def test(later):\n    later(dt.datetime.now())\n", []),
+    ("import time\n\nif __name__ == '__main__':\n    print(time.time())\nelse:\n    LOADED = time.time()\n",
+     ["time.time()"]),
 ])  # fmt: skip
 def test_the_check_finds_clock_reads_at_import_and_only_those(tmp_path, source, found):
     assert check_source(tmp_path, source) == found

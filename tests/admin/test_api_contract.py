@@ -23,7 +23,8 @@ most :data:`SLOW_EXAMPLES`).
 
 ``RENKEI_TEST_CONTRACT_CASES`` names a directory where each shard (and the CKAN test) writes the cases it generated,
 or, when its file is there already and made from the same document and assignment, sends those again without
-generating them (CI's PostgreSQL pass sends the SQLite pass's requests): tests/contract_cases.py.
+generating them (CI draws every shard's cases ahead of both passes, while it installs, with tests/contract_draw.py, from
+this module's own functions): tests/contract_cases.py.
 """
 
 from __future__ import annotations
