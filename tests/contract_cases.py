@@ -11,7 +11,10 @@ The test draws from :func:`cheaper_to_draw`'s copy of the document: the same str
 fewer drawn cases are thrown away.
 
 A file holds a fingerprint of what made it: the OpenAPI document, the seed, the (caller, operation, examples)
-list of the test or shard, and the versions of Schemathesis and Hypothesis. A file of another fingerprint (the API
+list of the test or shard, and the versions of Schemathesis and Hypothesis. Nothing else decides the cases: Hypothesis
+would now and then draw a constant of the process's own modules (:func:`_without_local_constants`), so the cases are
+drawn without those, and a process that imported other modules (a pytest worker after other tests, or the drawing
+ahead of the tests, tests/contract_draw.py) draws the very same cases. A file of another fingerprint (the API
 changed between the passes, another shard's assignment) is not replayed: the cases are generated, and recorded
 anew.
 """
@@ -19,6 +22,7 @@ anew.
 from __future__ import annotations
 
 import collections
+import contextlib
 import copy
 import dataclasses
 import hashlib
@@ -35,7 +39,7 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
 VARIABLE = "RENKEI_TEST_CONTRACT_CASES"
-FORMAT = 1  # the layout of a file's content: change it when the fields below change
+FORMAT = 2  # the layout of a file's content and how its cases are drawn: change it when either changes
 
 
 def fingerprint(document: dict, entries: Iterable[tuple], seed_value: int) -> str:
@@ -140,7 +144,8 @@ class CaseStore:
                 self.recorded[key].append(snapshot(case))
             send(case)
 
-        run()
+        with _without_local_constants():
+            run()
 
     def save(self) -> None:
         """Write the generated cases, if any were recorded: a temporary file beside the target, then renamed."""
@@ -156,6 +161,34 @@ class CaseStore:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+
+
+@contextlib.contextmanager
+def _without_local_constants():
+    """Hypothesis's draws without the constants of the process's "local" modules.
+
+    Now and then (one choice in twenty) Hypothesis draws a constant instead of a random value: one of its own, or one
+    read from the source of every local module in ``sys.modules``, which grows as a process imports. The same seed then
+    drew other cases in a pytest worker that had run other tests first (other modules imported) and in the drawing
+    ahead (tests/contract_draw.py): 16 of shard 0's 168 (caller, operation) lists differed in a character or two of a
+    string. Hypothesis's own constants stay: they are the same in every process. Its internals, so a Hypothesis
+    that no longer has them draws as it does (with the local constants)."""
+    try:
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+
+        cache, local_constants = providers.CONSTANTS_CACHE, providers._get_local_constants  # noqa: SLF001
+    except (ImportError, AttributeError):
+        yield
+        return
+    none = Constants()
+    cache.cache.clear()  # the constants allowed for each kind of choice, local ones among them: made again without
+    providers._get_local_constants = lambda: none  # noqa: SLF001
+    try:
+        yield
+    finally:
+        providers._get_local_constants = local_constants  # noqa: SLF001
+        cache.cache.clear()
 
 
 # --- the same document, cheaper to draw from ----------------------------------------------------------------------

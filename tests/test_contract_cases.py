@@ -49,7 +49,7 @@ def _entries(operations):
     return [("operator", label, 5) for label in sorted(operations)]
 
 
-def _run(store, operations) -> dict[str, list]:
+def _run(store, operations, examples: int = 5) -> dict[str, list]:
     """Every case the store sends, by operation, each with an Authorization header added as the contract test adds
     a person's token."""
     sent: dict[str, list] = {label: [] for label in operations}
@@ -58,7 +58,7 @@ def _run(store, operations) -> dict[str, list]:
             case.headers = {**(case.headers or {}), "Authorization": "Bearer token-of-this-run"}
             sent[label].append(case)
 
-        store.send(operations[label], ("operator", label), 5, send)
+        store.send(operations[label], ("operator", label), examples, send)
     store.save()
     return sent
 
@@ -201,7 +201,43 @@ def test_the_document_drawn_from_admits_exactly_the_strings_the_apps_does(app):
             assert new.is_valid(text) == answer, (before["pattern"], after["pattern"], text)
 
 
-# --- the cases drawn ahead of the tests ----------------------------------------------------------------------------
+# --- the same cases in every process ------------------------------------------------------------------------------
+
+def _drawn(directory, operations) -> dict:
+    """The cases a fresh store draws and records in ``directory``, each without its generation's duration."""
+    import dataclasses
+
+    examples = 60  # enough choices that some draw a constant
+    _run(CaseStore("shard-1", DOCUMENT, [("operator", label, examples) for label in sorted(operations)], SEED,
+                   directory=directory), operations, examples)
+    recorded = pickle.loads((directory / "shard-1.pickle").read_bytes())["cases"]
+    for cases in recorded.values():
+        for fields in cases:
+            fields["meta"] = dataclasses.replace(fields["meta"], generation=None)
+    return recorded
+
+
+def test_a_process_that_imported_other_modules_draws_the_same_cases(tmp_path, monkeypatch):
+    """The cases are a matter of the fingerprint's parts only: a pytest worker that ran other tests first (other
+    modules imported, whose constants Hypothesis would draw now and then) draws what the drawing ahead of the tests
+    draws (tests/contract_draw.py), which imports few."""
+    import importlib
+    import sys
+
+    operations = _operations(DOCUMENT)
+    (tmp_path / "before").mkdir()
+    before = _drawn(tmp_path / "before", operations)
+    # a module of the process's own, its constants the kinds of values the cases hold (the header's and the cookie's
+    # lower-case words, integers, any text)
+    words = [f"{a}{b}{c}" for a in "qxz" for b in "wjv" for c in "kyq"]
+    (tmp_path / "constants_of_another_module.py").write_text(
+        f"WORDS = {words!r}\nNUMBERS = {[7_000_000 + n for n in range(40)]!r}\nTEXTS = {[f'定数{n}' for n in range(40)]!r}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "constants_of_another_module", raising=False)
+    importlib.import_module("constants_of_another_module")
+    (tmp_path / "after").mkdir()
+    assert _drawn(tmp_path / "after", operations) == before
+
 
 def test_the_cases_drawn_ahead_are_the_ones_the_contract_tests_would_draw(app, monkeypatch, tmp_path):
     """CI draws the contract tests' cases before the tests (tests/contract_draw.py, while apt installs), on an app of
