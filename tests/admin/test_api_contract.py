@@ -448,6 +448,19 @@ def _count_unstated_refusals(label, who, case, response, refused, refused_exampl
                                    f"{case.formatted_path} {case.query or ''} {str(case.body)[:160]!r}")
 
 
+def _sent_and_checked(app, case, checks, who, failures: dict[str, list[str]], label: str):
+    """The answer to ``case`` sent to the app (checked as valid HTTP: tests/response_check.py) after Schemathesis's
+    ``checks``, each failure kept under ``failures[label]`` (a label gets an entry only with a failure); None when
+    the call itself failed."""
+    response = None
+    try:
+        response = case.call(session=app.test_client())
+        case.validate_response(response, checks=checks)
+    except (Exception, BaseExceptionGroup) as error:  # noqa: BLE001  (collected, reported together)
+        _keep_failures(error, who, case, failures[label])
+    return response
+
+
 def _report(capsys, people, elapsed, server_errors, requests, statuses, failures, refused, refused_example,
             spent, source) -> None:
     """What the generated requests found, in every run's output (CI's too): counts, answers by status,
@@ -566,12 +579,7 @@ def test_every_operation_keeps_the_contract_under_generated_requests(contract_ap
             case.headers = {**{k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"},
                             **headers}
             requests[label] += 1
-            response = None
-            try:
-                response = case.call(session=app.test_client())  # checked as valid HTTP (tests/response_check.py)
-                case.validate_response(response, checks=checks)
-            except (Exception, BaseExceptionGroup) as error:  # noqa: BLE001  (collected, reported together)
-                _keep_failures(error, who, case, failures[label])
+            response = _sent_and_checked(app, case, checks, who, failures, label)
             if response is None:
                 return
             status = response.status_code
@@ -676,12 +684,7 @@ def test_the_ckan_actions_keep_their_contract_under_generated_requests(contract_
 
         def send(case):
             case.headers = {**(case.headers or {}), **headers}
-            response = None
-            try:
-                response = case.call(session=app.test_client())  # checked as valid HTTP (tests/response_check.py)
-                case.validate_response(response, checks=checks)
-            except (Exception, BaseExceptionGroup) as error:  # noqa: BLE001  (collected, reported together)
-                _keep_failures(error, who, case, failures[label])
+            response = _sent_and_checked(app, case, checks, who, failures, label)
             if response is not None:
                 answered[response.status_code] += 1
 
